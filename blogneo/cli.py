@@ -1,0 +1,113 @@
+"""`blogneo write "topic"` and `blogneo checkpoints`, from the terminal.
+
+Bad input exits with code 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import BlogneoError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="blogneo", description="Write blog posts with GPT-Neo.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    write = commands.add_parser("write", help="write about a topic and print it")
+    write.add_argument("topic", help='what to write about, e.g. "Why I bike to work"')
+    write.add_argument("--model", help="checkpoint name, Hub id, folder or .gguf (default: see README)")
+    write.add_argument("--preset", default="balanced", help="precise, balanced or creative")
+    write.add_argument("--max-new-tokens", type=int)
+    write.add_argument("--temperature", type=float)
+    write.add_argument("--seed", type=int)
+    write.add_argument("--candidates", type=int, help="how many versions to write at once")
+    write.add_argument("--out", type=Path, help="also write the text to this file (never overwritten)")
+
+    commands.add_parser("checkpoints", help="list the known checkpoints and what fits here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # a terminal wants the text, not log lines
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "checkpoints":
+            return _checkpoints()
+        return _write(args)
+    except (_UsageError, BlogneoError) as error:
+        print(f"blogneo: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("blogneo: interrupted", file=sys.stderr)
+        return 130
+
+
+def _checkpoints() -> int:
+    from .checkpoints import available_memory, checkpoints, format_table
+    from .loading import resolve_device
+
+    device = resolve_device("auto")
+    print(format_table(checkpoints(), available_memory(device)) + f" on {device.type}")
+    return 0
+
+
+def _write(args) -> int:
+    from .generation import generate
+    from .loading import load
+    from .prompts import blog_prompt
+    from .sampling import resolve_params
+
+    overrides = {name: value for name, value in (
+        ("max_new_tokens", args.max_new_tokens), ("temperature", args.temperature),
+        ("seed", args.seed), ("num_candidates", args.candidates)) if value is not None}
+    params = resolve_params(args.preset, **overrides)  # bad values fail here, before any loading
+    if args.out is not None and args.out.exists():
+        raise BlogneoError(f"{args.out} already exists; blogneo never overwrites. Choose another --out.")
+    model = load(args.model)
+    candidates = generate(blog_prompt(args.topic, model.chat), params, model=model)
+    texts = []
+    for i, candidate in enumerate(candidates, 1):
+        heading = f"--- candidate {i} of {len(candidates)} ---\n" if len(candidates) > 1 else ""
+        texts.append(heading + _as_post(args.topic, candidate.text, model.chat))
+        print(texts[-1], end="\n\n")
+        print(f"[{candidate.new_tokens} tokens, {candidate.tokens_per_second:.1f} tokens/s, "
+              f"finished by {candidate.finish_reason}, seed {candidate.seed}, model {model.name}]",
+              file=sys.stderr)
+    if args.out is not None:
+        _write_new(args.out, "\n\n".join(texts) + "\n")
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _as_post(topic: str, text: str, chat: bool) -> str:
+    # A base model continued "# topic\n\n", so the heading is part of the post; a chat model wrote it all.
+    return text.strip() if chat else f"# {topic.strip()}\n\n{text.strip()}"
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write ``text`` to a file that must not exist yet (checked atomically by the OS)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(path, "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise BlogneoError(f"{path} already exists; blogneo never overwrites. Choose another --out.") from None
+    except OSError as error:
+        raise BlogneoError(f"Could not write {path}: {error.strerror}.") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

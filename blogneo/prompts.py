@@ -1,0 +1,74 @@
+"""Prompt building: the one place that knows base models from chat models.
+
+GPT-Neo is a base model: it continues text, so it gets the prompt as it is (completion style).
+SmolLM2-Instruct, the offline ``embedded`` model, is a chat model: it answers messages, so the
+prompt goes through its chat template as the user's message.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from .errors import ParameterError
+
+SYSTEM_PROMPT = (
+    "You are a blog writer. Write clear, friendly, well-formed English prose in full sentences."
+)
+
+
+def check_prompt(prompt) -> str:
+    if not isinstance(prompt, str):
+        raise ParameterError("prompt", f"The prompt must be text (a str), not {type(prompt).__name__}.")
+    if not prompt.strip():
+        raise ParameterError("prompt", "The prompt is empty. Give the model something to continue, "
+                                       "for example 'The best thing about autumn is'.")
+    return prompt
+
+
+def blog_prompt(topic: str, chat: bool) -> str:
+    """A prompt that starts a blog post about ``topic``, in the style the model understands.
+
+    Example:
+        >>> blog_prompt("Learning to bake bread", chat=False)
+        '# Learning to bake bread\\n\\n'
+    """
+    check_prompt(topic)
+    topic = topic.strip()
+    if chat:
+        return f"Write a short blog post about: {topic}"
+    return f"# {topic}\n\n"
+
+
+def encode(model, prompt: str, max_new_tokens: int) -> torch.Tensor:
+    """Token ids (shape 1 x n) for ``prompt`` on ``model``, leaving room for ``max_new_tokens``.
+
+    A prompt too long for the context keeps its newest tokens, with a warning.
+    """
+    check_prompt(prompt)
+    tokenizer = model.tokenizer
+    budget = model.context_length - max_new_tokens
+    user_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    overhead = len(_template(model, "")) if model.chat else 0
+    room = budget - overhead
+    if room < 1:
+        raise ParameterError(
+            "max_new_tokens",
+            f"max_new_tokens={max_new_tokens} leaves no room for the prompt in the model's "
+            f"{model.context_length}-token context. Use at most {model.context_length - overhead - 1}.")
+    if len(user_ids) > room:
+        warnings.warn(
+            f"The prompt is {len(user_ids)} tokens, more than the {room} that fit beside "
+            f"max_new_tokens={max_new_tokens} in the {model.context_length}-token context. "
+            f"Keeping the newest {room} tokens.", stacklevel=3)
+        user_ids = user_ids[-room:]
+        prompt = tokenizer.decode(user_ids)
+    ids = _template(model, prompt) if model.chat else user_ids
+    return torch.tensor([ids], dtype=torch.long)
+
+
+def _template(model, prompt: str) -> list[int]:
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}]
+    text = model.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return model.tokenizer(text, add_special_tokens=False)["input_ids"]
