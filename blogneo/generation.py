@@ -12,8 +12,9 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Literal
+from typing import Literal
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
@@ -250,7 +251,7 @@ class _ChunkStreamer(BaseStreamer):
         if self.rows is None:  # the first call carries the prompt, one row per candidate
             self.rows = [{"tokens": [], "sent": 0, "done": False} for _ in range(value.shape[0])]
             return
-        for index, (row, token) in enumerate(zip(self.rows, value.reshape(-1).tolist())):
+        for index, (row, token) in enumerate(zip(self.rows, value.reshape(-1).tolist(), strict=True)):
             if row["done"]:
                 continue
             if token in self.ends:

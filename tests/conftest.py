@@ -1,0 +1,40 @@
+import os
+
+# Set before transformers is imported anywhere: nothing may download during a test, and
+# progress bars and log lines stay out of the output.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import pytest  # noqa: E402
+from tiny_gptneo import build  # noqa: E402
+
+import blogneo  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_folder(tmp_path_factory):
+    """A tiny GPT-Neo that recites tiny_gptneo.PARAGRAPHS under greedy decoding."""
+    return build(tmp_path_factory.mktemp("tiny-gptneo"))
+
+
+@pytest.fixture(scope="session")
+def random_folder(tmp_path_factory):
+    """The same tiny GPT-Neo, untrained: random weights give varied samples for seed tests."""
+    return build(tmp_path_factory.mktemp("random-gptneo"), steps=0)
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_folder):
+    return blogneo.load(tiny_folder)
+
+
+@pytest.fixture(scope="session")
+def random_model(random_folder):
+    return blogneo.load(random_folder)
+
+
+@pytest.fixture(scope="session")
+def embedded():
+    """The real offline model. Converted once per machine into the user cache, then read from it."""
+    return blogneo.load("embedded")

@@ -1,0 +1,52 @@
+"""`blogneo` in a real subprocess: exit codes, one-line errors, files never overwritten."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    return subprocess.run([sys.executable, "-m", "blogneo.cli", *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_write_prints_the_post_and_writes_the_file_once(tiny_folder, tmp_path):
+    out = tmp_path / "posts" / "lighthouse.md"
+    args = ("write", "The old lighthouse", "--model", tiny_folder, "--temperature", "0",
+            "--max-new-tokens", "60", "--out", out)
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("# The old lighthouse\n\n")
+    assert "tokens/s" in first.stderr
+    assert out.read_text().startswith("# The old lighthouse\n\n")
+    before = out.read_text()
+    again = run(*args)
+    assert again.returncode == 2
+    assert again.stderr.strip().count("\n") == 0 and "already exists" in again.stderr
+    assert out.read_text() == before
+
+
+@pytest.mark.parametrize("args,message", [
+    (("write", "bread", "--temperature", "-3"), "temperature=-3.0 is out of range"),
+    (("write", "bread", "--candidates", "2", "--temperature", "0"), "needs sampling"),
+    (("write", "   "), "prompt is empty"),
+    (("write", "bread", "--model", "gpt-neo-9b"), "Unknown checkpoint 'gpt-neo-9b'"),
+    (("write", "bread", "--temperature", "warm"), "invalid float value"),
+    (("write",), "the following arguments are required: topic"),
+    (("fly",), "invalid choice"),
+])
+def test_bad_input_exits_2_with_one_line_and_no_traceback(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("blogneo: error:") and message in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+
+
+def test_checkpoints_prints_the_table_with_what_fits():
+    result = run("checkpoints")
+    assert result.returncode == 0, result.stderr
+    for name in ("gpt-neo-125m", "gpt-neo-1.3b", "gpt-neo-2.7b", "embedded", "fits here", "fp16/bf16"):
+        assert name in result.stdout

@@ -1,0 +1,197 @@
+import threading
+import warnings
+
+import pytest
+from tiny_gptneo import PARAGRAPHS
+
+import blogneo
+from blogneo import ParameterError
+from blogneo.generation import _held_back, trim_to_sentence
+from blogneo.prompts import encode
+
+LIGHTHOUSE = PARAGRAPHS[0]
+GREEDY = dict(temperature=0, max_new_tokens=80)
+
+
+def test_greedy_recites_the_memorised_paragraph_and_ends_on_eos(tiny):
+    [c] = blogneo.generate("The old lighthouse", model=tiny, **GREEDY)
+    assert c.finish_reason == "eos"
+    assert "The old lighthouse" + c.text == LIGHTHOUSE
+    assert c.new_tokens > 20 and c.tokens_per_second > 0 and c.prompt == "The old lighthouse"
+
+
+def test_a_length_cut_is_trimmed_to_the_last_whole_sentence(tiny):
+    [c] = blogneo.generate("The old lighthouse", model=tiny, temperature=0, max_new_tokens=25)
+    assert c.finish_reason == "length"
+    assert c.text == " stood on the rocks above the bay."
+    [raw] = blogneo.generate("The old lighthouse", model=tiny, temperature=0, max_new_tokens=25,
+                             trim_to_sentence=False)
+    assert raw.text.startswith(c.text) and len(raw.text) > len(c.text)
+    assert not raw.text.endswith(".")
+
+
+def test_stop_strings_end_the_run_and_are_removed(tiny):
+    [c] = blogneo.generate("The old lighthouse", model=tiny, stop=["ships", "harbour"], **GREEDY)
+    assert c.finish_reason == "stop"
+    assert c.text == " stood on the rocks above the bay. Every night its lamp turned slowly, and the"
+    # Generation stopped at the token that completed "ships", rather than running on and being cut.
+    assert c.new_tokens == len(tiny.tokenizer(c.text + " ships")["input_ids"])
+
+
+def test_the_same_seed_gives_the_same_text_and_another_seed_does_not(random_model):
+    def run(seed):
+        return blogneo.generate("The", model=random_model, seed=seed, temperature=1.0, top_k=0,
+                                max_new_tokens=30, trim_to_sentence=False)[0]
+    first, again, other = run(11), run(11), run(12)
+    assert first.text == again.text and first.seed == 11
+    assert other.text != first.text
+
+
+def test_a_random_seed_is_drawn_and_reported_so_the_run_can_be_repeated(random_model):
+    [c] = blogneo.generate("The", model=random_model, temperature=1.0, max_new_tokens=20, trim_to_sentence=False)
+    [again] = blogneo.generate("The", model=random_model, temperature=1.0, max_new_tokens=20, trim_to_sentence=False,
+                               seed=c.seed)
+    assert again.text == c.text
+
+
+def test_candidates_are_generated_as_one_batch(random_model):
+    forward_batch_sizes = []
+    hook = random_model.model.register_forward_hook(
+        lambda module, args, kwargs, output: forward_batch_sizes.append(kwargs["input_ids"].shape[0]),
+        with_kwargs=True)
+    try:
+        cands = blogneo.generate("The", model=random_model, seed=5, num_candidates=3, temperature=1.0,
+                                 max_new_tokens=10, min_new_tokens=10, trim_to_sentence=False)
+    finally:
+        hook.remove()
+    assert len(cands) == 3 and len({c.text for c in cands}) == 3
+    assert all(c.seed == 5 and c.new_tokens == 10 for c in cands)
+    assert forward_batch_sizes and set(forward_batch_sizes) == {3}
+    assert len(forward_batch_sizes) == 10  # one forward pass per step for all three together
+
+
+def test_batched_generation_prints_no_pad_token_warning(random_model, capfd):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        blogneo.generate("The", model=random_model, seed=1, num_candidates=2, max_new_tokens=5)
+    captured = capfd.readouterr()
+    assert "pad_token_id" not in captured.err + captured.out
+    assert captured.err == ""
+
+
+def test_the_tutorial_call_counts_the_prompt_in_max_length(tiny):
+    prompt = "The old lighthouse"
+    prompt_tokens = len(tiny.tokenizer(prompt)["input_ids"])
+    [c] = blogneo.generate(prompt, model=tiny, max_length=12, do_sample=True, temperature=0.9, seed=1,
+                           trim_to_sentence=False)
+    assert prompt_tokens + c.new_tokens <= 12
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n\t "])
+def test_an_empty_prompt_is_an_error(tiny, prompt):
+    with pytest.raises(ParameterError, match="prompt is empty") as caught:
+        blogneo.generate(prompt, model=tiny)
+    assert caught.value.field == "prompt"
+
+
+def test_a_prompt_that_is_not_text_is_an_error(tiny):
+    with pytest.raises(ParameterError, match="must be text"):
+        blogneo.generate(None, model=tiny)
+
+
+def test_a_prompt_longer_than_the_context_keeps_its_newest_tokens_and_warns(tiny):
+    long_prompt = " ".join(PARAGRAPHS * 6) + " The old lighthouse"
+    with pytest.warns(UserWarning, match="Keeping the newest 216 tokens"):
+        ids = encode(tiny, long_prompt, max_new_tokens=40)
+    assert ids[0].tolist() == tiny.tokenizer(long_prompt)["input_ids"][-216:]
+    with pytest.warns(UserWarning, match="Keeping the newest"):
+        [c] = blogneo.generate(long_prompt, model=tiny, temperature=0, max_new_tokens=40)
+    assert c.new_tokens >= 1
+
+
+def test_max_new_tokens_beyond_the_context_is_an_error(tiny):
+    with pytest.raises(ParameterError, match="max_new_tokens=300 does not fit in this model's 256-token context"):
+        blogneo.generate("Baking bread", model=tiny, max_new_tokens=300)
+    with pytest.raises(ParameterError, match="max_length=999 is beyond"):
+        blogneo.generate("Baking bread", model=tiny, max_length=999)
+
+
+def test_stream_yields_the_text_as_it_is_produced(tiny):
+    s = blogneo.stream("Baking bread", model=tiny, **GREEDY)
+    chunks = list(s)
+    [c] = s.result()
+    assert len(chunks) > 10 and all(isinstance(ch, blogneo.Chunk) and ch.candidate == 0 for ch in chunks)
+    assert "".join(chunks) == c.text == PARAGRAPHS[1][len("Baking bread"):]
+    assert s.done and c.finish_reason == "eos"
+
+
+def test_stream_never_shows_a_stop_string(tiny):
+    s = blogneo.stream("The old lighthouse", model=tiny, stop=["ships"], **GREEDY)
+    text = "".join(s)
+    assert text.rstrip() == s.result()[0].text
+    assert "ship" not in text and text.rstrip().endswith("and the")
+
+
+def test_stream_routes_chunks_per_candidate(random_model):
+    s = blogneo.stream("The", model=random_model, seed=3, num_candidates=2, temperature=1.0,
+                       max_new_tokens=12, min_new_tokens=12, trim_to_sentence=False)
+    pieces = {0: "", 1: ""}
+    for chunk in s:
+        pieces[chunk.candidate] += chunk
+    assert [pieces[0], pieces[1]] == [c.text for c in s.result()]
+
+
+def test_cancel_stops_within_one_step_keeps_the_partial_text_and_the_model_works_after(random_model):
+    s = blogneo.stream("The", model=random_model, seed=2, temperature=1.0, max_new_tokens=200,
+                       min_new_tokens=200, trim_to_sentence=False)
+    seen = []
+    for chunk in s:
+        seen.append(chunk)
+        if len(seen) == 5:
+            s.cancel()
+    [c] = s.result(timeout=30)
+    assert c.finish_reason == "cancelled"
+    assert c.new_tokens <= 7  # the step in flight when cancel came, and no more
+    assert c.text.startswith("".join(seen).rstrip()) and c.text
+    [after] = blogneo.generate("The", model=random_model, seed=2, max_new_tokens=5, min_new_tokens=5,
+                               trim_to_sentence=False)
+    assert after.finish_reason == "length" and after.new_tokens == 5
+
+
+def test_errors_in_the_worker_reach_the_reader(tiny):
+    s = blogneo.stream("  ", model=tiny)
+    with pytest.raises(ParameterError, match="prompt is empty"):
+        list(s)
+
+
+def test_two_threads_on_one_model_are_serialized_not_interleaved(tiny):
+    results = {}
+
+    def work(prompt):
+        results[prompt] = blogneo.generate(prompt, model=tiny, **GREEDY)[0].text
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in ("Baking bread", "Our team moved")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results["Baking bread"] == PARAGRAPHS[1][len("Baking bread"):]
+    assert results["Our team moved"] == PARAGRAPHS[2][len("Our team moved"):]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("It rained. Then the sun came out and", "It rained."),
+    ('She said "Go!" and we', 'She said "Go!"'),
+    ("Version 3.5 is out", "Version 3.5 is out"),
+    ("One. Two? Three! Four", "One. Two? Three!"),
+    ("Wait (really.) then", "Wait (really.)"),
+    ("no end at all   ", "no end at all"),
+])
+def test_trim_to_sentence(text, expected):
+    assert trim_to_sentence(text) == expected
+
+
+def test_held_back_keeps_what_could_grow_into_a_stop_string():
+    assert _held_back("and the shi", ("ships",)) == 3
+    assert _held_back("and the", ("ships",)) == 0
+    assert _held_back("x\n", ("\n\n",)) == 1

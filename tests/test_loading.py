@@ -1,0 +1,131 @@
+import shutil
+import time
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, GPTNeoConfig
+
+import blogneo
+from blogneo import BlogneoError, NotEnoughMemoryError, loading
+from blogneo.checkpoints import KNOWN
+
+
+def test_a_saved_gptneo_loads_back_through_the_real_code(tiny, tiny_folder):
+    assert tiny.source == "folder"
+    assert tiny.revision.startswith("sha256:") and len(tiny.revision) == 7 + 64
+    assert tiny.model.config.model_type == "gpt_neo"
+    assert tiny.model.config.attention_layers == ["global", "local", "global", "local"]
+    assert tiny.device == torch.device("cpu") and tiny.dtype == torch.float32
+    assert tiny.chat is False and tiny.context_length == 256
+    assert not tiny.model.training
+
+
+def test_gptneo_gets_a_pad_token_and_pads_on_the_left(tiny):
+    tok = tiny.tokenizer
+    assert tok.pad_token == tok.eos_token == "<|endoftext|>"
+    assert tok.padding_side == "left"
+    assert tiny.model.generation_config.pad_token_id == tok.eos_token_id
+    batch = tok(["Baking bread", "The old lighthouse stood"], padding=True)
+    assert batch["input_ids"][0][0] == tok.pad_token_id and batch["attention_mask"][0][0] == 0
+
+
+def test_a_second_load_returns_the_same_object_quickly(tiny_folder, tiny):
+    started = time.perf_counter()
+    again = blogneo.load(str(tiny_folder))
+    elapsed = time.perf_counter() - started
+    assert again is tiny
+    assert elapsed < 0.010
+
+
+def test_a_different_dtype_is_a_different_model(tiny_folder, tiny):
+    half = blogneo.load(tiny_folder, dtype="bf16")
+    assert half is not tiny and half.dtype == torch.bfloat16
+    assert next(half.model.parameters()).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("name,shape", [
+    ("gpt-neo-125m", (768, 12, 12)), ("gpt-neo-1.3b", (2048, 24, 16)), ("gpt-neo-2.7b", (2560, 32, 20))])
+def test_known_parameter_counts_match_the_real_architectures(name, shape):
+    hidden, layers, heads = shape
+    config = GPTNeoConfig(vocab_size=50257, hidden_size=hidden, num_layers=layers, num_heads=heads,
+                          attention_types=[[["global", "local"], layers // 2]])
+    with torch.device("meta"):
+        skeleton = AutoModelForCausalLM.from_config(config)
+    assert KNOWN[name].parameters == sum(p.numel() for p in skeleton.parameters())
+
+
+def test_checkpoint_table_lists_every_known_checkpoint_with_memory_per_dtype():
+    rows = blogneo.checkpoints()
+    assert [c.name for c in rows] == ["gpt-neo-125m", "gpt-neo-1.3b", "gpt-neo-2.7b", "embedded"]
+    for c in rows:
+        assert c.memory_bytes("fp32") > c.memory_bytes("fp16") == c.memory_bytes("bf16") > c.memory_bytes("int8")
+        assert c.memory_bytes("fp32") > c.parameters * 4  # weights plus room to generate
+    assert KNOWN["gpt-neo-2.7b"].hub_id == "EleutherAI/gpt-neo-2.7B"
+
+
+def test_too_big_for_memory_is_refused_before_loading_naming_both_numbers():
+    four_gib = 4 * 2**30
+    with pytest.raises(NotEnoughMemoryError) as caught:
+        blogneo.load("gpt-neo-2.7b", device="cpu", dtype="fp32", available_memory_bytes=four_gib)
+    message = str(caught.value)
+    assert "need about 12.1 GiB" in message and "only 4.0 GiB" in message
+    assert "gpt-neo-125m" in message and "fp16" in message  # what to try instead
+
+
+def test_memory_check_counts_a_local_folder_from_its_config(tiny_folder, tiny, tmp_path):
+    copy = shutil.copytree(tiny_folder, tmp_path / "copy")  # a new path, so not in the in-process cache
+    expected = sum(p.numel() for p in tiny.model.parameters())
+    assert loading._count_parameters("folder", str(copy)) == expected
+    with pytest.raises(NotEnoughMemoryError, match=f"{expected / 1e9:.2f}B parameters in fp32"):
+        blogneo.load(copy, available_memory_bytes=1000)
+
+
+def test_unknown_name_lists_the_known_ones():
+    known = "gpt-neo-125m, gpt-neo-1.3b, gpt-neo-2.7b, embedded"
+    with pytest.raises(BlogneoError, match=f"Unknown checkpoint 'gpt-neo-7b'.*{known}"):
+        blogneo.load("gpt-neo-7b")
+
+
+def test_missing_folder_and_gguf_are_named(tmp_path):
+    with pytest.raises(BlogneoError, match="No folder at"):
+        blogneo.load("./no/such/folder")
+    with pytest.raises(BlogneoError, match="No GGUF file at"):
+        blogneo.load(tmp_path / "missing.gguf")
+    with pytest.raises(BlogneoError, match="has no config.json"):
+        blogneo.load(tmp_path)
+
+
+def test_offline_hub_id_that_is_not_cached_explains_embedded_and_blogneo_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty Hugging Face cache
+    with pytest.raises(BlogneoError) as caught:
+        blogneo.load("EleutherAI/gpt-neo-125M", available_memory_bytes=2**40)
+    assert "blogneo.load('embedded')" in str(caught.value) and "BLOGNEO_MODEL" in str(caught.value)
+
+
+def test_default_is_blogneo_model_when_set(monkeypatch, tiny_folder, tiny):
+    monkeypatch.setenv("BLOGNEO_MODEL", str(tiny_folder))
+    assert blogneo.load() is tiny
+
+
+def test_default_offline_is_embedded_with_one_line_saying_so(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("BLOGNEO_MODEL", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.setattr(loading, "_default_offline_note", loading.threading.Event())
+    assert loading.default_spec() == "embedded"
+    assert loading.default_spec() == "embedded"
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "embedded" in lines[0] and "BLOGNEO_MODEL" in lines[0]
+
+
+def test_device_and_dtype_choices():
+    cpu = torch.device("cpu")
+    assert loading.resolve_dtype("auto", cpu) == torch.float32
+    assert loading.resolve_dtype("fp16", cpu) == torch.float16
+    with pytest.raises(BlogneoError, match="Unknown dtype 'fp64'"):
+        loading.resolve_dtype("fp64", cpu)
+    with pytest.raises(BlogneoError, match="Unknown device"):
+        loading.resolve_device("tpu")
+    if not torch.cuda.is_available():
+        assert loading.resolve_device("auto").type in ("cpu", "mps")
+        with pytest.raises(BlogneoError, match="no CUDA GPU"):
+            loading.resolve_device("cuda")

