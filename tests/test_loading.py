@@ -97,9 +97,11 @@ def test_missing_folder_and_gguf_are_named(tmp_path):
 
 def test_offline_hub_id_that_is_not_cached_explains_embedded_and_blogneo_model(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty Hugging Face cache
-    with pytest.raises(BlogneoError) as caught:
-        blogneo.load("EleutherAI/gpt-neo-125M", available_memory_bytes=2**40)
-    assert "blogneo.load('embedded')" in str(caught.value) and "BLOGNEO_MODEL" in str(caught.value)
+    for hub_id in ("EleutherAI/gpt-neo-125M", "someone/unknown-model"):  # known size / config needed first
+        with pytest.raises(BlogneoError) as caught:
+            blogneo.load(hub_id, available_memory_bytes=2**40)
+        assert hub_id in str(caught.value)
+        assert "blogneo.load('embedded')" in str(caught.value) and "BLOGNEO_MODEL" in str(caught.value)
 
 
 def test_default_is_blogneo_model_when_set(monkeypatch, tiny_folder, tiny):
