@@ -108,7 +108,7 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
             model, tokenizer = _from_pretrained(target, dt)
             revision = "sha256:" + _fingerprint(_weight_files(Path(target)))
         else:
-            model, tokenizer = _from_hub(target, dt)
+            model, tokenizer = _from_pretrained(target, dt, source="hub")
             revision = getattr(model.config, "_commit_hash", None) or "unknown"
         model.to(dev)
         known = KNOWN.get(str(spec).lower())
@@ -306,22 +306,20 @@ def _from_gguf(gguf: Path, dtype: torch.dtype):
     return model, tokenizer, revision
 
 
-def _from_pretrained(folder, dtype: torch.dtype):
+def _from_pretrained(location, dtype: torch.dtype, source: str = "folder"):
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(location)
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, trust_remote_code=False)
     except (OSError, ValueError) as error:
-        raise BlogneoError(f"Could not load the checkpoint in {folder}: {error}") from error
+        raise _load_error(source, str(location), error) from error
     return _ready(model, tokenizer)
 
 
-def _from_hub(hub_id: str, dtype: torch.dtype):
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(hub_id)
-        model = AutoModelForCausalLM.from_pretrained(hub_id, dtype=dtype, trust_remote_code=False)
-    except OSError as error:
-        raise _hub_error(hub_id, error) from error
-    return _ready(model, tokenizer)
+def _load_error(source: str, target: str, error: Exception) -> BlogneoError:
+    """The error for a checkpoint that could not be read: offline guidance for the Hub."""
+    if source == "hub" and isinstance(error, OSError):
+        return _hub_error(target, error)
+    return BlogneoError(f"Could not load {target}: {error}")
 
 
 def _hub_error(hub_id: str, error: OSError) -> BlogneoError:
@@ -360,11 +358,8 @@ def _count_parameters(source: str, target: str) -> int:
         return int(sum(int(t.n_elements) for t in GGUFReader(target).tensors))
     try:
         config = AutoConfig.from_pretrained(target, trust_remote_code=False)
-    except OSError as error:
-        raise (_hub_error(target, error) if source == "hub" else
-               BlogneoError(f"Could not read the config of {target}: {error}")) from error
-    except ValueError as error:
-        raise BlogneoError(f"Could not read the config of {target}: {error}") from error
+    except (OSError, ValueError) as error:
+        raise _load_error(source, target, error) from error
     with torch.device("meta"):  # shapes only: no memory is allocated
         skeleton = AutoModelForCausalLM.from_config(config)
     return sum(p.numel() for p in skeleton.parameters())
