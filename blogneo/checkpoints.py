@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import psutil
 import torch
+from transformers import GPTNeoConfig
 
 #: Bytes per parameter for each dtype name blogneo understands.
 BYTES_PER_PARAMETER = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -66,6 +67,31 @@ _KNOWN = [
                "SmolLM2-135M-Instruct from the PyPI wheel " + EMBEDDED_WHEEL + "; works offline"),
 ]
 KNOWN = {c.name: c for c in _KNOWN}
+
+
+# (hidden size, layers, heads) of each GPT-Neo as published by EleutherAI. Every GPT-Neo alternates
+# global and local attention layer by layer, with a 256-token local window and a 2048-token context.
+_GPT_NEO_SHAPES = {"gpt-neo-125m": (768, 12, 12), "gpt-neo-1.3b": (2048, 24, 16), "gpt-neo-2.7b": (2560, 32, 20)}
+
+
+def gpt_neo_config(name: str = "gpt-neo-125m") -> GPTNeoConfig:
+    """The architecture of a GPT-Neo checkpoint as published on the Hub, available offline.
+
+    Enough to explain the model (context, attention pattern) or to build one of the same shape
+    with random weights for speed tests; it carries no weights.
+
+    Example:
+        >>> gpt_neo_config("gpt-neo-125m").attention_layers[:4]
+        ['global', 'local', 'global', 'local']
+    """
+    if name not in _GPT_NEO_SHAPES:
+        raise KeyError(f"No GPT-Neo called {name!r}; known: {', '.join(_GPT_NEO_SHAPES)}.")
+    hidden, layers, heads = _GPT_NEO_SHAPES[name]
+    return GPTNeoConfig(
+        vocab_size=50257, hidden_size=hidden, num_layers=layers, num_heads=heads,
+        attention_types=[[["global", "local"], layers // 2]], window_size=256, max_position_embeddings=2048,
+        bos_token_id=50256, eos_token_id=50256, architectures=["GPTNeoForCausalLM"],
+    )
 
 
 def checkpoints() -> list[Checkpoint]:

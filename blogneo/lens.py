@@ -7,10 +7,12 @@ The steps are transformers' own logits processors, built by the model from the s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
+from .display import probability_html
 from .loading import LoadedModel, load
 from .prompts import encode
 from .sampling import SamplingParams, resolve_params
@@ -59,10 +61,73 @@ class Lens:
         """(step name, probability of each of ``tokens``) for every step, for tables and plots."""
         return [(s.name, [float(s.probs[i]) for i in self.token_ids]) for s in self.steps]
 
+    def plot(self, name: str, ax=None):
+        """Bars for the likeliest tokens before and after step ``name``; returns the matplotlib Figure.
+
+        A step that is not in this lens (e.g. ``temperature`` at 1.0, which transformers skips)
+        is drawn as what it is: no change. Pass ``ax`` to draw into a figure of your own.
+        """
+        import matplotlib.pyplot as plt
+
+        names = [s.name for s in self.steps]
+        if name in names:
+            after = self.steps[names.index(name)]
+            before = self.steps[names.index(name) - 1] if name != "model" else None
+            if before is None:
+                title = f"the model: {after.kept():,} possible next tokens"
+            elif before.kept() != after.kept():
+                title = f"{name}: {before.kept():,} → {after.kept():,} possible next tokens"
+            else:
+                title = f"{name}: all {after.kept():,} tokens stay possible, with new probabilities"
+        else:
+            before = after = self.steps[-1]
+            title = f"{name} is off here, so it changes nothing"
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(8, 3))
+            plt.close(fig)  # shown once, as the return value, not a second time by the inline backend
+        x = range(len(self.token_ids))
+        if before is not None:
+            ax.bar([i - 0.2 for i in x], [float(before.probs[t]) for t in self.token_ids], 0.4,
+                   color="#b8b8b8", label="before")
+        ax.bar([i + (0.2 if before is not None else 0) for i in x], [float(after.probs[t]) for t in self.token_ids],
+               0.4, color="#d9534f", label="after" if before is not None else "probability")
+        ax.set_xticks(list(x), [repr(t) for t in self.tokens], rotation=45, ha="right")
+        ax.set_ylabel("probability")
+        ax.set_ylim(0, 1.05 * max(float(s.probs[self.token_ids].max()) for s in (before, after) if s is not None))
+        ax.set_title(title, fontsize=10)
+        ax.legend(frameon=False)
+        ax.figure.tight_layout()
+        return ax.figure
+
+
+@dataclass(frozen=True)
+class ScoredText:
+    """A text split into tokens, each with the probability the model gave it in context.
+
+    Displayed in a notebook, the tokens are coloured from red (unlikely) to green (expected).
+    """
+
+    tokens: list[str]
+    probs: list[float]
+
+    def mean_logprob(self) -> float:
+        """Mean natural-log probability per token: closer to 0 reads more fluent to the model."""
+        return sum(math.log(max(p, 1e-45)) for p in self.probs) / max(len(self.probs), 1)
+
+    def _repr_html_(self) -> str:
+        return probability_html(self.tokens, self.probs)
+
+    def __repr__(self) -> str:
+        return (f"ScoredText({len(self.tokens)} tokens, mean probability "
+                f"{sum(self.probs) / max(len(self.probs), 1):.0%}, mean log-probability {self.mean_logprob():.2f})")
+
 
 def next_token_lens(prompt: str, params: SamplingParams | str | None = None,
-                    model: LoadedModel | str | None = None, top: int = 12, **overrides) -> Lens:
+                    model: LoadedModel | str | None = None, top: int = 12, reply: str = "", **overrides) -> Lens:
     """The next-token distribution for ``prompt``, before and after each sampling step.
+
+    ``reply`` is text the answer has already started with (see ``blogneo.prompts.encode``): the
+    lens then shows what comes next in the middle of a text, where repetition penalties bite.
 
     Example:
         >>> lens = next_token_lens("The capital of France is", temperature=0.7, top_k=5)
@@ -73,7 +138,7 @@ def next_token_lens(prompt: str, params: SamplingParams | str | None = None,
     """
     model = model if isinstance(model, LoadedModel) else load(model)
     params = resolve_params(params, **overrides)
-    input_ids = encode(model, prompt, params.max_new_tokens).to(model.device)
+    input_ids = encode(model, prompt, params.max_new_tokens, reply=reply).to(model.device)
     config = params.to_generation_config(prompt_tokens=input_ids.shape[1])
     processors = model.model._get_logits_processor(
         generation_config=config, input_ids_seq_length=input_ids.shape[1], device=model.device)
@@ -87,3 +152,25 @@ def next_token_lens(prompt: str, params: SamplingParams | str | None = None,
     token_ids = steps[0].probs.topk(top).indices.tolist()
     tokens = [model.tokenizer.decode([i]) for i in token_ids]
     return Lens(prompt=prompt, steps=steps, token_ids=token_ids, tokens=tokens)
+
+
+def score_text(text: str, prompt: str, model: LoadedModel | str | None = None) -> ScoredText:
+    """How likely ``model`` found each token of ``text``, written as the answer to ``prompt``.
+
+    The probabilities are the model's own (before any sampling step), from one forward pass.
+
+    Example:
+        >>> scored = score_text("Paris is the capital of France.", "Where is Paris?")
+        >>> len(scored.tokens) == len(scored.probs)
+        True
+    """
+    model = model if isinstance(model, LoadedModel) else load(model)
+    ids = model.tokenizer(text, add_special_tokens=False)["input_ids"]
+    if not ids:
+        raise ValueError("There is no text to score.")
+    prompt_ids = encode(model, prompt, len(ids)).to(model.device)
+    input_ids = torch.cat([prompt_ids, torch.tensor([ids], device=model.device)], dim=1)
+    with model.lock, torch.inference_mode():
+        logits = model.model(input_ids).logits[0, prompt_ids.shape[1] - 1:-1].float()
+    probs = logits.softmax(-1).gather(1, torch.tensor(ids, device=logits.device)[:, None])[:, 0]
+    return ScoredText(tokens=[model.tokenizer.decode([i]) for i in ids], probs=probs.cpu().tolist())

@@ -66,6 +66,26 @@ class LoadedModel:
         return (f"LoadedModel({self.name!r}, source={self.source!r}, revision={self.revision[:19]!r}, "
                 f"device={self.device.type!r}, dtype={DTYPE_NAMES.get(self.dtype, self.dtype)!r})")
 
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Save weights (safetensors) and tokenizer to a new folder that ``blogneo.load(folder)`` reads.
+
+        Refuses a folder that exists and is not empty, so nothing is overwritten.
+
+        Example:
+            >>> path = blogneo.load("embedded").save("my-model")
+            >>> blogneo.load(path).source
+            'folder'
+        """
+        folder = Path(folder).expanduser()
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise BlogneoError(f"Not saving into {folder}: it already exists and is not empty. "
+                               "Choose a new folder, so that nothing is overwritten.")
+        folder.mkdir(parents=True, exist_ok=True)
+        with self.lock:
+            self.model.save_pretrained(folder)  # safetensors, the default
+            self.tokenizer.save_pretrained(folder)
+        return folder.resolve()
+
 
 _loaded: dict[tuple, LoadedModel] = {}
 _loading = threading.Lock()

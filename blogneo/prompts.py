@@ -41,22 +41,28 @@ def blog_prompt(topic: str, chat: bool) -> str:
     return f"# {topic}\n\n"
 
 
-def encode(model, prompt: str, max_new_tokens: int) -> torch.Tensor:
+def encode(model, prompt: str, max_new_tokens: int, reply: str = "") -> torch.Tensor:
     """Token ids (shape 1 x n) for ``prompt`` on ``model``, leaving room for ``max_new_tokens``.
 
-    A prompt too long for the context keeps its newest tokens, with a warning.
+    ``reply`` is text the answer already starts with: after the chat template's assistant turn
+    for a chat model, straight after the prompt for a base model. A prompt too long for the
+    context keeps its newest tokens, with a warning.
     """
     check_prompt(prompt)
+    if not model.chat:  # a base model just continues the text
+        prompt, reply = prompt + reply, ""
     tokenizer = model.tokenizer
     budget = model.context_length - max_new_tokens
     user_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    reply_ids = tokenizer(reply, add_special_tokens=False)["input_ids"] if reply else []
     overhead = len(_template(model, "")) if model.chat else 0
-    room = budget - overhead
+    room = budget - overhead - len(reply_ids)
     if room < 1:
+        most = model.context_length - overhead - len(reply_ids) - 1
         raise ParameterError(
             "max_new_tokens",
             f"max_new_tokens={max_new_tokens} leaves no room for the prompt in the model's "
-            f"{model.context_length}-token context. Use at most {model.context_length - overhead - 1}.")
+            f"{model.context_length}-token context. Use at most {most}.")
     if len(user_ids) > room:
         warnings.warn(
             f"The prompt is {len(user_ids)} tokens, more than the {room} that fit beside "
@@ -65,7 +71,7 @@ def encode(model, prompt: str, max_new_tokens: int) -> torch.Tensor:
         user_ids = user_ids[-room:]
         prompt = tokenizer.decode(user_ids)
     ids = _template(model, prompt) if model.chat else user_ids
-    return torch.tensor([ids], dtype=torch.long)
+    return torch.tensor([ids + reply_ids], dtype=torch.long)
 
 
 def _template(model, prompt: str) -> list[int]:

