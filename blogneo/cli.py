@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import BlogneoError
+from .files import create
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     write.add_argument("--out", type=Path, help="also write the text to this file (never overwritten)")
 
     commands.add_parser("checkpoints", help="list the known checkpoints and what fits here")
+
+    app = commands.add_parser("app", help="serve the writing studio as a web page (Voila)")
+    app.add_argument("--port", type=int, default=8866)
+    app.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    app.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    app.add_argument("--posts", type=Path, default=Path("posts"), help="where Export writes (default: ./posts)")
     return parser
 
 
@@ -46,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "checkpoints":
             return _checkpoints()
+        if args.command == "app":
+            return _app(args)
         return _write(args)
     except (_UsageError, BlogneoError) as error:
         print(f"blogneo: error: {error}", file=sys.stderr)
@@ -62,6 +71,25 @@ def _checkpoints() -> int:
     device = resolve_device("auto")
     print(format_table(checkpoints(), available_memory(device)) + f" on {device.type}")
     return 0
+
+
+def _app(args) -> int:
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("voila") is None:
+        raise BlogneoError("The studio page needs Voila: pip install 'voila>=0.5' (or run `make setup`).")
+    notebook = Path(__file__).with_name("studio.ipynb")
+    # Voila runs the kernel in the notebook's folder (inside the package), so posts go to an
+    # absolute path chosen here, where the command was run.
+    env = {**os.environ, "BLOGNEO_POSTS": str(args.posts.expanduser().resolve())}
+    command = [sys.executable, "-m", "voila", str(notebook), f"--port={args.port}", f"--Voila.ip={args.ip}",
+               "--show_tracebacks=False"]
+    if args.no_browser:
+        command.append("--no-browser")
+    print(f"blogneo: serving the studio at http://{args.ip}:{args.port}/ (Ctrl+C to stop); "
+          f"exports go to {env['BLOGNEO_POSTS']}", file=sys.stderr)
+    return subprocess.run(command, env=env).returncode
 
 
 def _write(args) -> int:
@@ -98,15 +126,10 @@ def _as_post(topic: str, text: str, chat: bool) -> str:
 
 
 def _write_new(path: Path, text: str) -> None:
-    """Write ``text`` to a file that must not exist yet (checked atomically by the OS)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(path, "x", encoding="utf-8") as f:
-            f.write(text)
+        create(path, text)
     except FileExistsError:
         raise BlogneoError(f"{path} already exists; blogneo never overwrites. Choose another --out.") from None
-    except OSError as error:
-        raise BlogneoError(f"Could not write {path}: {error.strerror}.") from None
 
 
 if __name__ == "__main__":

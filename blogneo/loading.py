@@ -16,6 +16,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -92,7 +93,7 @@ _loading = threading.Lock()
 
 
 def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str = "auto", *,
-         available_memory_bytes: int | None = None) -> LoadedModel:
+         available_memory_bytes: int | None = None, progress: Callable[[str], None] | None = None) -> LoadedModel:
     """Load a checkpoint once per process and return it; later calls return the same object.
 
     Args:
@@ -102,6 +103,8 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
         device: "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:1" or "mps".
         dtype: "auto" (bf16 or fp16 on a GPU, fp32 on the CPU), "fp32", "fp16" or "bf16".
         available_memory_bytes: the free memory to check against; None measures it.
+        progress: called with a short description of each stage ("checking memory",
+            "loading weights", "moving to cpu", "ready"), e.g. to drive a progress bar.
 
     Raises:
         NotEnoughMemoryError: before loading, when the estimate exceeds free memory.
@@ -117,11 +120,15 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     key = (source, target, str(dev), dt)
+    say = progress or (lambda stage: None)
     with _loading:
         if key in _loaded:
+            say("ready")
             return _loaded[key]
+        say("checking memory")
         parameters = _count_parameters(source, target)
         check_memory(parameters, DTYPE_NAMES[dt], dev, available_memory_bytes)
+        say("loading weights")
         if source in ("embedded", "gguf"):
             model, tokenizer, revision = _from_gguf(Path(target), dt)
         elif source == "folder":
@@ -130,6 +137,7 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
         else:
             model, tokenizer = _from_pretrained(target, dt, source="hub")
             revision = getattr(model.config, "_commit_hash", None) or "unknown"
+        say(f"moving to {dev.type}")
         model.to(dev)
         known = KNOWN.get(str(spec).lower())
         chat = known.chat if known else bool(getattr(tokenizer, "chat_template", None))
@@ -138,6 +146,7 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
             device=dev, dtype=dt, chat=chat, context_length=_context_length(model.config),
         )
         _loaded[key] = loaded
+        say("ready")
         return loaded
 
 

@@ -115,6 +115,12 @@ class SamplingParams:
                                                       self.temperature)
         return dataclasses.replace(self, **changes)
 
+    def to_dict(self) -> dict:
+        """Every field as plain JSON/YAML values; ``SamplingParams(**d)`` gives the same params back."""
+        fields = dataclasses.asdict(self)
+        fields["stop"] = list(self.stop)
+        return fields
+
     def to_generation_config(self, prompt_tokens: int = 0) -> GenerationConfig:
         """The same settings as a transformers ``GenerationConfig``.
 

@@ -154,3 +154,13 @@ def test_save_never_overwrites(tiny, tmp_path):
         tiny.save(tmp_path / "taken")
     assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["notes.txt"]
+
+
+def test_load_reports_each_stage_for_a_progress_bar(tiny, tmp_path):
+    folder = tiny.save(tmp_path / "copy")
+    stages = []
+    blogneo.load(folder, progress=stages.append)
+    assert stages == ["checking memory", "loading weights", "moving to cpu", "ready"]
+    stages.clear()
+    blogneo.load(folder, progress=stages.append)
+    assert stages == ["ready"]

@@ -1,0 +1,391 @@
+"""The writing studio: an ipywidgets UI with streaming, Stop, candidates, history and export.
+
+``studio()`` returns one widget that displays in JupyterLab, Colab (ipywidgets 7.7) and Voila.
+Generation and loading run on worker threads, so the kernel stays free to handle clicks: Stop
+works mid-run. Every handler catches its errors and shows them as a message in the UI, never
+as a traceback, and leaves the controls usable.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import html
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+
+import ipywidgets as w
+
+from .checkpoints import KNOWN, available_memory, format_gib
+from .errors import BlogneoError
+from .files import write_new
+from .generation import Candidate, stream
+from .history import Entry, History
+from .loading import DTYPE_NAMES, LoadedModel, default_spec, load, resolve_device, resolve_dtype
+from .markdown import document
+from .prompts import check_prompt
+from .sampling import MAX_SEED, PRESETS, SamplingParams
+
+FINISH_LABELS = {"length": "length limit", "eos": "finished", "stop": "stop string", "cancelled": "stopped"}
+_LOAD_STAGES = {"checking memory": 10, "loading weights": 30, "ready": 100}  # "moving to ..." is 90
+_RENDER_EVERY = 0.1  # seconds between streamed updates: smooth to read, light on the browser
+_SLIDERS = ("max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "no_repeat_ngram_size")
+
+
+def studio(model: LoadedModel | str | None = None, *, history_path: str | os.PathLike | None = None,
+           posts_dir: str | os.PathLike | None = None) -> Studio:
+    """The writing studio, ready to display.
+
+    Args:
+        model: a LoadedModel, a spec to load, or None for the default (GPT-Neo-125M, or
+            ``embedded`` offline). Loading happens in the background, with a progress bar.
+        history_path: where runs are kept (default: ``$BLOGNEO_HISTORY`` or the user data folder).
+        posts_dir: where Export writes Markdown (default: ``$BLOGNEO_POSTS`` or ``posts/``).
+    """
+    return Studio(model, history_path=history_path, posts_dir=posts_dir)
+
+
+def _guarded(method):
+    """Run a handler; show any error in the studio instead of raising it into the kernel."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - the UI must survive anything
+            self.show_error(error)
+
+    return wrapper
+
+
+class Studio(w.VBox):
+    """The studio widget. Its controls are attributes, so code and tests can drive them."""
+
+    def __init__(self, model: LoadedModel | str | None = None, *, history_path=None, posts_dir=None):
+        self.model: LoadedModel | None = None
+        self.history = History(history_path)
+        self.posts_dir = Path(posts_dir or os.environ.get("BLOGNEO_POSTS") or "posts")
+        self.candidates: list[Candidate] = []  # the latest run's results
+        self.exported: list[Path] = []
+        self._stream = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._quiet = False  # True while code sets controls, so observers do not react
+        self._loaded_models: dict[str, LoadedModel] = {}
+        self._run_params: SamplingParams | None = None
+        self._run_prompt = ""
+        self._run_model: LoadedModel | None = None
+
+        full = w.Layout(width="100%")
+        self.prompt = w.Textarea(placeholder="Start your post, or ask for one: e.g. 'Write a short blog post "
+                                 "about why I bike to work.'", layout=w.Layout(width="100%", height="7em"))
+        self.checkpoint = w.Dropdown(description="Model", layout=full, style={"description_width": "70px"})
+        self.load_bar = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="30%"))
+        self.load_status = w.Label("")
+        self.preset = w.Dropdown(options=list(PRESETS), value="balanced", description="Preset",
+                                 style={"description_width": "70px"})
+        knob = {"style": {"description_width": "150px"}, "layout": w.Layout(width="420px")}
+        self.max_new_tokens = w.IntSlider(120, min=8, max=1024, step=8, description="max new tokens", **knob)
+        self.temperature = w.FloatSlider(0.7, min=0.0, max=2.0, step=0.05, description="temperature", **knob)
+        self.top_k = w.IntSlider(50, min=0, max=200, description="top-k (0 = off)", **knob)
+        self.top_p = w.FloatSlider(0.95, min=0.05, max=1.0, step=0.01, description="top-p", **knob)
+        self.repetition_penalty = w.FloatSlider(1.15, min=1.0, max=2.0, step=0.05, description="repetition penalty",
+                                                **knob)
+        self.no_repeat_ngram_size = w.IntSlider(0, min=0, max=8, description="no-repeat n-gram", **knob)
+        self.seed = w.IntText(secrets.randbelow(MAX_SEED + 1), description="seed", style={"description_width": "40px"},
+                              layout=w.Layout(width="210px"))
+        self.new_seed = w.Button(description="new seed", icon="random", tooltip="draw a random seed")
+        self.num_candidates = w.BoundedIntText(1, min=1, max=8, description="candidates",
+                                               style={"description_width": "75px"}, layout=w.Layout(width="150px"))
+        self.generate = w.Button(description="Generate", button_style="primary", icon="play", disabled=True)
+        self.stop = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.message = w.HTML("")
+        self.outputs = w.HBox([], layout=w.Layout(width="100%", align_items="stretch"))
+        self.history_list = w.Dropdown(options=[], description="History", layout=w.Layout(width="70%"),
+                                       style={"description_width": "70px"})
+        self.restore = w.Button(description="Restore", icon="undo", tooltip="put this run back into the controls")
+
+        self._apply_preset("balanced")
+        self._refresh_history()
+        self.preset.observe(self._on_preset, names="value")
+        self.checkpoint.observe(self._on_checkpoint, names="value")
+        self.new_seed.on_click(self._on_new_seed)
+        self.generate.on_click(self._on_generate)
+        self.stop.on_click(self._on_stop)
+        self.restore.on_click(self._on_restore)
+
+        super().__init__([
+            self.prompt,
+            w.HBox([self.checkpoint], layout=full),
+            w.HBox([self.load_bar, self.load_status]),
+            w.HBox([w.VBox([self.preset, self.max_new_tokens, self.temperature, self.top_k]),
+                    w.VBox([self.top_p, self.repetition_penalty, self.no_repeat_ngram_size])]),
+            w.HBox([self.seed, self.new_seed, self.num_candidates]),
+            w.HBox([self.generate, self.stop]),
+            self.message,
+            self.outputs,
+            w.HBox([self.history_list, self.restore]),
+        ], layout=w.Layout(width="100%"))
+        self.add_class("blogneo-studio")
+        if self.history.problem:
+            self.show_error(BlogneoError(self.history.problem))
+        self._start(model)
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return not self._idle.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no run or load is going; True if it finished within ``timeout``."""
+        return self._idle.wait(timeout)
+
+    def params(self) -> SamplingParams:
+        """The SamplingParams the controls describe: the preset, with the sliders, seed and candidates on top."""
+        return PRESETS[self.preset.value].replace(
+            max_new_tokens=int(self.max_new_tokens.value),
+            temperature=round(float(self.temperature.value), 3),
+            top_k=int(self.top_k.value),
+            top_p=round(float(self.top_p.value), 3),
+            repetition_penalty=round(float(self.repetition_penalty.value), 3),
+            no_repeat_ngram_size=int(self.no_repeat_ngram_size.value),
+            seed=int(self.seed.value),
+            num_candidates=int(self.num_candidates.value),
+        )
+
+    def show_error(self, error: Exception) -> None:
+        if isinstance(error, BlogneoError):
+            text = str(error)
+        else:
+            text = f"Something went wrong: {type(error).__name__}: {error}"
+        self.message.value = f'<div class="blogneo-error" style="color:#b00020">⚠ {html.escape(text)}</div>'
+
+    def show_note(self, text: str) -> None:
+        self.message.value = f'<div class="blogneo-note" style="color:#555">{html.escape(text)}</div>'
+
+    def _set_busy(self, busy: bool, stoppable: bool = False) -> None:
+        self.generate.disabled = busy or self.model is None
+        self.stop.disabled = not (busy and stoppable)
+        self.checkpoint.disabled = busy
+        self.restore.disabled = busy
+        (self._idle.clear if busy else self._idle.set)()
+
+    # --- models ------------------------------------------------------------------------------
+
+    def _start(self, model) -> None:
+        if isinstance(model, LoadedModel):
+            self._loaded_models[model.name] = model
+            self._fill_checkpoints(model.name)
+            self._use(model)
+            return
+        spec = str(model) if model is not None else default_spec()
+        self._fill_checkpoints(spec)
+        self._load(spec)
+
+    def _fill_checkpoints(self, selected: str) -> None:
+        device = resolve_device("auto")
+        dtype = DTYPE_NAMES[resolve_dtype("auto", device)]
+        free = available_memory(device)
+        options = []
+        for c in KNOWN.values():
+            need = c.memory_bytes(dtype)
+            fits = f"fits ({format_gib(need)} of {format_gib(free)} free)" if need <= free else \
+                f"too big here: needs {format_gib(need)}, {format_gib(free)} free"
+            options.append((f"{c.name} · {c.parameters / 1e6:,.0f}M parameters · {fits}", c.name))
+        if selected not in KNOWN:
+            options.append((f"{selected} · your checkpoint", selected))
+        self._quiet = True
+        try:
+            self.checkpoint.options = options
+            self.checkpoint.value = selected
+        finally:
+            self._quiet = False
+
+    @_guarded
+    def _on_checkpoint(self, change) -> None:
+        if self._quiet or change["new"] is None:
+            return
+        if change["new"] in self._loaded_models:
+            self._use(self._loaded_models[change["new"]])
+            return
+        self._load(change["new"], previous=change["old"])
+
+    def _load(self, spec: str, previous: str | None = None) -> None:
+        self._set_busy(True)
+        self.load_bar.value, self.load_bar.bar_style = 0, "info"
+        self.load_status.value = f"Loading {spec}…"
+        threading.Thread(target=self._load_worker, args=(spec, previous), daemon=True, name="blogneo-load").start()
+
+    def _load_worker(self, spec: str, previous: str | None) -> None:
+        try:
+            model = load(spec, progress=self._on_load_progress)
+        except Exception as error:  # noqa: BLE001
+            self.load_bar.bar_style = "danger"
+            self.load_status.value = f"Could not load {spec}"
+            self.show_error(error)
+            if previous is not None:
+                self._quiet = True
+                self.checkpoint.value = previous
+                self._quiet = False
+            self._set_busy(False)
+            return
+        self._loaded_models[spec] = model
+        self._use(model)
+
+    def _on_load_progress(self, stage: str) -> None:
+        self.load_bar.value = _LOAD_STAGES.get(stage, 90)
+        self.load_status.value = stage
+
+    def _use(self, model: LoadedModel) -> None:
+        self.model = model
+        self.load_bar.value, self.load_bar.bar_style = 100, "success"
+        kind = "chat model: the prompt is a request" if model.chat else "base model: it continues the prompt"
+        self.load_status.value = f"{model.name} on {model.device.type}, {DTYPE_NAMES.get(model.dtype)} ({kind})"
+        self._set_busy(False)
+
+    # --- controls ----------------------------------------------------------------------------
+
+    @_guarded
+    def _on_preset(self, change) -> None:
+        if not self._quiet:
+            self._apply_preset(change["new"])
+
+    def _apply_preset(self, name: str) -> None:
+        preset = PRESETS[name]
+        for field in _SLIDERS:
+            getattr(self, field).value = getattr(preset, field)
+
+    @_guarded
+    def _on_new_seed(self, _button=None) -> None:
+        self.seed.value = secrets.randbelow(MAX_SEED + 1)
+
+    # --- generating --------------------------------------------------------------------------
+
+    @_guarded
+    def _on_generate(self, _button=None) -> None:
+        if self.running or self.model is None:
+            return  # a second click while a run is going does nothing
+        params = self.params()  # bad values raise ParameterError here, shown by _guarded
+        prompt = check_prompt(self.prompt.value)
+        running = stream(prompt, params, self.model)
+        self._stream, self._run_params, self._run_prompt, self._run_model = running, params, prompt, self.model
+        self.candidates = []
+        self.message.value = ""
+        self._panels(params.num_candidates)
+        self._set_busy(True, stoppable=True)
+        threading.Thread(target=self._generate_worker, args=(running,), daemon=True, name="blogneo-ui").start()
+
+    def _generate_worker(self, running) -> None:
+        texts = [""] * len(self.outputs.children)
+        last = 0.0
+        try:
+            for chunk in running:
+                texts[chunk.candidate] += chunk
+                if time.perf_counter() - last >= _RENDER_EVERY:
+                    self._render(texts)
+                    last = time.perf_counter()
+            self._render(texts)
+            self.candidates = running.result()
+            self._finish(self.candidates)
+        except Exception as error:  # noqa: BLE001
+            self.show_error(error)
+        finally:
+            self._stream = None
+            self._set_busy(False)
+
+    @_guarded
+    def _on_stop(self, _button=None) -> None:
+        if self._stream is not None:
+            self._stream.cancel()
+            self.stop.disabled = True
+
+    def _panels(self, n: int) -> None:
+        panels = []
+        for i in range(n):
+            text = w.HTML("", layout=w.Layout(width="100%"))
+            text.add_class("blogneo-candidate")
+            stats = w.HTML("<i>writing…</i>")
+            stats.add_class("blogneo-stats")
+            export = w.Button(description="Export", icon="save", disabled=True,
+                              tooltip="save this candidate as Markdown in " + str(self.posts_dir))
+            export.on_click(functools.partial(self._on_export, i))
+            title = w.HTML(f"<b>Candidate {i + 1}</b>" if n > 1 else "<b>Your text</b>")
+            panels.append(w.VBox([title, text, stats, export],
+                                 layout=w.Layout(flex="1 1 0", margin="0 8px 0 0", border="1px solid #ddd",
+                                                 padding="6px", width=f"{100 // n}%")))
+        self.outputs.children = panels
+
+    def _render(self, texts: list[str]) -> None:
+        for panel, text in zip(self.outputs.children, texts, strict=False):
+            panel.children[1].value = _as_html(text)
+
+    def _finish(self, candidates: list[Candidate]) -> None:
+        for panel, c in zip(self.outputs.children, candidates, strict=False):
+            panel.children[1].value = _as_html(c.text)
+            reason = FINISH_LABELS.get(c.finish_reason, c.finish_reason)
+            panel.children[2].value = (f'<span class="blogneo-finish-{c.finish_reason}">{reason}</span> · '
+                                       f"{c.new_tokens} tokens · {c.tokens_per_second:.1f} tokens/s · seed {c.seed}")
+            panel.children[3].disabled = not c.text.strip()
+        self.history.add(Entry.of(self._run_prompt, self._run_model.name, self.preset.value, self._run_params,
+                                  candidates))
+        self._refresh_history(select_last=True)
+
+    # --- export and history ------------------------------------------------------------------
+
+    @_guarded
+    def _on_export(self, index: int, _button=None) -> None:
+        c = self.candidates[index]
+        title = _title(c.prompt)
+        model = self._run_model
+        meta = {"title": title, "date": datetime.date.today(), "model": model.name, "revision": model.revision,
+                "seed": c.seed, "prompt": c.prompt,
+                "params": {k: v for k, v in self._run_params.to_dict().items() if k != "seed"}}
+        body = c.text if model.chat else c.prompt + c.text  # a base model's text continues the prompt
+        path = write_new(self.posts_dir, title, document(meta, body))
+        self.exported.append(path)
+        self.show_note(f"Saved candidate {index + 1} to {path}")
+
+    def _refresh_history(self, select_last: bool = False) -> None:
+        options = [(e.label(), i) for i, e in enumerate(self.history.entries)][::-1]  # newest first
+        self._quiet = True
+        try:
+            self.history_list.options = options
+            self.history_list.value = (len(self.history.entries) - 1) if (select_last and options) else None
+        finally:
+            self._quiet = False
+
+    @_guarded
+    def _on_restore(self, _button=None) -> None:
+        if self.history_list.value is None:
+            raise BlogneoError("Choose a run in the History list first.")
+        entry = self.history.entries[self.history_list.value]
+        params = entry.sampling_params()
+        self._quiet = True
+        try:
+            self.preset.value = entry.preset if entry.preset in PRESETS else "balanced"
+        finally:
+            self._quiet = False
+        self.prompt.value = entry.prompt
+        for field in _SLIDERS:
+            getattr(self, field).value = getattr(params, field)
+        self.seed.value = entry.seed if entry.seed is not None else self.seed.value
+        self.num_candidates.value = params.num_candidates
+        self._panels(len(entry.texts))
+        self._render(entry.texts)
+        for panel, reason in zip(self.outputs.children, entry.finish_reasons, strict=False):
+            panel.children[2].value = f"{FINISH_LABELS.get(reason, reason)} · from the run at {entry.time}"
+        self.show_note(f"Restored the run from {entry.time} (model {entry.model}). Generate to run it again.")
+
+
+def _as_html(text: str) -> str:
+    return f'<div style="white-space:pre-wrap;line-height:1.5">{html.escape(text)}</div>'
+
+
+def _title(prompt: str) -> str:
+    first = prompt.strip().splitlines()[0] if prompt.strip() else "Untitled"
+    return first if len(first) <= 80 else first[:79] + "…"
+

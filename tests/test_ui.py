@@ -1,0 +1,240 @@
+"""The studio, driven headless through its real ipywidgets with `.value` and `.click()`.
+
+These run on whichever ipywidgets is importable: 8.x from the venv, and 7.7 (what Colab ships)
+through test_the_studio_works_on_ipywidgets_7, which reruns this file with 7.7 first on the path.
+"""
+
+import html
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import ipywidgets
+import pytest
+
+import blogneo
+from blogneo import loading
+from blogneo.markdown import read
+from blogneo.ui import studio
+
+ROOT = Path(__file__).resolve().parents[1]
+IPYWIDGETS7 = ROOT / ".venv" / "ipywidgets7"
+
+
+@pytest.fixture
+def make(tmp_path):
+    def make(model, **kwargs):
+        return studio(model, history_path=tmp_path / "history.json", posts_dir=tmp_path / "posts", **kwargs)
+
+    return make
+
+
+def _panel_texts(s):
+    return [panel.children[1].value for panel in s.outputs.children]
+
+
+def _stats(s):
+    return [panel.children[2].value for panel in s.outputs.children]
+
+
+def test_generate_runs_off_the_main_thread_then_shows_the_result(make, tiny):
+    s = make(tiny)
+    assert not s.generate.disabled and s.stop.disabled
+    s.prompt.value = "Baking bread"
+    s.temperature.value = 0
+    s.generate.click()
+    assert s.running and s.generate.disabled and not s.stop.disabled  # click returned while the run goes on
+    assert any(t.name == "blogneo-ui" and t is not threading.main_thread() for t in threading.enumerate())
+    assert s.wait(60)
+    assert not s.generate.disabled and s.stop.disabled
+    [c] = s.candidates
+    assert c.text.startswith(" takes patience. Mix the flour") and c.finish_reason == "eos"
+    assert html.escape(c.text) in _panel_texts(s)[0]
+    assert "finished" in _stats(s)[0] and f"{c.new_tokens} tokens" in _stats(s)[0] and "tokens/s" in _stats(s)[0]
+    assert not s.outputs.children[0].children[3].disabled  # Export is ready
+
+
+def test_text_streams_into_the_panel_before_the_run_ends_and_stop_keeps_it(make, embedded):
+    s = make(embedded)
+    s.prompt.value = "Write a long blog post about the history of bicycles."
+    s.max_new_tokens.value = 400
+    s.generate.click()
+    deadline = time.monotonic() + 60
+    while not _panel_texts(s)[0].count(" ") > 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    streamed = _panel_texts(s)[0]
+    assert s.running, "text must arrive while the run is still going"
+    assert len(streamed) > 40
+    stop_clicked = time.monotonic()
+    s.stop.click()
+    assert s.stop.disabled  # one Stop is enough; a second click has nothing to do
+    s.stop.click()
+    assert s.wait(30)
+    stopped_after = time.monotonic() - stop_clicked
+    [c] = s.candidates
+    assert c.finish_reason == "cancelled" and 0 < c.new_tokens < 400
+    assert "stopped" in _stats(s)[0]
+    assert c.text and html.escape(c.text[:30]) in _panel_texts(s)[0]  # the partial text is kept
+    assert s.history.entries[-1].finish_reasons == ["cancelled"]
+    print(f"stop to idle: {stopped_after:.2f} s")
+
+
+def test_candidates_are_shown_side_by_side_each_with_its_numbers(make, random_model):
+    s = make(random_model)
+    s.prompt.value = "The"
+    s.temperature.value = 1.0
+    s.num_candidates.value = 3
+    s.max_new_tokens.value = 24
+    s.generate.click()
+    assert s.wait(60)
+    assert len(s.outputs.children) == 3 and len(s.candidates) == 3
+    assert len({c.text for c in s.candidates}) > 1
+    for stats, c in zip(_stats(s), s.candidates, strict=True):
+        assert f"{c.new_tokens} tokens" in stats and "tokens/s" in stats
+
+
+def test_a_second_generate_click_during_a_run_starts_nothing(make, random_model):
+    s = make(random_model)
+    s.prompt.value = "The"
+    s.max_new_tokens.value = 200
+    s.generate.click()
+    first = s._stream
+    s._on_generate()  # what a fast double click reaches, past the disabled button
+    assert s._stream is first
+    assert s.wait(60)
+    assert len(s.history.entries) == 1
+
+
+def test_export_writes_markdown_in_posts_and_never_overwrites(make, tiny, tmp_path):
+    s = make(tiny)
+    s.prompt.value = "Baking bread"
+    s.temperature.value = 0
+    s.generate.click()
+    assert s.wait(60)
+    existing = tmp_path / "posts" / "baking-bread.md"
+    existing.parent.mkdir()
+    existing.write_text("my own post")
+    s.outputs.children[0].children[3].click()
+    s.outputs.children[0].children[3].click()
+    assert existing.read_text() == "my own post"
+    assert [p.name for p in s.exported] == ["baking-bread-2.md", "baking-bread-3.md"]
+    assert str(s.exported[-1]) in s.message.value
+    meta, body = read(s.exported[0].read_text())
+    assert meta["title"] == "Baking bread" and meta["seed"] == s.candidates[0].seed
+    assert meta["model"] == tiny.name and meta["revision"] == tiny.revision
+    assert blogneo.SamplingParams(**meta["params"], seed=meta["seed"]) == s._run_params
+    assert body.startswith("Baking bread takes patience.")  # a base model's text continues the prompt
+
+
+def test_history_survives_a_restart_and_restores_into_the_controls(make, tiny, tmp_path):
+    s = make(tiny)
+    s.prompt.value = "The old lighthouse"
+    s.preset.value = "precise"
+    s.temperature.value = 0.25
+    s.top_k.value = 7
+    s.seed.value = 1234
+    s.generate.click()
+    assert s.wait(60)
+    text = s.candidates[0].text
+
+    again = make(tiny)  # a new kernel: everything comes from the file
+    assert json.loads((tmp_path / "history.json").read_text())["entries"][0]["prompt"] == "The old lighthouse"
+    again.prompt.value = "something else"
+    again.preset.value = "creative"
+    again.history_list.value = 0
+    again.restore.click()
+    assert again.prompt.value == "The old lighthouse" and again.preset.value == "precise"
+    assert again.temperature.value == pytest.approx(0.25) and again.top_k.value == 7 and again.seed.value == 1234
+    assert html.escape(text[:20]) in _panel_texts(again)[0]
+    assert again.params() == s._run_params
+
+
+def test_restore_with_nothing_chosen_says_what_to_do(make, tiny):
+    s = make(tiny)
+    s.restore.click()
+    assert "Choose a run in the History list" in s.message.value
+
+
+def test_presets_set_the_sliders(make, tiny):
+    s = make(tiny)
+    s.preset.value = "creative"
+    assert s.temperature.value == blogneo.PRESETS["creative"].temperature
+    assert s.top_k.value == 0 and s.params().min_p == blogneo.PRESETS["creative"].min_p
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"temperature": 0, "num_candidates": 2}, "temperature=0 is greedy"),
+    ({"seed": -5}, "seed=-5 is out of range"),
+    ({"prompt": "   "}, "The prompt is empty"),
+])
+def test_bad_input_is_a_message_in_the_ui_and_the_ui_stays_usable(make, tiny, change, field):
+    s = make(tiny)
+    s.prompt.value = "Baking bread"
+    for name, value in change.items():
+        getattr(s, name).value = value
+    s.generate.click()
+    assert field in s.message.value and "blogneo-error" in s.message.value
+    assert "Traceback" not in s.message.value
+    assert not s.running and not s.generate.disabled
+    s.prompt.value, s.num_candidates.value, s.seed.value, s.temperature.value = "Baking bread", 1, 1, 0
+    s.generate.click()
+    assert s.wait(60) and s.candidates and s.message.value == ""
+
+
+def test_a_checkpoint_the_hub_cannot_give_is_a_message_and_the_old_model_stays(make, tiny):
+    s = make(tiny)
+    s.checkpoint.value = "gpt-neo-125m"  # offline in tests: the Hub cannot be reached
+    assert s.wait(60)
+    assert "cannot be reached" in s.message.value and "embedded" in s.message.value
+    assert s.model is tiny and s.checkpoint.value == tiny.name and not s.generate.disabled
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused_before_loading(make, tiny, monkeypatch):
+    monkeypatch.setattr(loading, "available_memory", lambda device: 2 * 2**30)
+    s = make(tiny)
+    s.checkpoint.value = "gpt-neo-2.7b"
+    assert s.wait(60)
+    assert "Not loading" in s.message.value and "12.1 GiB" in s.message.value and "2.0 GiB" in s.message.value
+    assert s.model is tiny and s.load_bar.bar_style == "danger"
+
+
+def test_the_checkpoint_list_shows_size_and_whether_it_fits(make, tiny):
+    s = make(tiny)
+    labels = dict((value, label) for label, value in s.checkpoint.options)
+    assert {c.name for c in blogneo.checkpoints()} <= set(labels)
+    assert "2,651M parameters" in labels["gpt-neo-2.7b"]
+    assert all(("fits" in label or "too big" in label) for name, label in labels.items() if name != tiny.name)
+
+
+def test_loading_in_the_background_shows_progress_then_enables_generate(make, tiny_folder, tiny):
+    s = make(str(tiny_folder))  # already in the in-process cache, so this is quick but takes the same path
+    assert s.wait(60)
+    assert s.model is tiny and s.load_bar.value == 100 and s.load_bar.bar_style == "success"
+    assert "base model" in s.load_status.value and not s.generate.disabled
+
+
+def test_an_unreadable_history_file_is_set_aside_and_said(make, tiny, tmp_path):
+    (tmp_path / "history.json").write_text("{ not json")
+    s = make(tiny)
+    assert "could not be read" in s.message.value
+    kept = list(tmp_path.glob("history.json.unreadable-*"))
+    assert len(kept) == 1 and kept[0].read_text() == "{ not json"
+
+
+@pytest.mark.skipif(ipywidgets.__version__.startswith("7."), reason="this is the 7.7 run itself")
+def test_the_studio_works_on_ipywidgets_7(tmp_path):
+    if not (IPYWIDGETS7 / "ipywidgets").is_dir():
+        pytest.skip(f"ipywidgets 7.7 is not installed in {IPYWIDGETS7}; `make setup` puts it there")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(IPYWIDGETS7), os.environ.get("PYTHONPATH", "")])}
+    check = subprocess.run([sys.executable, "-c", "import ipywidgets; print(ipywidgets.__version__)"],
+                           env=env, capture_output=True, text=True, check=True)
+    assert check.stdout.startswith("7.7")
+    run = subprocess.run([sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider",
+                          "--basetemp", str(tmp_path / "run")],
+                         env=env, capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and " failed" not in run.stdout
