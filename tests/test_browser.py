@@ -38,8 +38,8 @@ def _free_port() -> int:
 @pytest.fixture
 def app(tmp_path):
     port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "BLOGNEO_MODEL": "embedded",
-           "BLOGNEO_HISTORY": str(tmp_path / "history.json")}
+    env = {k: v for k, v in os.environ.items() if k != "BLOGNEO_MODEL"}  # offline, the default is `embedded`
+    env.update(HF_HUB_OFFLINE="1", BLOGNEO_HISTORY=str(tmp_path / "history.json"))
     log = open(tmp_path / "voila.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "blogneo.cli", "app", "--no-browser", f"--port={port}", f"--posts={tmp_path / 'posts'}"],
@@ -82,6 +82,7 @@ def test_type_generate_see_text_stream_stop_and_screenshot(app):
             page.goto(app, timeout=120_000)
             page.wait_for_selector(".blogneo-studio textarea", timeout=120_000)
             _enabled(page, "Generate", 120_000)  # the embedded model has loaded in the kernel
+            assert page.locator(".blogneo-studio select").first.input_value().startswith("embedded · ")
             page.locator(".blogneo-studio textarea").first.fill("Write a blog post about the history of bicycles.")
 
             clicked = time.monotonic()
