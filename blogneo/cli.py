@@ -35,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     write.add_argument("--temperature", type=float)
     write.add_argument("--seed", type=int)
     write.add_argument("--candidates", type=int, help="how many versions to write at once")
-    write.add_argument("--out", type=Path, help="also write the text to this file (never overwritten)")
+    write.add_argument("--out", type=Path, help="also write the text to this file (never overwritten); with "
+                                                "--post, the folder to save the post in")
+    write.add_argument("--post", action="store_true", help="write a whole post: title, outline, sections, Markdown")
+    write.add_argument("--sections", type=int, default=4, help="sections in a whole post (default 4)")
 
     commands.add_parser("checkpoints", help="list the known checkpoints and what fits here")
 
@@ -102,6 +105,8 @@ def _write(args) -> int:
         ("max_new_tokens", args.max_new_tokens), ("temperature", args.temperature),
         ("seed", args.seed), ("num_candidates", args.candidates)) if value is not None}
     params = resolve_params(args.preset, **overrides)  # bad values fail here, before any loading
+    if args.post:
+        return _write_post(args, params)
     if args.out is not None and args.out.exists():
         raise BlogneoError(f"{args.out} already exists; blogneo never overwrites. Choose another --out.")
     model = load(args.model)
@@ -117,6 +122,35 @@ def _write(args) -> int:
     if args.out is not None:
         _write_new(args.out, "\n\n".join(texts) + "\n")
         print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _write_post(args, params) -> int:
+    from tqdm.auto import tqdm
+
+    from .loading import load
+    from .post import write_post
+
+    if not 1 <= args.sections <= 10:  # checked again by write_post; here before the model loads
+        raise BlogneoError(f"--sections {args.sections} is out of range: use from 1 to 10.")
+    model = load(args.model)
+    steps = 6 + args.sections  # title, description, tags, outline, introduction, sections, conclusion
+    with tqdm(total=steps, desc="writing", unit="step", file=sys.stderr, leave=False) as bar:
+        def progress(event):
+            if event.kind == "start":
+                bar.set_postfix_str(event.step)
+            elif event.kind == "done":
+                bar.update(1)
+
+        post = write_post(args.topic, model, sections=args.sections, params=params.replace(num_candidates=1),
+                          seed=params.seed, candidates=params.num_candidates, on_event=progress)
+    if args.out is not None:
+        path = post.save(args.out)
+        print(f"wrote {path}", file=sys.stderr)
+    else:
+        print(post.to_markdown())
+    print(f"[{post.title.text!r}: {len(post.sections)} sections, seed {post.seed}, model {model.name}]",
+          file=sys.stderr)
     return 0
 
 

@@ -65,13 +65,15 @@ class Chunk(str):
 
 
 def generate(prompt: str, params: SamplingParams | str | None = None,
-             model: LoadedModel | str | None = None, **overrides) -> list[Candidate]:
+             model: LoadedModel | str | None = None, *, reply: str = "", **overrides) -> list[Candidate]:
     """Continue ``prompt``; one Candidate per ``num_candidates``, generated as one batch.
 
     Args:
         prompt: the text to continue (a base model) or the request (a chat model).
         params: a SamplingParams, a preset name ("precise", "balanced", "creative") or None.
         model: a LoadedModel, a spec for ``blogneo.load``, or None for the default model.
+        reply: text the answer starts with (after a chat model's assistant turn, or appended to
+            a base model's prompt); the candidates' text is what follows it.
         overrides: any SamplingParams field, plus the tutorial's ``do_sample``.
 
     Example:
@@ -81,11 +83,11 @@ def generate(prompt: str, params: SamplingParams | str | None = None,
     """
     model = model if isinstance(model, LoadedModel) else load(model)
     params = resolve_params(params, **overrides)
-    return _run(model, prompt, params)
+    return _run(model, prompt, params, reply=reply)
 
 
 def stream(prompt: str, params: SamplingParams | str | None = None,
-           model: LoadedModel | str | None = None, **overrides) -> Stream:
+           model: LoadedModel | str | None = None, *, reply: str = "", **overrides) -> Stream:
     """Like ``generate``, but yields text as it is produced, on a worker thread.
 
     Iterate to get ``Chunk`` strings (``chunk.candidate`` says which candidate). ``cancel()``
@@ -99,7 +101,7 @@ def stream(prompt: str, params: SamplingParams | str | None = None,
         True
     """
     model = model if isinstance(model, LoadedModel) else load(model)
-    return Stream(model, prompt, resolve_params(params, **overrides))
+    return Stream(model, prompt, resolve_params(params, **overrides), reply=reply)
 
 
 class Stream:
@@ -107,19 +109,19 @@ class Stream:
 
     _END = object()
 
-    def __init__(self, model: LoadedModel, prompt: str, params: SamplingParams):
+    def __init__(self, model: LoadedModel, prompt: str, params: SamplingParams, reply: str = ""):
         self._queue: queue.Queue = queue.Queue()
         self._cancel = threading.Event()
         self._result: list[Candidate] | None = None
         self._error: BaseException | None = None
         streamer = _ChunkStreamer(model.tokenizer, params.stop, self._queue)
-        self._thread = threading.Thread(target=self._work, args=(model, prompt, params, streamer),
+        self._thread = threading.Thread(target=self._work, args=(model, prompt, params, streamer, reply),
                                         name="blogneo-stream", daemon=True)
         self._thread.start()
 
-    def _work(self, model, prompt, params, streamer) -> None:
+    def _work(self, model, prompt, params, streamer, reply) -> None:
         try:
-            self._result = _run(model, prompt, params, streamer=streamer, cancel=self._cancel)
+            self._result = _run(model, prompt, params, streamer=streamer, cancel=self._cancel, reply=reply)
         except BaseException as error:  # handed to the reader's thread, raised there
             self._error = error
         finally:
@@ -172,7 +174,7 @@ class _Cancelled(StoppingCriteria):
 
 
 def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
-         cancel: threading.Event | None = None) -> list[Candidate]:
+         cancel: threading.Event | None = None, reply: str = "") -> list[Candidate]:
     limit = model.context_length
     if params.max_length is not None and params.max_length > limit:
         raise ParameterError("max_length", f"max_length={params.max_length} is beyond this model's "
@@ -181,7 +183,7 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
         raise ParameterError("max_new_tokens", f"max_new_tokens={params.max_new_tokens} does not fit in this "
                                                f"model's {limit}-token context. Use at most {limit - 1}.")
     reserve = params.max_new_tokens if params.max_length is None else 1
-    input_ids = encode(model, prompt, reserve).to(model.device)
+    input_ids = encode(model, prompt, reserve, reply=reply).to(model.device)
     prompt_len = input_ids.shape[1]
     config = params.to_generation_config(prompt_tokens=prompt_len)
     gen = model.model.generation_config

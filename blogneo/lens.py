@@ -154,8 +154,10 @@ def next_token_lens(prompt: str, params: SamplingParams | str | None = None,
     return Lens(prompt=prompt, steps=steps, token_ids=token_ids, tokens=tokens)
 
 
-def score_text(text: str, prompt: str, model: LoadedModel | str | None = None) -> ScoredText:
+def score_text(text: str, prompt: str, model: LoadedModel | str | None = None, reply: str = "") -> ScoredText:
     """How likely ``model`` found each token of ``text``, written as the answer to ``prompt``.
+
+    ``reply`` is text the answer started with before ``text`` (see ``blogneo.prompts.encode``).
 
     The probabilities are the model's own (before any sampling step), from one forward pass.
 
@@ -168,7 +170,7 @@ def score_text(text: str, prompt: str, model: LoadedModel | str | None = None) -
     ids = model.tokenizer(text, add_special_tokens=False)["input_ids"]
     if not ids:
         raise ValueError("There is no text to score.")
-    prompt_ids = encode(model, prompt, len(ids)).to(model.device)
+    prompt_ids = encode(model, prompt, len(ids), reply=reply).to(model.device)
     input_ids = torch.cat([prompt_ids, torch.tensor([ids], device=model.device)], dim=1)
     with model.lock, torch.inference_mode():
         logits = model.model(input_ids).logits[0, prompt_ids.shape[1] - 1:-1].float()

@@ -78,3 +78,59 @@ def _template(model, prompt: str) -> list[int]:
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}]
     text = model.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     return model.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+# --- A whole post (blogneo.post) ------------------------------------------------------------------
+# One (prompt, reply) pair per step, for each kind of model. ``reply`` is what the answer is made
+# to start with: a chat model gets it after its assistant turn, a base model straight after the
+# prompt. Placeholders: {topic} {title} {sections} {headings} {outline} {number} {heading} {previous}.
+# Chat models get requests; base models (GPT-Neo) get documents to continue, with a worked example
+# where the format matters (few-shot).
+POST_TEMPLATES = {
+    "chat": {
+        "title": ("Write a catchy title for a blog post about: {topic}\nReply with the title only.", ""),
+        "description": ('Describe the blog post "{title}" in one sentence.', "This post"),
+        "tags": ("Suggest four short tags for a blog post.\n\nExample:\nTopic: Learning to bake bread\n"
+                 "Tags: baking, bread, home cooking, beginners\n\nTopic: {topic}", "Tags:"),
+        "heading": ('Write the outline of a blog post titled "{title}": {sections} short headings for its main '
+                    "sections, one per line, without an introduction or a conclusion.", "{outline}{number}."),
+        "introduction": ('Write the introduction of the blog post "{title}". The post has these sections: '
+                         "{headings}. Write one paragraph and no heading.", ""),
+        "section": ('You are writing the blog post "{title}". Its sections are: {headings}. The part before this '
+                    'one ends: "{previous}"\n\nWrite the section "{heading}" as one or two paragraphs, without '
+                    "a heading.", ""),
+        "conclusion": ('Write the conclusion of the blog post "{title}", which covered: {headings}. Write one '
+                       "short paragraph and no heading.", ""),
+    },
+    "base": {
+        "title": ("Topic: Learning to bake bread\nTitle: The Joy of Baking Your First Loaf\n\n"
+                  "Topic: {topic}\nTitle:", ""),
+        "description": ("Title: The Joy of Baking Your First Loaf\nSummary: This post walks you through your "
+                        "first loaf, from flour to crust.\n\nTitle: {title}\nSummary:", " This post"),
+        "tags": ("Title: The Joy of Baking Your First Loaf\nTags: baking, bread, home cooking, beginners\n\n"
+                 "Title: {title}\nTags:", ""),
+        "heading": ("Title: How to Start Running\nSections:\n1. Why run at all\n2. Choosing your shoes\n"
+                    "3. The first week\n4. Staying motivated\n\nTitle: {title}\nSections:\n", "{outline}{number}."),
+        "introduction": ("# {title}\n\n", ""),
+        "section": ("# {title}\n\n{previous}\n\n## {heading}\n\n", ""),
+        "conclusion": ("# {title}\n\n{previous}\n\n## Conclusion\n\n", ""),
+    },
+}
+
+# What ends each step: a heading stays one line; a part of the post ends before the next heading.
+POST_STOPS = {
+    "title": ("\n",), "description": ("\n",), "tags": ("\n",), "heading": ("\n",),
+    "introduction": ("\n#", "\n**", "\n\n\n"), "section": ("\n#", "\n**", "\n\n\n"),
+    "conclusion": ("\n#", "\n**", "\n\n\n"),
+}
+
+
+def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:
+    """(prompt, reply) for one step of a post, filled in.
+
+    Example:
+        >>> post_prompt("title", chat=False, topic="Sourdough")[0].splitlines()[-2:]
+        ['Topic: Sourdough', 'Title:']
+    """
+    prompt, reply = POST_TEMPLATES["chat" if chat else "base"][step]
+    return prompt.format(**fields), reply.format(**fields)

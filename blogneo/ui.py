@@ -26,6 +26,7 @@ from .generation import Candidate, stream
 from .history import Entry, History
 from .loading import DTYPE_NAMES, LoadedModel, default_spec, load, resolve_device, resolve_dtype
 from .markdown import document
+from .post import Post, write_post
 from .prompts import check_prompt
 from .sampling import MAX_SEED, PRESETS, SamplingParams
 
@@ -78,8 +79,14 @@ class Studio(w.VBox):
         self._run_params: SamplingParams | None = None
         self._run_prompt = ""
         self._run_model: LoadedModel | None = None
+        self.post: Post | None = None  # the latest whole post
+        self._cancel = threading.Event()
+        self._post_view = None
 
         full = w.Layout(width="100%")
+        self.mode = w.ToggleButtons(options=["Text", "Whole post"], value="Text",
+                                    tooltips=["continue or answer the prompt", "write a post about the prompt"])
+        self.sections = w.IntSlider(4, min=1, max=10, description="sections", layout=w.Layout(width="300px"))
         self.prompt = w.Textarea(placeholder="Start your post, or ask for one: e.g. 'Write a short blog post "
                                  "about why I bike to work.'", layout=w.Layout(width="100%", height="7em"))
         self.checkpoint = w.Dropdown(description="Model", layout=full, style={"description_width": "70px"})
@@ -118,6 +125,7 @@ class Studio(w.VBox):
         self.restore.on_click(self._on_restore)
 
         super().__init__([
+            w.HBox([self.mode, self.sections]),
             self.prompt,
             w.HBox([self.checkpoint], layout=full),
             w.HBox([self.load_bar, self.load_status]),
@@ -271,6 +279,9 @@ class Studio(w.VBox):
             return  # a second click while a run is going does nothing
         params = self.params()  # bad values raise ParameterError here, shown by _guarded
         prompt = check_prompt(self.prompt.value)
+        if self.mode.value == "Whole post":
+            self._start_post(prompt, params)
+            return
         running = stream(prompt, params, self.model)
         self._stream, self._run_params, self._run_prompt, self._run_model = running, params, prompt, self.model
         self.candidates = []
@@ -299,9 +310,62 @@ class Studio(w.VBox):
 
     @_guarded
     def _on_stop(self, _button=None) -> None:
+        self._cancel.set()
         if self._stream is not None:
             self._stream.cancel()
-            self.stop.disabled = True
+        self.stop.disabled = True
+
+    # --- whole post --------------------------------------------------------------------------
+
+    def _start_post(self, topic: str, params: SamplingParams) -> None:
+        self._cancel = threading.Event()
+        self._run_params, self._run_prompt, self._run_model = params, topic, self.model
+        self.message.value = ""
+        view = self._post_view = _post_view(self.sections.value, self._on_regenerate_section, self._on_save_post)
+        self.outputs.children = [view]
+        self._set_busy(True, stoppable=True)
+        threading.Thread(target=self._post_worker, args=(topic, params, view), daemon=True,
+                         name="blogneo-ui").start()
+
+    def _post_worker(self, topic: str, params: SamplingParams, view) -> None:
+        try:
+            self.post = write_post(topic, self.model, sections=self.sections.value,
+                                   params=params.replace(num_candidates=1), seed=params.seed,
+                                   candidates=params.num_candidates, on_event=view.event, cancel=self._cancel)
+            view.show(self.post)
+            entry = Entry(prompt=topic, model=self.model.name, preset=self.preset.value, params=params.to_dict(),
+                          texts=[self.post.to_markdown()], finish_reasons=["post"])
+            self.history.add(entry)
+            self._refresh_history(select_last=True)
+        except Exception as error:  # noqa: BLE001
+            self.show_error(error)
+        finally:
+            self._set_busy(False)
+
+    @_guarded
+    def _on_regenerate_section(self, index: int) -> None:
+        if self.running or self.post is None:
+            return
+        self._cancel = threading.Event()
+        self._set_busy(True)
+        self._post_view.set_busy(True)
+        threading.Thread(target=self._regenerate_worker, args=(index,), daemon=True, name="blogneo-ui").start()
+
+    def _regenerate_worker(self, index: int) -> None:
+        try:
+            [part] = self.post.regenerate(index, on_event=self._post_view.event)
+            self.show_note(f"Rewrote section {index + 1} with seed {part.seed}.")
+        except Exception as error:  # noqa: BLE001
+            self.show_error(error)
+        finally:
+            self._post_view.show(self.post)
+            self._set_busy(False)
+
+    @_guarded
+    def _on_save_post(self) -> None:
+        path = self.post.save(self.posts_dir)
+        self.exported.append(path)
+        self.show_note(f"Saved the post to {path}")
 
     def _panels(self, n: int) -> None:
         panels = []
@@ -379,6 +443,12 @@ class Studio(w.VBox):
         for panel, reason in zip(self.outputs.children, entry.finish_reasons, strict=False):
             panel.children[2].value = f"{FINISH_LABELS.get(reason, reason)} · from the run at {entry.time}"
         self.show_note(f"Restored the run from {entry.time} (model {entry.model}). Generate to run it again.")
+
+
+def _post_view(sections: int, on_regenerate, on_save):
+    from .ui_post import PostView
+
+    return PostView(sections, on_regenerate, on_save)
 
 
 def _as_html(text: str) -> str:

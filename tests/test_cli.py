@@ -50,3 +50,25 @@ def test_checkpoints_prints_the_table_with_what_fits():
     assert result.returncode == 0, result.stderr
     for name in ("gpt-neo-125m", "gpt-neo-1.3b", "gpt-neo-2.7b", "embedded", "fits here", "fp16/bf16"):
         assert name in result.stdout
+
+
+def test_write_post_saves_markdown_with_front_matter_and_shows_progress(tiny_folder, tmp_path):
+    from blogneo.markdown import read
+
+    args = ("write", "--post", "Baking bread", "--sections", "2", "--seed", "7", "--model", tiny_folder,
+            "--out", tmp_path / "posts")
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    [path] = (tmp_path / "posts").iterdir()
+    assert f"wrote {path}" in first.stderr and "2 sections, seed 7" in first.stderr
+    assert "step" in first.stderr  # the progress bar over the steps
+    meta, body = read(path.read_text())
+    assert meta["seed"] == 7 and meta["topic"] == "Baking bread" and body.count("\n## ") == 3  # 2 + Conclusion
+    again = run(*args)
+    assert again.returncode == 0
+    assert sorted(p.read_text() for p in (tmp_path / "posts").iterdir()) == [path.read_text()] * 2  # a new file
+
+
+def test_write_post_refuses_a_bad_section_count_before_loading(tmp_path):
+    result = run("write", "--post", "bread", "--sections", "0", "--model", "gpt-neo-2.7b")
+    assert result.returncode == 2 and "--sections 0 is out of range" in result.stderr

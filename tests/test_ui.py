@@ -225,6 +225,45 @@ def test_an_unreadable_history_file_is_set_aside_and_said(make, tiny, tmp_path):
     assert len(kept) == 1 and kept[0].read_text() == "{ not json"
 
 
+def test_whole_post_mode_shows_the_outline_and_sections_and_rewrites_one_section(make, tiny, tmp_path):
+    s = make(tiny)
+    s.mode.value = "Whole post"
+    s.sections.value = 2
+    s.prompt.value = "Baking bread"
+    s.seed.value = 3
+    s.generate.click()
+    assert s.running and not s.stop.disabled
+    assert s.wait(120), s.message.value
+    assert s.message.value == "" and s.post is not None and len(s.post.sections) == 2
+    view = s.outputs.children[0]
+    assert "Outline" in view.outline.value and view.outline.value.count("<li>") == 2
+    assert html.escape(s.post.title.text) in view.header.value
+    texts = [box.children[1].value for box in view.section_boxes]
+    assert all(html.escape(sec.text[:20]) in t for sec, t in zip(s.post.sections, texts, strict=True))
+    first, second = s.post.sections[0].text, s.post.sections[1].seed
+    view.section_boxes[1].children[2].click()  # Regenerate section 2
+    assert s.wait(120)
+    assert s.post.sections[0].text == first and s.post.sections[1].seed != second
+    assert "Rewrote section 2" in s.message.value
+    view.save.click()
+    [path] = s.exported
+    assert path.parent == (tmp_path / "posts").resolve() and read(path.read_text())[0]["seed"] == 3
+    assert s.history.entries[-1].finish_reasons == ["post"]
+
+
+def test_stop_ends_a_whole_post_with_a_message(make, embedded):
+    s = make(embedded)
+    s.mode.value = "Whole post"
+    s.prompt.value = "Why I bike to work"
+    s.generate.click()
+    deadline = time.monotonic() + 60
+    while s.running and "<h2>" not in s.outputs.children[0].header.value and time.monotonic() < deadline:
+        time.sleep(0.05)
+    s.stop.click()
+    assert s.wait(60)
+    assert "stopped" in s.message.value and not s.generate.disabled
+
+
 @pytest.mark.skipif(ipywidgets.__version__.startswith("7."), reason="this is the 7.7 run itself")
 def test_the_studio_works_on_ipywidgets_7(tmp_path):
     if not (IPYWIDGETS7 / "ipywidgets").is_dir():

@@ -1,0 +1,169 @@
+import datetime
+
+import pytest
+
+import blogneo
+from blogneo import BlogneoError, ParameterError
+from blogneo.markdown import read
+from blogneo.post import PostEvent, _clean_heading, _clean_prose, _clean_tags, _clean_title, score, write_post
+
+STEPS = ["title", "description", "tags", "outline", "introduction", "section 1", "section 2", "section 3",
+         "conclusion"]
+
+
+@pytest.fixture(scope="module")
+def tiny_post(tiny):
+    events = []
+    post = write_post("Baking bread", tiny, sections=3, seed=11, on_event=events.append)
+    return post, events
+
+
+def test_a_post_has_every_part_and_the_requested_number_of_sections(tiny_post):
+    post, _ = tiny_post
+    assert post.title.text and post.description.text and post.tag_list
+    assert len(post.sections) == 3 and len(post.headings) == 3 and all(post.headings)
+    assert all("\n" not in h for h in post.headings)  # a heading stays a heading
+    assert [s.heading for s in post.sections] == post.headings
+    for part in [post.introduction, *post.sections, post.conclusion]:
+        assert part.text and "\n#" not in part.text  # a part does not start the next one
+    assert list(post.seeds()) == STEPS
+    assert len(set(post.seeds().values())) == len(STEPS)  # each step has its own seed
+
+
+def test_progress_events_start_and_end_every_step_in_order(tiny_post):
+    _, events = tiny_post
+    done = [e.step for e in events if e.kind == "done"]
+    assert done == STEPS
+    assert [e.step for e in events if e.kind == "start"] == STEPS
+    streamed = "".join(e.text for e in events if e.kind == "text" and e.step == "introduction")
+    assert streamed.strip() and isinstance(events[0], PostEvent)
+
+
+def test_the_same_topic_model_params_and_seed_give_the_same_post(tiny, tiny_post):
+    post, _ = tiny_post
+    again = write_post("Baking bread", tiny, sections=3, seed=11)
+    assert again.to_markdown() == post.to_markdown()
+    other = write_post("Baking bread", tiny, sections=3, seed=12)
+    assert other.seeds() != post.seeds()
+
+
+def test_regenerating_a_section_changes_only_that_section(random_model):
+    post = write_post("The", random_model, sections=3, seed=3, params=blogneo.SamplingParams(max_new_tokens=30))
+    before = post.to_markdown()
+    others = [post.title.text, post.introduction.text, post.sections[0].text, post.sections[2].text,
+              post.conclusion.text, post.headings]
+    [new] = post.regenerate(1, seed=99)
+    assert new.seed == 99 and post.sections[1] is new and new.heading == post.headings[1]
+    assert [post.title.text, post.introduction.text, post.sections[0].text, post.sections[2].text,
+            post.conclusion.text, post.headings] == others
+    assert post.to_markdown() != before
+    text = new.text
+    post.regenerate(1, seed=99)
+    assert post.sections[1].text == text  # a seed makes the new text reproducible
+
+
+def test_locked_sections_stay_and_asking_to_rewrite_one_is_an_error(random_model):
+    post = write_post("The", random_model, sections=3, seed=4, params=blogneo.SamplingParams(max_new_tokens=30))
+    kept = post.sections[0].text
+    post.lock(0)
+    with pytest.raises(BlogneoError, match="Section 1 .* is locked"):
+        post.regenerate(0)
+    changed = post.regenerate(seed=5)  # every unlocked section
+    assert [p.heading for p in changed] == post.headings[1:]
+    assert post.sections[0].text == kept
+    post.unlock(0)
+    with pytest.raises(ParameterError, match="no section 7"):
+        post.regenerate(7)
+
+
+def test_best_of_n_keeps_the_highest_scoring_candidate_and_shows_every_score(random_model):
+    post = write_post("The", random_model, sections=2, seed=5, candidates=3,
+                      params=blogneo.SamplingParams(max_new_tokens=30, temperature=1.0))
+    for part in [post.title, post.description, post.introduction, *post.sections, post.conclusion]:
+        assert len(part.candidates) % 3 == 0 and len(part.candidates) >= 3  # 3 per round
+        best = max(part.candidates, key=lambda c: c.score)
+        assert part.text == best.text
+    table = post.scores()
+    assert table._repr_html_().count("<tr>") == 1 + sum(len(p.candidates) for p in post.parts())
+    assert "✔" in repr(table)
+
+
+def test_score_rewards_fluency_and_topic_and_punishes_repetition_and_broken_text():
+    keywords = {"bread", "baking"}
+    good = score("Baking bread at home is slow and rewarding. The bread is worth it.", -2.0, keywords, prose=True)
+    loop = score("the bread is good the bread is good the bread is good the bread is good.", -2.0, keywords,
+                 prose=True)
+    cut = score("Baking bread at home is slow and rewarding and then the oven", -2.0, keywords, prose=True)
+    off = score("Cats sleep most of the day and the night, and nobody minds it at all.", -2.0, keywords, prose=True)
+    assert good.valid and good.on_topic == 1.0 and good.repetition == 1 and good.score == -1.0
+    assert loop.repetition == 4 and not loop.valid and loop.score < good.score
+    assert not cut.valid and cut.score < -90
+    assert off.valid and off.on_topic == 0 and off.score < good.score
+    assert score("Bread", -1.0, keywords, prose=False).valid
+
+
+def test_front_matter_has_everything_to_reproduce_and_survives_awkward_titles(tiny_post, tmp_path):
+    post, _ = tiny_post
+    post.title.text = 'Bread: "why" --- and how'
+    meta, body = read(post.to_markdown())
+    assert meta["title"] == 'Bread: "why" --- and how'
+    assert meta["date"] == datetime.date.today() and meta["tags"] == post.tag_list
+    assert meta["model"] == post.model.name and meta["revision"] == post.model.revision
+    assert meta["seed"] == 11 and meta["seeds"] == post.seeds()
+    assert blogneo.SamplingParams(**meta["params"]) == post.params.replace(seed=None)
+    assert body.count("\n## ") == 4 and body.rstrip().endswith(post.conclusion.text)
+
+
+def test_save_writes_a_slug_named_file_atomically_and_never_overwrites(tiny_post, tmp_path):
+    post, _ = tiny_post
+    post.title.text = "../../Bread: why?"
+    first, second = post.save(tmp_path), post.save(tmp_path)
+    assert first.name == "bread-why.md" and second.name == "bread-why-2.md"
+    assert first.parent == tmp_path.resolve() and first.read_text() == second.read_text()
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    ({"sections": 0}, "sections"), ({"sections": 11}, "sections"), ({"candidates": 0}, "candidates"),
+    ({"candidates": 2, "params": blogneo.SamplingParams(temperature=0)}, "candidates"),
+])
+def test_bad_arguments_name_the_field(tiny, kwargs, field):
+    with pytest.raises(ParameterError) as error:
+        write_post("Baking bread", tiny, **kwargs)
+    assert error.value.field == field
+
+
+def test_an_empty_topic_is_an_error(tiny):
+    with pytest.raises(ParameterError, match="empty"):
+        write_post("  ", tiny)
+
+
+@pytest.mark.parametrize("raw,clean", [
+    (' "The Joy of Bikes" #cycling @me', "The Joy of Bikes"),
+    ("Title: Morning Rides\nmore", "Morning Rides"),
+])
+def test_titles_are_cleaned_to_one_line(raw, clean):
+    assert _clean_title(raw) == clean
+
+
+@pytest.mark.parametrize("raw,clean", [
+    (" Introduction: Why I ride", "Why I ride"),
+    (" Introduction", ""),
+    (" **How it made me feel**", "How it made me feel"),
+    (" The Power of Bicycles: In this paragraph we", "The Power of Bicycles"),
+    (" Benefits: 48 words", "Benefits"),
+])
+def test_headings_are_cleaned(raw, clean):
+    assert _clean_heading(raw) == clean
+
+
+def test_tags_and_prose_are_cleaned():
+    assert _clean_tags(" 1) joy; 2) fun ; #bike, ThisIsAVeryLongMashedTogetherTag") == "joy, fun, bike"
+    assert _clean_prose("Here's the text you asked for:\n\nIt rained. Then") == "It rained."
+
+
+def test_the_chat_model_writes_a_post_through_its_chat_template(embedded):
+    post = write_post("Why I bike to work", embedded, sections=1, seed=2,
+                      params=blogneo.SamplingParams(max_new_tokens=50))
+    assert post.title.text and post.description.text.startswith("This post")
+    assert len(post.sections) == 1 and post.headings[0]
+    assert post.conclusion.text.rstrip()[-1] in ".!?\"'”’)"
