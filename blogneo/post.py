@@ -418,9 +418,17 @@ def _clean_heading(text: str) -> str:
     if len(line.split()) > 8 and "," in line:
         line = line.split(",")[0]
     line = line.strip().rstrip(":.-–—,;").strip()
-    if re.match(r"^(introduction|conclusion)\b", line, re.I):
-        return ""
-    return " ".join(line.split()[:12])
+    if re.match(r"^(introduction|conclusion)\b", line, re.I) or _META.search(line):
+        return ""  # the post has its own introduction and conclusion; a heading about the post is no heading
+    words = line.split()[:12]
+    while words and words[-1].lower() in _STOPWORDS:  # a heading cut off at "... and how to"
+        words.pop()
+    return " ".join(words)
+
+
+# Words that mark a "heading" as the model talking about the post instead of naming a section.
+_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|outline|headings?|words?|"
+                   r"sentences?)\b", re.I)
 
 
 def _clean_tags(text: str) -> str:

@@ -151,6 +151,9 @@ def test_titles_are_cleaned_to_one_line(raw, clean):
     (" **How it made me feel**", "How it made me feel"),
     (" The Power of Bicycles: In this paragraph we", "The Power of Bicycles"),
     (" Benefits: 48 words", "Benefits"),
+    (" Here's the first section with two paragraphs that cover what this blogpost", ""),
+    (" This is where you introduce yourself and your role as a blogger.", ""),
+    (" The long road to a greener city and how we can", "The long road to a greener city"),
 ])
 def test_headings_are_cleaned(raw, clean):
     assert _clean_heading(raw) == clean
