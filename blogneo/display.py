@@ -28,6 +28,11 @@ def _escape(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
+def prose_html(text: str) -> str:
+    """Plain text as HTML that keeps its line breaks and paragraphs."""
+    return f'<div style="white-space:pre-wrap;line-height:1.5">{html.escape(text)}</div>'
+
+
 def side_by_side(columns: Mapping[str, str]) -> HTML:
     """Texts in columns under their names, e.g. one column per preset or candidate.
 

@@ -274,7 +274,10 @@ class _Writer:
     # --- steps ---------------------------------------------------------------------------------
 
     def title(self) -> Part:
-        return self._step("title", "title", derive_seed(self.post.seed, "title"), clean=_clean_title)
+        part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=_clean_title)
+        if not part.text:  # no usable title in any round: the topic itself is a fine title
+            part.text = self.post.topic[:1].upper() + self.post.topic[1:]
+        return part
 
     def description(self) -> Part:
         return self._step("description", "description", derive_seed(self.post.seed, "description"),
@@ -294,13 +297,19 @@ class _Writer:
     def outline(self, n: int) -> tuple[Part, list[str]]:
         seed = derive_seed(self.post.seed, "outline")
         self.on_event(PostEvent("start", "outline"))
-        headings, chosen = [], []
+        headings, written, chosen = [], [], []
         for k in range(1, n + 1):
-            outline = "".join(f"{i}. {h}\n" for i, h in enumerate(headings, 1))
+            # Only headings the model really wrote go back into the prompt: a stand-in such as
+            # "Part 2" would be copied by the next heading.
+            outline = "".join(f"{i}. {h}\n" for i, h in enumerate(written, 1))
             part = self._step("heading", f"outline {k}", derive_seed(seed, str(k)), clean=_clean_heading,
-                              fields={"outline": outline, "number": k, "sections": n}, announce=False,
-                              reject={h.lower() for h in headings}, stops=(f"\n{k + 1}.",))
-            headings.append(part.text or f"Part {k}")
+                              fields={"outline": outline, "number": len(written) + 1, "sections": n},
+                              announce=False, reject={h.lower() for h in headings},
+                              stops=(f"\n{len(written) + 2}.",))
+            valid = any(c.valid and c.text == part.text for c in part.candidates) and part.text
+            headings.append(part.text if valid else f"Part {k}")
+            if valid:
+                written.append(part.text)
             chosen.append(part)
         text = "\n".join(f"{i}. {h}" for i, h in enumerate(headings, 1))
         self.on_event(PostEvent("done", "outline", text))
@@ -400,8 +409,13 @@ def _clean_title(text: str) -> str:
     line = re.split(r"\s[#@|]", line)[0]
     line = re.sub(r"^(title|titel)\s*:\s*", "", line, flags=re.I)
     line = line.strip().strip("\"'*#“”‘’ ").strip()
+    if _META_TITLE.search(line):
+        return ""  # the model talking about its answer, not a title: try again
     words = line.split()
     return " ".join(words[:14])
+
+
+_META_TITLE = re.compile(r"\b(here'?s|here is|blog (post|chat)|awesome!|sure!|title for)\b", re.I)
 
 
 def _clean_heading(text: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 import ipywidgets as w
 
 from .checkpoints import KNOWN, available_memory, format_gib
+from .display import prose_html
 from .errors import BlogneoError
 from .files import write_new
 from .generation import Candidate, stream
@@ -385,11 +386,11 @@ class Studio(w.VBox):
 
     def _render(self, texts: list[str]) -> None:
         for panel, text in zip(self.outputs.children, texts, strict=False):
-            panel.children[1].value = _as_html(text)
+            panel.children[1].value = prose_html(text)
 
     def _finish(self, candidates: list[Candidate]) -> None:
         for panel, c in zip(self.outputs.children, candidates, strict=False):
-            panel.children[1].value = _as_html(c.text)
+            panel.children[1].value = prose_html(c.text)
             reason = FINISH_LABELS.get(c.finish_reason, c.finish_reason)
             panel.children[2].value = (f'<span class="blogneo-finish-{c.finish_reason}">{reason}</span> · '
                                        f"{c.new_tokens} tokens · {c.tokens_per_second:.1f} tokens/s · seed {c.seed}")
@@ -449,10 +450,6 @@ def _post_view(sections: int, on_regenerate, on_save):
     from .ui_post import PostView
 
     return PostView(sections, on_regenerate, on_save)
-
-
-def _as_html(text: str) -> str:
-    return f'<div style="white-space:pre-wrap;line-height:1.5">{html.escape(text)}</div>'
 
 
 def _title(prompt: str) -> str:

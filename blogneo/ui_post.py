@@ -8,13 +8,10 @@ import time
 
 import ipywidgets as w
 
+from .display import prose_html
 from .post import Post, PostEvent
 
 _RENDER_EVERY = 0.1
-
-
-def _prose(text: str) -> str:
-    return f'<div style="white-space:pre-wrap;line-height:1.5">{html.escape(text)}</div>'
 
 
 class PostView(w.VBox):
@@ -63,13 +60,13 @@ class PostView(w.VBox):
             items = "".join(f"<li>{html.escape(line.split('. ', 1)[-1])}</li>" for line in text.splitlines())
             self.outline.value = f"<b>Outline</b><ol>{items}</ol>"
         elif step == "introduction":
-            self.introduction.value = _prose(text)
+            self.introduction.value = prose_html(text)
         elif step.startswith("section "):
             index = int(step.split()[1]) - 1
             if index < len(self.section_boxes):
-                self.section_boxes[index].children[1].value = _prose(text)
+                self.section_boxes[index].children[1].value = prose_html(text)
         elif step == "conclusion":
-            self.conclusion.value = "<h3>Conclusion</h3>" + _prose(text)
+            self.conclusion.value = "<h3>Conclusion</h3>" + prose_html(text)
 
     def show(self, post: Post, busy: bool = False) -> None:
         """The finished post, with its buttons enabled unless ``busy``."""
@@ -78,13 +75,13 @@ class PostView(w.VBox):
                              f"</i></p><p>Tags: {html.escape(tags)}</p>")
         self._live["outline"] = post.outline.text
         self._show_live("outline")
-        self.introduction.value = _prose(post.introduction.text)
+        self.introduction.value = prose_html(post.introduction.text)
         for box, section in zip(self.section_boxes, post.sections, strict=False):
             lock = " (locked)" if section.locked else ""
             box.children[0].value = f"<h3>{html.escape(section.heading)}{lock}</h3>"
-            box.children[1].value = _prose(section.text)
+            box.children[1].value = prose_html(section.text)
             box.children[2].disabled = busy or section.locked
-        self.conclusion.value = "<h3>Conclusion</h3>" + _prose(post.conclusion.text)
+        self.conclusion.value = "<h3>Conclusion</h3>" + prose_html(post.conclusion.text)
         self.save.disabled = busy
 
     def set_busy(self, busy: bool) -> None:

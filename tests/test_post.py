@@ -139,6 +139,7 @@ def test_an_empty_topic_is_an_error(tiny):
 
 @pytest.mark.parametrize("raw,clean", [
     (' "The Joy of Bikes" #cycling @me', "The Joy of Bikes"),
+    ("Awesome! Here's your new addition to our blog chat", ""),
     ("Title: Morning Rides\nmore", "Morning Rides"),
 ])
 def test_titles_are_cleaned_to_one_line(raw, clean):

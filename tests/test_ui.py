@@ -33,6 +33,14 @@ def make(tmp_path):
     return make
 
 
+def _generate(s, **controls):
+    """Set controls in order (a preset before the sliders it fills), click Generate, wait for the end."""
+    for name, value in controls.items():
+        getattr(s, name).value = value
+    s.generate.click()
+    assert s.wait(120), s.message.value
+
+
 def _panel_texts(s):
     return [panel.children[1].value for panel in s.outputs.children]
 
@@ -85,12 +93,7 @@ def test_text_streams_into_the_panel_before_the_run_ends_and_stop_keeps_it(make,
 
 def test_candidates_are_shown_side_by_side_each_with_its_numbers(make, random_model):
     s = make(random_model)
-    s.prompt.value = "The"
-    s.temperature.value = 1.0
-    s.num_candidates.value = 3
-    s.max_new_tokens.value = 24
-    s.generate.click()
-    assert s.wait(60)
+    _generate(s, prompt="The", temperature=1.0, num_candidates=3, max_new_tokens=24)
     assert len(s.outputs.children) == 3 and len(s.candidates) == 3
     assert len({c.text for c in s.candidates}) > 1
     for stats, c in zip(_stats(s), s.candidates, strict=True):
@@ -111,10 +114,7 @@ def test_a_second_generate_click_during_a_run_starts_nothing(make, random_model)
 
 def test_export_writes_markdown_in_posts_and_never_overwrites(make, tiny, tmp_path):
     s = make(tiny)
-    s.prompt.value = "Baking bread"
-    s.temperature.value = 0
-    s.generate.click()
-    assert s.wait(60)
+    _generate(s, prompt="Baking bread", temperature=0)
     existing = tmp_path / "posts" / "baking-bread.md"
     existing.parent.mkdir()
     existing.write_text("my own post")
@@ -132,13 +132,7 @@ def test_export_writes_markdown_in_posts_and_never_overwrites(make, tiny, tmp_pa
 
 def test_history_survives_a_restart_and_restores_into_the_controls(make, tiny, tmp_path):
     s = make(tiny)
-    s.prompt.value = "The old lighthouse"
-    s.preset.value = "precise"
-    s.temperature.value = 0.25
-    s.top_k.value = 7
-    s.seed.value = 1234
-    s.generate.click()
-    assert s.wait(60)
+    _generate(s, prompt="The old lighthouse", preset="precise", temperature=0.25, top_k=7, seed=1234)
     text = s.candidates[0].text
 
     again = make(tiny)  # a new kernel: everything comes from the file
