@@ -357,8 +357,9 @@ class _Writer:
         for attempt in range(ATTEMPTS):
             attempt_seed = seed if attempt == 0 else derive_seed(seed, f"retry {attempt}")
             for text in self._generate(prompt, reply, params.replace(seed=attempt_seed), label):
-                text = clean(text if not reply or step != "description" else reply.strip() + text) if clean \
-                    else _clean_prose(text)
+                if step == "description":  # the reply "This post" is part of the sentence
+                    text = reply.strip() + text
+                text = clean(text) if clean else _clean_prose(text)
                 if reject and text.lower() in reject:
                     text = ""
                 fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
