@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import time
 
 import blogneo
+from blogneo.generation import ends_sentence
 from blogneo.post import write_post
 from blogneo.quality import ngram_repeats
 
@@ -31,10 +31,6 @@ TOPICS = [
     "Reading more books without trying harder",
     "Teaching my parents to video call",
 ]
-
-
-def whole(text: str) -> bool:
-    return bool(re.search(r"[.!?\u2026][\"'\u201d\u2019)\]]*$", text.strip()))
 
 
 def main() -> None:
@@ -55,7 +51,7 @@ def main() -> None:
             "topic": topic,
             "title": bool(post.title.text.strip()),
             "sections": len(post.sections),
-            "whole_sentences": all(whole(p.text) for p in [post.description, *prose]),
+            "whole_sentences": all(ends_sentence(p.text) for p in [post.description, *prose]),
             "worst_4gram_in_a_section": max(ngram_repeats(p.text, 4) for p in prose),
             "words": len(post.body().split()),
             "seconds": round(seconds, 1),

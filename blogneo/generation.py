@@ -152,6 +152,17 @@ class Stream:
         return self._result
 
 
+def ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends on a whole sentence (the same rule ``trim_to_sentence`` cuts back to).
+
+    Example:
+        >>> ends_sentence('She said "yes."'), ends_sentence("and then the")
+        (True, False)
+    """
+    text = text.rstrip()
+    return any(m.end() == len(text) for m in _SENTENCE_END.finditer(text))
+
+
 def trim_to_sentence(text: str) -> str:
     """Cut ``text`` back to its last whole sentence; text with no sentence end is kept whole.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import html
 import re
 import secrets
 import threading
@@ -22,7 +23,7 @@ from typing import NamedTuple
 from .display import HTML
 from .errors import BlogneoError, ParameterError
 from .files import write_new
-from .generation import _SENTENCE_END, stream, trim_to_sentence
+from .generation import _SENTENCE_END, ends_sentence, stream, trim_to_sentence
 from .lens import score_text
 from .loading import LoadedModel, load
 from .markdown import document
@@ -90,9 +91,9 @@ def score(text: str, fluency: float, keywords: set[str], prose: bool, sentence: 
     on_topic = sum(k[:5] in stems for k in keywords) / len(keywords) if keywords else 0.0
     repetition = ngram_repeats(text, 3)
     if prose:
-        valid = len(words) >= MIN_WORDS and _ends_sentence(text) and ngram_repeats(text, 4) <= 3
+        valid = len(words) >= MIN_WORDS and ends_sentence(text) and ngram_repeats(text, 4) <= 3
     elif sentence:
-        valid = 5 <= len(words) <= 60 and _ends_sentence(text)
+        valid = 5 <= len(words) <= 60 and ends_sentence(text)
     else:
         valid = 1 <= len(words) <= 16
     total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (0 if valid else 100)
@@ -202,7 +203,7 @@ class Post:
                 short = c.text if len(c.text) <= 70 else c.text[:69] + "…"
                 cells = [name, chosen, f"{c.score:.2f}", f"{c.fluency:.2f}", f"{c.on_topic:.2f}", str(c.repetition),
                          "yes" if c.valid else "no", short]
-                rows.append("".join(f"<td style='text-align:left'>{_esc(x)}</td>" for x in cells))
+                rows.append("".join(f"<td style='text-align:left'>{html.escape(x)}</td>" for x in cells))
                 lines.append(" | ".join(cells))
         head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
                        ("step", "chosen", "score", "fluency", "on topic", "repetition", "valid", "text"))
@@ -470,16 +471,6 @@ def _clean_prose(text: str) -> str:
     text = _PREAMBLE.sub("", text.strip())
     text = trim_to_sentence(text.strip())
     return re.sub(r"\n{3,}", "\n\n", text)
-
-
-def _ends_sentence(text: str) -> bool:
-    return bool(re.search(r"[.!?\u2026][\"'\u201d\u2019)\]]*$", text.strip()))
-
-
-def _esc(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 __all__ = ["Part", "Post", "PostEvent", "Scored", "derive_seed", "score", "write_post"]

@@ -195,3 +195,14 @@ def test_held_back_keeps_what_could_grow_into_a_stop_string():
     assert _held_back("and the shi", ("ships",)) == 3
     assert _held_back("and the", ("ships",)) == 0
     assert _held_back("x\n", ("\n\n",)) == 1
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('She said "yes."', True), ("It rained.  ", True), ("Wow!)", True),
+    ("and then the", False), ("It costs 3.5", False), ("", False),
+])
+def test_ends_sentence_uses_the_same_rule_as_trimming(text, expected):
+    from blogneo.generation import ends_sentence
+
+    assert ends_sentence(text) is expected
+    assert ends_sentence(trim_to_sentence(text)) is expected or not text.strip()
