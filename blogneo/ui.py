@@ -19,13 +19,13 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from .checkpoints import KNOWN, available_memory, format_gib
+from .checkpoints import KNOWN, available_memory, format_gib, load_footprint
 from .display import prose_html
 from .errors import BlogneoError
 from .files import write_new
 from .generation import Candidate, stream
 from .history import Entry, History
-from .loading import DTYPE_NAMES, LoadedModel, default_spec, load, resolve_device, resolve_dtype
+from .loading import LoadedModel, default_spec, load, resolve_device, resolve_dtype
 from .markdown import document
 from .post import Post, write_post
 from .prompts import check_prompt
@@ -197,11 +197,11 @@ class Studio(w.VBox):
 
     def _fill_checkpoints(self, selected: str) -> None:
         device = resolve_device("auto")
-        dtype = DTYPE_NAMES[resolve_dtype("auto", device)]
+        precision = resolve_dtype("auto", device)
         free = available_memory(device)
         options = []
         for c in KNOWN.values():
-            need = c.memory_bytes(dtype)
+            need = load_footprint(c.parameters, precision, device.type)
             fits = f"fits ({format_gib(need)} of {format_gib(free)} free)" if need <= free else \
                 f"too big here: needs {format_gib(need)}, {format_gib(free)} free"
             options.append((f"{c.name} · {c.parameters / 1e6:,.0f}M parameters · {fits}", c.name))
@@ -253,7 +253,7 @@ class Studio(w.VBox):
         self.model = model
         self.load_bar.value, self.load_bar.bar_style = 100, "success"
         kind = "chat model: the prompt is a request" if model.chat else "base model: it continues the prompt"
-        self.load_status.value = f"{model.name} on {model.device.type}, {DTYPE_NAMES.get(model.dtype)} ({kind})"
+        self.load_status.value = f"{model.name} on {model.device.type}, {model.precision} ({kind})"
         self._set_busy(False)
 
     # --- controls ----------------------------------------------------------------------------

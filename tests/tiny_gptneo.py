@@ -25,12 +25,17 @@ PARAGRAPHS = [
 ]
 
 
-def build(folder: Path, steps: int = 300, seed: int = 0) -> Path:
-    torch.manual_seed(seed)
+def make_tokenizer(model_max_length: int = 256) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer like GPT-Neo's, trained on PARAGRAPHS in well under a second."""
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(PARAGRAPHS, vocab_size=400, min_frequency=1, special_tokens=[EOS])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token=EOS, eos_token=EOS,
-                                        unk_token=EOS, model_max_length=256)
+    return PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token=EOS, eos_token=EOS,
+                                   unk_token=EOS, model_max_length=model_max_length)
+
+
+def build(folder: Path, steps: int = 300, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    tokenizer = make_tokenizer()
     eos_id = tokenizer.convert_tokens_to_ids(EOS)
     config = GPTNeoConfig(
         vocab_size=len(tokenizer), hidden_size=64, num_layers=4, num_heads=4,

@@ -1,0 +1,297 @@
+"""Decoding speed, side by side, measured in one run on this machine.
+
+    python benchmarks/bench_decode.py [--quick] [--json FILE]      (or: python -m blogneo.bench)
+
+It lives in the package so that notebook 06 can run it anywhere, Colab included.
+
+Engines:
+  A  the tutorial's approach: pipeline("text-generation", model=...) in fp32, called as
+     generator(prompt, do_sample=True, temperature=0.9, ...)
+  B  blogneo's default: blogneo.load(spec) and blogneo.generate(prompt, model=...)
+  C  llama.cpp through llama-cpp-python on the embedded GGUF file (when installed; `make bench`
+     installs it). llama.cpp has no GPT-Neo architecture, so C runs on the embedded model only.
+
+Models:
+  gpt-neo-125m-shape  GPT-Neo-125M's exact shape with random weights: the same compute as the real
+                      checkpoint (which cannot be downloaded here), lengths forced by min_new_tokens
+  embedded            SmolLM2-135M-Instruct, the offline model
+
+Each (engine, model) runs in its own process, so load times are cold-process times and peak memory
+is that engine's alone. Speed figures are ratios to A: absolute numbers on a shared machine mean little.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+PROMPT = "Every autumn the town holds a market in the square by the river."
+MODELS = ("gpt-neo-125m-shape", "embedded")
+ENGINES = {"A": "tutorial pipeline, fp32", "B": "blogneo default", "C": "llama.cpp (GGUF Q4_1)"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_decode.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer and shorter runs (under 3 minutes)")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE as JSON")
+    parser.add_argument("--one", nargs=3, metavar=("ENGINE", "MODEL", "FOLDER"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    tokens, repeats = (32, 2) if args.quick else (128, 3)
+    if args.one:
+        engine, model, folder = args.one
+        print(json.dumps(measure(engine, model, Path(folder), tokens, repeats)))
+        return 0
+    report = run_all(tokens, repeats)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def run_all(tokens: int, repeats: int, say=print) -> dict:
+    """Every engine on every model, each in a fresh process; returns the report as plain data."""
+    from blogneo.speed import memory_bandwidth
+
+    bandwidth = memory_bandwidth()
+    report = {"tokens": tokens, "repeats": repeats, "bandwidth_bytes_per_s": bandwidth,
+              "threads": _threads(), "llama_cpp": _has_llama_cpp(), "models": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        _build_gpt_neo_shape(folder / "gpt-neo-125m-shape")
+        for model in MODELS:
+            rows = {}
+            for engine in ENGINES:
+                if engine == "C" and (model != "embedded" or not report["llama_cpp"]):
+                    continue
+                say(f"  measuring {engine} ({ENGINES[engine]}) on {model} ...", flush=True)
+                rows[engine] = _in_subprocess(engine, model, folder, tokens, repeats)
+                rows[engine]["roofline_tokens_per_s"] = bandwidth / rows[engine]["weight_bytes"]
+                rows[engine]["roofline_fraction"] = rows[engine]["tokens_per_s"] / rows[engine]["roofline_tokens_per_s"]
+            entry = {"engines": rows}
+            if "A" in rows and "B" in rows:
+                entry["speedup_vs_pipeline"] = rows["B"]["tokens_per_s"] / rows["A"]["tokens_per_s"]
+            if "B" in rows and "C" in rows:
+                entry["ratio_vs_llama_cpp"] = rows["B"]["tokens_per_s"] / rows["C"]["tokens_per_s"]
+            if "B" in rows:
+                entry["candidates_4_vs_1"] = rows["B"]["tokens_per_s_4"] / rows["B"]["tokens_per_s"]
+            report["models"][model] = entry
+    return report
+
+
+def _in_subprocess(engine: str, model: str, folder: Path, tokens: int, repeats: int) -> dict:
+    command = [sys.executable, "-m", "blogneo.bench", "--one", engine, model, str(folder)]
+    if (tokens, repeats) == (32, 2):
+        command.append("--quick")
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{engine} on {model} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- one engine on one model, in its own process --------------------------------------------------
+
+def measure(engine: str, model: str, folder: Path, tokens: int, repeats: int) -> dict:
+    loader = {"A": _pipeline, "B": _blogneo, "C": _llama_cpp}[engine]
+    started = time.perf_counter()
+    generate, weight_bytes = loader(model, folder)
+    cold = time.perf_counter() - started
+    generate(1, 8)  # warm-up: first-call allocations and lazy initialisation
+    first = statistics.median(_timed(generate, 1, 1) for _ in range(3))
+    full = statistics.median(_timed(generate, 1, tokens) for _ in range(repeats))
+    four = statistics.median(_timed(generate, 4, tokens) for _ in range(repeats))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # before a second copy is loaded
+    started = time.perf_counter()
+    loader(model, folder)  # what rerunning the notebook cell that loads the model costs
+    warm = time.perf_counter() - started
+    return {
+        "cold_load_s": cold,
+        "warm_load_s": warm,
+        "time_to_first_token_s": first,
+        "tokens_per_s": (tokens - 1) / max(full - first, 1e-9),  # decoding alone, prefill left out
+        "tokens_per_s_4": 4 * tokens / four,  # four candidates: all their tokens over the whole run
+        "peak_memory_bytes": peak,
+        "weight_bytes": weight_bytes,
+    }
+
+
+def _timed(generate, candidates: int, tokens: int) -> float:
+    started = time.perf_counter()
+    generate(candidates, tokens)
+    return time.perf_counter() - started
+
+
+def _model_folder(model: str, folder: Path) -> Path:
+    """The fp32 safetensors folder each engine starts from (for embedded: blogneo's converted cache)."""
+    if model == "embedded":
+        from blogneo.loading import converted_folder, embedded_gguf
+
+        return converted_folder(embedded_gguf())[0]
+    return folder / model
+
+
+def _pipeline(model: str, folder: Path):
+    """A: exactly the tutorial's call, on the same weights, in fp32."""
+    import torch
+    from transformers import pipeline
+
+    from blogneo.speed import weight_bytes
+
+    generator = pipeline("text-generation", model=str(_model_folder(model, folder)))
+    pad = generator.tokenizer.eos_token_id
+
+    def generate(candidates: int, tokens: int):
+        torch.manual_seed(0)
+        generator(PROMPT, do_sample=True, temperature=0.9, max_new_tokens=tokens, min_new_tokens=tokens,
+                  num_return_sequences=candidates, pad_token_id=pad)
+
+    return generate, weight_bytes(generator.model)
+
+
+def _blogneo(model: str, folder: Path):
+    """B: blogneo's defaults (device, precision and the balanced preset); only the length is forced."""
+    import blogneo
+    from blogneo.speed import weight_bytes
+
+    loaded = blogneo.load("embedded" if model == "embedded" else folder / model)
+
+    def generate(candidates: int, tokens: int):
+        blogneo.generate(PROMPT, model=loaded, seed=0, max_new_tokens=tokens, min_new_tokens=tokens,
+                         num_candidates=candidates)
+
+    return generate, weight_bytes(loaded)
+
+
+def _llama_cpp(model: str, folder: Path):
+    """C: llama.cpp on the GGUF file blogneo's embedded model comes from. Four candidates run one after another."""
+    from llama_cpp import Llama
+
+    from blogneo.loading import embedded_gguf
+
+    gguf = embedded_gguf()
+    llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=_threads(), verbose=False, seed=0)
+    no_end = {llm.token_eos(): -1e9}  # force the length, as min_new_tokens does for A and B
+
+    def generate(candidates: int, tokens: int):
+        for _ in range(candidates):
+            llm.reset()  # no prompt cache between runs: each run pays its own prefill
+            llm.create_completion(PROMPT, max_tokens=tokens, temperature=0.9, top_k=50, top_p=0.95,
+                                  repeat_penalty=1.15, logit_bias=no_end)
+
+    return generate, _gguf_tensor_bytes(gguf)
+
+
+def _gguf_tensor_bytes(path: Path) -> int:
+    """Bytes of the GGUF's weights read per token (the token-embedding table is looked up, not read)."""
+    from gguf import GGUFReader
+
+    tensors = GGUFReader(path).tensors
+    names = {t.name for t in tensors}
+    tied = "output.weight" not in names
+    return sum(int(t.n_bytes) for t in tensors if tied or t.name != "token_embd.weight")
+
+
+def _build_gpt_neo_shape(folder: Path) -> None:
+    """GPT-Neo-125M's exact architecture with random weights.
+
+    Its tokenizer is the embedded model's (offline, 49,152 tokens): the text is noise either way,
+    and lengths are forced, so only the shape's compute matters. Ids past its vocabulary decode to "".
+    """
+    import torch
+    from transformers import AutoTokenizer, GPTNeoForCausalLM
+
+    from blogneo.checkpoints import gpt_neo_config
+    from blogneo.loading import converted_folder, embedded_gguf
+
+    torch.manual_seed(0)
+    GPTNeoForCausalLM(gpt_neo_config("gpt-neo-125m")).save_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(converted_folder(embedded_gguf())[0])
+    tokenizer.chat_template = None  # GPT-Neo is a base model: prompts stay plain text, as in A
+    tokenizer.save_pretrained(folder)
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _has_llama_cpp() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+# --- the table -------------------------------------------------------------------------------------
+
+def format_report(report: dict) -> str:
+    gib = 2**30
+    lines = [f"memory bandwidth {report['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, {report['threads']} threads, "
+             f"{report['tokens']} tokens a run, median of {report['repeats']}"]
+    if not report["llama_cpp"]:
+        lines.append("llama.cpp: not installed (`make bench` installs llama-cpp-python), so no column C")
+    head = ("model", "engine", "tok/s", "x A", "4 cand tok/s", "x A", "first token s", "cold load s",
+            "warm load s", "peak GiB", "weights MB", "roofline tok/s", "of roofline")
+    rows = [head]
+    for model, entry in report["models"].items():
+        a = entry["engines"].get("A")
+        for engine, r in entry["engines"].items():
+            rows.append((
+                model, f"{engine} {ENGINES[engine]}", f"{r['tokens_per_s']:.1f}",
+                f"{r['tokens_per_s'] / a['tokens_per_s']:.2f}" if a else "",
+                f"{r['tokens_per_s_4']:.1f}", f"{r['tokens_per_s_4'] / a['tokens_per_s_4']:.2f}" if a else "",
+                f"{r['time_to_first_token_s']:.3f}", f"{r['cold_load_s']:.2f}", f"{r['warm_load_s']:.3f}",
+                f"{r['peak_memory_bytes'] / gib:.2f}", f"{r['weight_bytes'] / 1e6:.0f}",
+                f"{r['roofline_tokens_per_s']:.0f}", f"{r['roofline_fraction']:.0%}",
+            ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(len(lines) - len(rows) + 1, "  ".join("-" * w for w in widths))
+    for model, entry in report["models"].items():
+        goals = [f"B/A {entry['speedup_vs_pipeline']:.2f}x (goal 5x)" if "speedup_vs_pipeline" in entry else "",
+                 f"B/C {entry['ratio_vs_llama_cpp']:.2f}x (goal 0.8x)" if "ratio_vs_llama_cpp" in entry else "",
+                 f"B 4 candidates/1 {entry['candidates_4_vs_1']:.2f}x (goal 2.5x)"]
+        lines.append(f"{model}: " + ", ".join(g for g in goals if g))
+    return "\n".join(lines)
+
+
+def plot_report(report: dict):
+    """Tokens per second per path (bars) against each path's roofline (lines), one group per model."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    colours = {"A": "#999999", "B": "#2b7bba", "C": "#e8853d"}
+    x = 0
+    ticks = []
+    for model, entry in report["models"].items():
+        for engine, row in entry["engines"].items():
+            ax.bar(x, row["tokens_per_s"], color=colours[engine], width=0.8, label=ENGINES[engine])
+            ax.hlines(row["roofline_tokens_per_s"], x - 0.4, x + 0.4, colors="black", linestyles="dashed")
+            ax.text(x, row["tokens_per_s"], f"{row['tokens_per_s']:.0f}", ha="center", va="bottom", fontsize=8)
+            x += 1
+        ticks.append((x - len(entry["engines"]) / 2 - 0.5, model))
+        x += 1
+    ax.set_xticks([t for t, _ in ticks], [m for _, m in ticks])
+    ax.set_yscale("log")
+    ax.set_ylabel("tokens per second (batch 1)")
+    ax.set_title("Decoding speed; dashed: each path's roofline (bandwidth / weight bytes)", fontsize=10)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))  # one legend entry per engine
+    ax.legend(unique.values(), unique.keys(), fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+if __name__ == "__main__":
+    sys.exit(main())
