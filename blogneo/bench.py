@@ -112,7 +112,7 @@ def measure(engine: str, model: str, folder: Path, tokens: int, repeats: int) ->
     first = statistics.median(_timed(generate, 1, 1) for _ in range(3))
     full = statistics.median(_timed(generate, 1, tokens) for _ in range(repeats))
     four = statistics.median(_timed(generate, 4, tokens) for _ in range(repeats))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # before a second copy is loaded
+    peak = _peak_memory()  # before a second copy is loaded
     started = time.perf_counter()
     loader(model, folder)  # what rerunning the notebook cell that loads the model costs
     warm = time.perf_counter() - started
@@ -125,6 +125,21 @@ def measure(engine: str, model: str, folder: Path, tokens: int, repeats: int) ->
         "peak_memory_bytes": peak,
         "weight_bytes": weight_bytes,
     }
+
+
+def _peak_memory() -> int:
+    """This process's peak resident memory in bytes.
+
+    Linux's VmHWM starts afresh with each program; ru_maxrss can carry over the parent's peak
+    (a notebook kernel holding models), so it is only the fallback.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _timed(generate, candidates: int, tokens: int) -> float:
