@@ -25,7 +25,7 @@ from .loading import LoadedModel, load
 from .prompts import encode
 from .sampling import SamplingParams, resolve_params
 
-FinishReason = Literal["length", "stop", "eos", "cancelled"]
+FinishReason = Literal["length", "stop", "eos", "cancelled", "time"]
 
 # A sentence ends at . ! ? or an ellipsis, perhaps followed by closing quotes or brackets, then
 # whitespace or the end of the text. "3.5" and "e.g.," do not end one.
@@ -38,8 +38,8 @@ class Candidate:
 
     ``text`` is the new text only, without the prompt. ``new_tokens`` counts the tokens the
     model generated for it, before trimming. ``finish_reason`` says why it ended: ``length``
-    (max_new_tokens), ``stop`` (a stop string), ``eos`` (the model ended the text) or
-    ``cancelled``. ``seed`` reproduces it with the same model and params.
+    (max_new_tokens), ``stop`` (a stop string), ``eos`` (the model ended the text),
+    ``cancelled`` or ``time`` (``max_time`` ran out). ``seed`` reproduces it with the same model and params.
     """
 
     text: str
@@ -128,8 +128,12 @@ class Stream:
             self._queue.put(self._END)
 
     def __iter__(self) -> Iterator[Chunk]:
-        while (item := self._queue.get()) is not self._END:
-            yield item
+        try:
+            while (item := self._queue.get()) is not self._END:
+                yield item
+        except BaseException:  # a kernel interrupt (KeyboardInterrupt) or a reader that gave up
+            self.cancel()  # the worker stops within one step instead of running on unseen
+            raise
         self._queue.put(self._END)  # a second iteration ends at once
         if self._error is not None:
             raise self._error
@@ -144,7 +148,11 @@ class Stream:
 
     def result(self, timeout: float | None = None) -> list[Candidate]:
         """Wait for the run to end and return its Candidates (raising its error, if it failed)."""
-        self._thread.join(timeout)
+        try:
+            self._thread.join(timeout)
+        except BaseException:  # interrupted while waiting: stop the run too
+            self.cancel()
+            raise
         if self._thread.is_alive():
             raise TimeoutError(f"The generation is still running after {timeout} s.")
         if self._error is not None:
@@ -214,12 +222,15 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
         )
         elapsed = max(time.perf_counter() - started, 1e-9)
     ends = {config.pad_token_id, *_as_list(config.eos_token_id)} - {None}
-    return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt)
+    # MaxTimeCriteria ended the run before its token budget ran out.
+    timed_out = params.max_time is not None and output.shape[1] - prompt_len < config.max_new_tokens \
+        and elapsed >= params.max_time
+    return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out)
             for row in output[:, prompt_len:]]
 
 
 def _candidate(model, tokens: list[int], ends: set[int], params: SamplingParams, seed: int,
-               elapsed: float, cancelled: bool, prompt: str) -> Candidate:
+               elapsed: float, cancelled: bool, prompt: str, timed_out: bool = False) -> Candidate:
     hit_eos = any(t in ends for t in tokens)
     if hit_eos:
         tokens = tokens[: next(i for i, t in enumerate(tokens) if t in ends)]
@@ -232,7 +243,7 @@ def _candidate(model, tokens: list[int], ends: set[int], params: SamplingParams,
     elif cancelled:
         reason = "cancelled"
     else:
-        reason = "length"
+        reason = "time" if timed_out else "length"  # both cut the text short, so both are trimmed
         if params.trim_to_sentence:
             text = trim_to_sentence(text)
     return Candidate(text=text.rstrip(), new_tokens=len(tokens), finish_reason=reason, seed=seed,

@@ -14,7 +14,7 @@ import torch
 
 from .display import probability_html
 from .loading import LoadedModel, load
-from .prompts import encode
+from .prompts import encode, text_ids
 from .sampling import SamplingParams, resolve_params
 
 # transformers' class names, as the SamplingParams field each one comes from.
@@ -167,7 +167,7 @@ def score_text(text: str, prompt: str, model: LoadedModel | str | None = None, r
         True
     """
     model = model if isinstance(model, LoadedModel) else load(model)
-    ids = model.tokenizer(text, add_special_tokens=False)["input_ids"]
+    ids = text_ids(model.tokenizer, text)
     if not ids:
         raise ValueError("There is no text to score.")
     prompt_ids = encode(model, prompt, len(ids), reply=reply).to(model.device)
@@ -192,7 +192,7 @@ def perplexity(text: str, model: LoadedModel | str | None = None) -> float:
         True
     """
     model = model if isinstance(model, LoadedModel) else load(model)
-    ids = model.tokenizer(text, add_special_tokens=False)["input_ids"]
+    ids = text_ids(model.tokenizer, text)
     if len(ids) < 2:
         raise ValueError("Perplexity needs a text of at least two tokens.")
     window = model.context_length

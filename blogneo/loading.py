@@ -109,7 +109,8 @@ _loading = threading.Lock()
 
 
 def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str = "auto", *,
-         available_memory_bytes: int | None = None, progress: Callable[[str], None] | None = None) -> LoadedModel:
+         available_memory_bytes: int | None = None, progress: Callable[[str], None] | None = None,
+         allow_pickle: bool = False) -> LoadedModel:
     """Load a checkpoint once per process and return it; later calls return the same object.
 
     Args:
@@ -120,6 +121,8 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
         dtype: "auto" (bf16 or fp16 on a GPU, fp16 weights on the CPU), "fp32" (the exact
             reference), "fp16", "bf16" or "int8" (CPU only; faster, but lossy on some models).
         available_memory_bytes: the free memory to check against; None measures it.
+        allow_pickle: read a local folder whose only weights are pickle files (``pytorch_model.bin``).
+            Off by default: unpickling can run code hidden in the file. safetensors cannot.
         progress: called with a short description of each stage ("checking memory",
             "loading weights", "moving to cpu", "ready"), e.g. to drive a progress bar.
 
@@ -134,6 +137,8 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
     """
     spec = default_spec() if spec is None else spec
     source, target = resolve(spec)
+    if source == "folder" and not allow_pickle:
+        _refuse_pickle(Path(target))
     dev = resolve_device(device)
     precision = resolve_dtype(dtype, dev)
     packed = dev.type == "cpu" and precision in _PACKED_ON_CPU  # loaded in fp32, then packed
@@ -174,6 +179,20 @@ def _read(source: str, target: str, dtype: torch.dtype):
         return model, tokenizer, "sha256:" + _fingerprint(_weight_files(Path(target)))
     model, tokenizer = _from_pretrained(target, dtype, source="hub")
     return model, tokenizer, getattr(model.config, "_commit_hash", None) or "unknown"
+
+
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+
+
+def _refuse_pickle(folder: Path) -> None:
+    if any(folder.glob("*.safetensors")):
+        return  # transformers reads these and ignores any pickle files beside them
+    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES)
+    if pickles:
+        raise BlogneoError(
+            f"{folder} holds its weights only as pickle files ({', '.join(pickles)}). Loading a pickle can run "
+            "code hidden in it, so blogneo reads safetensors. If you trust where this folder came from, pass "
+            "allow_pickle=True once and save a safe copy: blogneo.load(folder, allow_pickle=True).save('new-folder').")
 
 
 def forget_loaded() -> None:

@@ -24,6 +24,13 @@ def check_prompt(prompt) -> str:
     if not prompt.strip():
         raise ParameterError("prompt", "The prompt is empty. Give the model something to continue, "
                                        "for example 'The best thing about autumn is'.")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate, e.g. from a broken copy and paste
+        raise ParameterError(
+            "prompt", f"The prompt has a character that is not valid text at position {error.start} "
+                      f"({prompt[error.start]!r}, half of a broken emoji or symbol). Delete it, or paste the "
+                      "text again from its source.") from None
     return prompt
 
 
@@ -47,15 +54,18 @@ def encode(model, prompt: str, max_new_tokens: int, reply: str = "") -> torch.Te
     ``reply`` is text the answer already starts with: after the chat template's assistant turn
     for a chat model, straight after the prompt for a base model. A prompt too long for the
     context keeps its newest tokens, with a warning.
+
+    What the user wrote is only ever text: control tokens typed into it (``<|im_start|>system``,
+    ``<|endoftext|>``) are read as their characters, never as roles or the end of the text.
     """
     check_prompt(prompt)
     if not model.chat:  # a base model just continues the text
         prompt, reply = prompt + reply, ""
     tokenizer = model.tokenizer
     budget = model.context_length - max_new_tokens
-    user_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    reply_ids = tokenizer(reply, add_special_tokens=False)["input_ids"] if reply else []
-    overhead = len(_template(model, "")) if model.chat else 0
+    user_ids = text_ids(tokenizer, prompt)
+    reply_ids = text_ids(tokenizer, reply) if reply else []
+    overhead = len(_template(model, [])) if model.chat else 0
     room = budget - overhead - len(reply_ids)
     if room < 1:
         most = model.context_length - overhead - len(reply_ids) - 1
@@ -69,15 +79,27 @@ def encode(model, prompt: str, max_new_tokens: int, reply: str = "") -> torch.Te
             f"max_new_tokens={max_new_tokens} in the {model.context_length}-token context. "
             f"Keeping the newest {room} tokens.", stacklevel=3)
         user_ids = user_ids[-room:]
-        prompt = tokenizer.decode(user_ids)
-    ids = _template(model, prompt) if model.chat else user_ids
+    ids = _template(model, user_ids) if model.chat else user_ids
     return torch.tensor([ids + reply_ids], dtype=torch.long)
 
 
-def _template(model, prompt: str) -> list[int]:
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}]
+def text_ids(tokenizer, text: str) -> list[int]:
+    """Token ids for text a person wrote: special tokens spelled out in it stay plain characters."""
+    return tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+
+
+# Stands in for the user's message while the chat template is rendered; a private-use character
+# that no template changes, so the rendered text splits exactly around the message.
+_SLOT = "\ue000"
+
+
+def _template(model, user_ids: list[int]) -> list[int]:
+    """The chat template's ids around ``user_ids``, which are placed as they are, never re-read."""
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": _SLOT}]
     text = model.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    return model.tokenizer(text, add_special_tokens=False)["input_ids"]
+    before, after = text.split(_SLOT)
+    ids = model.tokenizer(before, add_special_tokens=False)["input_ids"]
+    return ids + list(user_ids) + model.tokenizer(after, add_special_tokens=False)["input_ids"]
 
 
 # --- A whole post (blogneo.post) ------------------------------------------------------------------

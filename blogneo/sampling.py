@@ -39,6 +39,8 @@ class SamplingParams:
         trim_to_sentence: when a run ends on the length limit, cut back to the last whole sentence.
         max_length: the tutorial's knob, prompt plus new tokens (transformers' meaning); when
             set it replaces max_new_tokens.
+        max_time: seconds a run may take at most; it then ends with finish reason "time".
+            None: no limit but max_new_tokens [above 0, at most 3600].
 
     ``replace()`` (and so ``generate(**overrides)``) also takes the tutorial's ``do_sample``:
     ``do_sample=False`` means ``temperature=0``, and pairing it with a temperature above 0 is an
@@ -63,6 +65,7 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     trim_to_sentence: bool = True
     max_length: int | None = None
+    max_time: float | None = None
 
     def __post_init__(self) -> None:
         _integer("max_new_tokens", self.max_new_tokens, 1, None)
@@ -94,6 +97,11 @@ class SamplingParams:
                                  f"trim_to_sentence={self.trim_to_sentence!r} must be True or False.")
         if self.max_length is not None:
             _integer("max_length", self.max_length, 1, None, "prompt plus new tokens, at least 1")
+        if self.max_time is not None:
+            _number("max_time", self.max_time, 0.0, 3600.0, "seconds, above 0 and at most 3600, or None")
+            if self.max_time == 0:
+                raise ParameterError("max_time", "max_time=0 leaves no time to generate: use seconds above 0, "
+                                                 "at most 3600, or None for no limit.")
 
     @property
     def sampling(self) -> bool:
@@ -148,6 +156,7 @@ class SamplingParams:
             repetition_penalty=self.repetition_penalty if self.repetition_penalty != 1.0 else None,
             no_repeat_ngram_size=self.no_repeat_ngram_size or None,
             stop_strings=list(self.stop) or None,
+            max_time=self.max_time,
         )
         if self.sampling:
             # Knobs that only mean something when sampling are set only then, so transformers

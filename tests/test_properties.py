@@ -32,6 +32,7 @@ FIELDS = {
     "seed": st.one_of(st.none(), st.integers(-5, 2**32 + 5), numbers),
     "stop": st.one_of(st.text(max_size=4), st.lists(st.text(max_size=4), max_size=3), st.integers()),
     "trim_to_sentence": st.one_of(st.booleans(), st.integers(0, 2), st.none()),
+    "max_time": st.one_of(st.none(), numbers, st.integers(-1, 4000), anything),
 }
 params = st.fixed_dictionaries({}, optional=FIELDS)
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -66,6 +67,7 @@ in_range = st.fixed_dictionaries({"max_new_tokens": st.integers(1, 6)}, optional
     "seed": st.one_of(st.none(), st.integers(0, 2**32 - 1)),
     "stop": st.lists(st.text(min_size=1, max_size=4), max_size=3),
     "trim_to_sentence": st.booleans(),
+    "max_time": st.one_of(st.none(), st.floats(1.0, 3600)),
 })
 
 
@@ -79,13 +81,13 @@ def test_every_accepted_combination_generates_on_the_tiny_gpt_neo(random_model, 
     candidates = blogneo.generate("The old lighthouse", p, random_model)
     assert len(candidates) == p.num_candidates
     for c in candidates:
-        assert c.finish_reason in ("length", "stop", "eos") and 0 <= c.new_tokens <= p.max_new_tokens
+        assert c.finish_reason in ("length", "stop", "eos", "time") and 0 <= c.new_tokens <= p.max_new_tokens
         assert not any(s in c.text for s in p.stop)
         if p.seed is not None:
             assert c.seed == p.seed
 
 
-@pytest.mark.parametrize("name", ["temperature", "top_p", "typical_p", "min_p", "repetition_penalty"])
+@pytest.mark.parametrize("name", ["temperature", "top_p", "typical_p", "min_p", "repetition_penalty", "max_time"])
 def test_nan_is_rejected_for_every_float_field(name):
     with pytest.raises(ParameterError, match=name):
         SamplingParams(**{name: math.nan})
