@@ -225,16 +225,37 @@ def test_a_half_downloaded_hub_cache_is_a_clear_error(tmp_path):
 
 # --- files: a full disk, a kill mid-write -----------------------------------------------------------
 
+def _mount_tmpfs(path, options):
+    path.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+    return path
+
+
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A real 64 KiB file system (tmpfs), so "no space left" comes from the kernel, not a stand-in."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
+    yield _mount_tmpfs(tmp_path / "disk", "size=64k")
+    subprocess.run(["umount", str(tmp_path / "disk")], check=True)
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A read-only file system: even root cannot write there (a read-only folder does not stop root)."""
+    yield _mount_tmpfs(tmp_path / "ro", "ro,size=64k")
+    subprocess.run(["umount", str(tmp_path / "ro")], check=True)
+
+
+def test_a_read_only_file_system_is_a_clear_error_for_export_and_post_save(read_only_disk, tiny):
+    from blogneo.files import write_new
+
+    with pytest.raises(BlogneoError, match="Read-only file system.*Nothing was written"):
+        write_new(read_only_disk, "my-post", "words")
+    post = write_post("Lighthouses", tiny, sections=1, seed=1)
+    with pytest.raises(BlogneoError, match="Read-only file system"):
+        post.save(read_only_disk / "posts")
+    assert list(read_only_disk.iterdir()) == []
 
 
 def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_file(tiny_disk):
