@@ -46,12 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_decode.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer and shorter runs (under 3 minutes)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE as JSON")
-    parser.add_argument("--one", nargs=3, metavar=("ENGINE", "MODEL", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=5, metavar=("ENGINE", "MODEL", "FOLDER", "TOKENS", "REPEATS"),
+                        help=argparse.SUPPRESS)  # one measurement, in the child process run_all starts
     args = parser.parse_args(argv)
     tokens, repeats = (32, 2) if args.quick else (128, 3)
     if args.one:
-        engine, model, folder = args.one
-        print(json.dumps(measure(engine, model, Path(folder), tokens, repeats)))
+        engine, model, folder, tokens, repeats = args.one
+        print(json.dumps(measure(engine, model, Path(folder), int(tokens), int(repeats))))
         return 0
     report = run_all(tokens, repeats)
     print(format_report(report))
@@ -91,9 +92,7 @@ def run_all(tokens: int, repeats: int, say=print) -> dict:
 
 
 def _in_subprocess(engine: str, model: str, folder: Path, tokens: int, repeats: int) -> dict:
-    command = [sys.executable, "-m", "blogneo.bench", "--one", engine, model, str(folder)]
-    if (tokens, repeats) == (32, 2):
-        command.append("--quick")
+    command = [sys.executable, "-m", "blogneo.bench", "--one", engine, model, str(folder), str(tokens), str(repeats)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{engine} on {model} failed:\n{done.stderr[-3000:]}")

@@ -50,13 +50,17 @@ def estimate_memory(parameters: int, dtype: str) -> int:
     return int(weights * (1 + OVERHEAD_FRACTION)) + OVERHEAD_FIXED
 
 
+#: Precisions whose weights are packed for PyTorch's CPU kernels after loading in fp32 (see blogneo.loading).
+PACKED_ON_CPU = ("fp16", "int8")
+
+
 def load_footprint(parameters: int, precision: str, device_type: str = "cpu") -> int:
     """Peak bytes to load ``parameters`` weights in ``precision`` on a device, and generate with them.
 
     On the CPU, fp16 and int8 weights are packed from fp32 ones after loading (see
     ``blogneo.loading``), so loading them peaks at fp32's size. A GPU loads half precision directly.
     """
-    packed = device_type == "cpu" and precision in ("fp16", "int8")
+    packed = device_type == "cpu" and precision in PACKED_ON_CPU
     return estimate_memory(parameters, "fp32" if packed else precision)
 
 

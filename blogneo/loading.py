@@ -31,6 +31,7 @@ from .checkpoints import (
     EMBEDDED_PACKAGE,
     EMBEDDED_WHEEL,
     KNOWN,
+    PACKED_ON_CPU,
     available_memory,
     format_gib,
     load_footprint,
@@ -49,7 +50,6 @@ DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
 #         The fastest on the CPU, but lossy where activations have outliers (perplexity +218% on the
 #         embedded model), so it is never chosen for you.
 PRECISIONS = (*DTYPES, "int8")
-_PACKED_ON_CPU = ("fp16", "int8")
 DEFAULT_CHECKPOINT = "gpt-neo-125m"
 CACHE_FORMAT = 1  # bump when the layout of a converted folder changes
 
@@ -141,7 +141,7 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
         _refuse_pickle(Path(target))
     dev = resolve_device(device)
     precision = resolve_dtype(dtype, dev)
-    packed = dev.type == "cpu" and precision in _PACKED_ON_CPU  # loaded in fp32, then packed
+    packed = dev.type == "cpu" and precision in PACKED_ON_CPU  # loaded in fp32, then packed
     dt = torch.float32 if packed else DTYPES[precision]
     key = (source, target, str(dev), precision)
     say = progress or (lambda stage: None)
@@ -299,7 +299,7 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> str:
     if dtype == "int8" and device.type != "cpu":
         raise BlogneoError(f"dtype='int8' is not available on {device.type}: its kernels run on the CPU only. "
                            "Use dtype='auto' (fp16 or bf16 on a GPU).")
-    if device.type == "cpu" and dtype in _PACKED_ON_CPU and not _fbgemm():
+    if device.type == "cpu" and dtype in PACKED_ON_CPU and not _fbgemm():
         raise BlogneoError(f"dtype={dtype!r} on the CPU needs PyTorch's fbgemm kernels (x86 CPUs), which this "
                            "build lacks. Use dtype='fp32'.")
     return dtype
@@ -343,7 +343,7 @@ def check_memory(parameters: int, precision: str, device: torch.device, availabl
         elif device.type == "cpu":
             advice += " or a machine with a GPU, where fp16 loads at half the size"
         loads_as = f" (on the CPU, {precision} weights are packed from fp32 ones, so loading peaks at fp32's size)" \
-            if device.type == "cpu" and precision in _PACKED_ON_CPU else ""
+            if device.type == "cpu" and precision in PACKED_ON_CPU else ""
         raise NotEnoughMemoryError(
             f"Not loading: {parameters / 1e9:.2f}B parameters in {precision} need about {format_gib(need)}"
             f"{loads_as}, but only {format_gib(have)} is {where}.{advice}.")

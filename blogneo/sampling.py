@@ -98,10 +98,8 @@ class SamplingParams:
         if self.max_length is not None:
             _integer("max_length", self.max_length, 1, None, "prompt plus new tokens, at least 1")
         if self.max_time is not None:
-            _number("max_time", self.max_time, 0.0, 3600.0, "seconds, above 0 and at most 3600, or None")
-            if self.max_time == 0:
-                raise ParameterError("max_time", "max_time=0 leaves no time to generate: use seconds above 0, "
-                                                 "at most 3600, or None for no limit.")
+            _number("max_time", self.max_time, 0.0, 3600.0, "seconds, above 0 and at most 3600, or None",
+                    above_low=True)
 
     @property
     def sampling(self) -> bool:
@@ -219,17 +217,16 @@ def _integer(name: str, value, low: int, high: int | None, allowed: str | None =
         raise ParameterError(name, f"{name}={value} is out of range: use {allowed}.")
 
 
-def _number(name: str, value, low: float, high: float, allowed: str) -> None:
+def _number(name: str, value, low: float, high: float, allowed: str, above_low: bool = False) -> None:
+    """A number in [low, high], or in (low, high] with ``above_low``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParameterError(name, f"{name}={value!r} must be a number, {allowed}.")
-    if math.isnan(value) or value < low or value > high:
+    if math.isnan(value) or value < low or value > high or (above_low and value == low):
         raise ParameterError(name, f"{name}={value} is out of range: use {allowed}.")
 
 
 def _probability(name: str, value, allowed: str) -> None:
-    _number(name, value, 0.0, 1.0, allowed)
-    if value == 0:
-        raise ParameterError(name, f"{name}={value} is out of range: use {allowed}.")
+    _number(name, value, 0.0, 1.0, allowed, above_low=True)
 
 
 # Presets. Each is documented in README.md ("Sampling presets"); keep the two in step.
