@@ -28,15 +28,24 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(WIDGETS7) "ipywidgets==7.7.5" "ipython_genutils==0.2.0"
 	touch $@
 
+# JupyterLab refuses to run as root ("Running as root is not recommended"), which is how
+# containers and cloud VMs often run: there, and only there, it gets --allow-root, and says so.
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	@if [ "$$(id -u)" = 0 ]; then echo "make lab: running as root, so JupyterLab is started with --allow-root"; \
+	  set -- --allow-root; fi; \
+	$(BIN)/jupyter lab notebooks/ "$$@" $(LAB_ARGS)
 
 # The studio as a standalone web page (Voila) on http://127.0.0.1:8866/; exports go to ./posts.
 app: setup
 	$(BIN)/blogneo app
 
+# Two workers (pytest-xdist), each test file or notebook whole on one of them, so a notebook's
+# cells run in order in one kernel. One thread per process: two workers with PyTorch's default
+# of a thread per core fought over the 2 cores and took five times as long.
+WORKERS ?= 2
 test: setup
-	$(QUIET) $(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) --nbval-lax --nbval-current-env
+	$(QUIET) OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) --nbval-lax --nbval-current-env \
+	  -n $(WORKERS) --dist loadfile
 
 # Re-execute every notebook in place, outputs and execution counts included, after a change to blogneo.
 notebooks: setup

@@ -78,17 +78,23 @@ def run_all(tokens: int, repeats: int, say=print) -> dict:
                     continue
                 say(f"  measuring {engine} ({ENGINES[engine]}) on {model} ...", flush=True)
                 rows[engine] = _in_subprocess(engine, model, folder, tokens, repeats)
-                rows[engine]["roofline_tokens_per_s"] = bandwidth / rows[engine]["weight_bytes"]
-                rows[engine]["roofline_fraction"] = rows[engine]["tokens_per_s"] / rows[engine]["roofline_tokens_per_s"]
-            entry = {"engines": rows}
-            if "A" in rows and "B" in rows:
-                entry["speedup_vs_pipeline"] = rows["B"]["tokens_per_s"] / rows["A"]["tokens_per_s"]
-            if "B" in rows and "C" in rows:
-                entry["ratio_vs_llama_cpp"] = rows["B"]["tokens_per_s"] / rows["C"]["tokens_per_s"]
-            if "B" in rows:
-                entry["candidates_4_vs_1"] = rows["B"]["tokens_per_s_4"] / rows["B"]["tokens_per_s"]
-            report["models"][model] = entry
+            report["models"][model] = model_entry(rows, bandwidth)
     return report
+
+
+def model_entry(rows: dict, bandwidth: float) -> dict:
+    """One model's part of the report: each engine's row with its roofline, and the ratios between engines."""
+    for row in rows.values():
+        row["roofline_tokens_per_s"] = bandwidth / row["weight_bytes"]
+        row["roofline_fraction"] = row["tokens_per_s"] / row["roofline_tokens_per_s"]
+    entry = {"engines": rows}
+    if "A" in rows and "B" in rows:
+        entry["speedup_vs_pipeline"] = rows["B"]["tokens_per_s"] / rows["A"]["tokens_per_s"]
+    if "B" in rows and "C" in rows:
+        entry["ratio_vs_llama_cpp"] = rows["B"]["tokens_per_s"] / rows["C"]["tokens_per_s"]
+    if "B" in rows:
+        entry["candidates_4_vs_1"] = rows["B"]["tokens_per_s_4"] / rows["B"]["tokens_per_s"]
+    return entry
 
 
 def _in_subprocess(engine: str, model: str, folder: Path, tokens: int, repeats: int) -> dict:

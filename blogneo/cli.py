@@ -78,10 +78,13 @@ def _checkpoints() -> int:
 
 def _app(args) -> int:
     import importlib.util
+    import signal
     import subprocess
 
     if importlib.util.find_spec("voila") is None:
         raise BlogneoError("The studio page needs Voila: pip install 'voila>=0.5' (or run `make setup`).")
+    if not 1 <= args.port <= 65535:
+        raise BlogneoError(f"--port {args.port} is out of range: use from 1 to 65535 (default 8866).")
     notebook = Path(__file__).with_name("studio.ipynb")
     # Voila runs the kernel in the notebook's folder (inside the package), so posts go to an
     # absolute path chosen here, where the command was run.
@@ -92,19 +95,62 @@ def _app(args) -> int:
         command.append("--no-browser")
     print(f"blogneo: serving the studio at http://{args.ip}:{args.port}/ (Ctrl+C to stop); "
           f"exports go to {env['BLOGNEO_POSTS']}", file=sys.stderr)
-    return subprocess.run(command, env=env).returncode
+    # Voila in a session of its own, so that this process alone decides when it stops: on Ctrl+C
+    # (SIGINT) or SIGTERM, Voila and every kernel it started are stopped here, and the port is free.
+    server = subprocess.Popen(command, env=env, start_new_session=True)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        print("blogneo: stopping the studio", file=sys.stderr)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _stop_process_tree(server.pid)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop_process_tree(pid: int, grace: float = 5.0) -> None:
+    """Stop ``pid`` and everything it started: SIGTERM to it first (Voila shuts its kernels down),
+    then SIGTERM to whatever is left, then SIGKILL.
+
+    Kernels run in sessions of their own, so a process group does not reach them: the tree is
+    listed before anything is signalled, while they are still its children.
+    """
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    alive = tree
+    for processes, stage in (([root], "terminate"), (None, "terminate"), (None, "kill")):
+        for process in processes or alive:
+            try:
+                getattr(process, stage)()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(alive, timeout=grace)
+        if not alive:
+            return
 
 
 def _write(args) -> int:
     from .generation import generate
     from .loading import load
-    from .prompts import blog_prompt
+    from .prompts import blog_prompt, check_prompt
     from .sampling import resolve_params
 
+    # Every check runs before any model loads or converts, so bad input fails in a moment.
+    check_prompt(args.topic, "topic")
     overrides = {name: value for name, value in (
         ("max_new_tokens", args.max_new_tokens), ("temperature", args.temperature),
         ("seed", args.seed), ("num_candidates", args.candidates)) if value is not None}
-    params = resolve_params(args.preset, **overrides)  # bad values fail here, before any loading
+    params = resolve_params(args.preset, **overrides)
     if args.post:
         return _write_post(args, params)
     if args.out is not None and args.out.exists():
@@ -133,6 +179,8 @@ def _write_post(args, params) -> int:
 
     if not 1 <= args.sections <= 10:  # checked again by write_post; here before the model loads
         raise BlogneoError(f"--sections {args.sections} is out of range: use from 1 to 10.")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise BlogneoError(f"--out {args.out} is a file; with --post it names the folder the post is saved in.")
     model = load(args.model)
     steps = 6 + args.sections  # title, description, tags, outline, introduction, sections, conclusion
     with tqdm(total=steps, desc="writing", unit="step", file=sys.stderr, leave=False) as bar:

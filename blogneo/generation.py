@@ -21,8 +21,8 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from .errors import ParameterError
-from .loading import LoadedModel, load
-from .prompts import encode
+from .loading import LoadedModel, loaded
+from .prompts import check_prompt, encode
 from .sampling import SamplingParams, resolve_params
 
 FinishReason = Literal["length", "stop", "eos", "cancelled", "time"]
@@ -81,9 +81,9 @@ def generate(prompt: str, params: SamplingParams | str | None = None,
         >>> c.finish_reason in ("length", "eos")
         True
     """
-    model = model if isinstance(model, LoadedModel) else load(model)
-    params = resolve_params(params, **overrides)
-    return _run(model, prompt, params, reply=reply)
+    check_prompt(prompt)
+    params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
+    return _run(loaded(model), prompt, params, reply=reply)
 
 
 def stream(prompt: str, params: SamplingParams | str | None = None,
@@ -100,8 +100,9 @@ def stream(prompt: str, params: SamplingParams | str | None = None,
         >>> s.result()[0].finish_reason in ("length", "eos")
         True
     """
-    model = model if isinstance(model, LoadedModel) else load(model)
-    return Stream(model, prompt, resolve_params(params, **overrides), reply=reply)
+    check_prompt(prompt)
+    params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
+    return Stream(loaded(model), prompt, params, reply=reply)
 
 
 class Stream:

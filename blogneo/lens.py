@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 
 from .display import probability_html
-from .loading import LoadedModel, load
-from .prompts import encode, text_ids
+from .loading import LoadedModel, loaded
+from .prompts import check_prompt, encode, text_ids
 from .sampling import SamplingParams, resolve_params
 
 # transformers' class names, as the SamplingParams field each one comes from.
@@ -136,8 +136,9 @@ def next_token_lens(prompt: str, params: SamplingParams | str | None = None,
         >>> lens.step("top_k").kept()
         5
     """
-    model = model if isinstance(model, LoadedModel) else load(model)
-    params = resolve_params(params, **overrides)
+    check_prompt(prompt)
+    params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
+    model = loaded(model)
     input_ids = encode(model, prompt, params.max_new_tokens, reply=reply).to(model.device)
     config = params.to_generation_config(prompt_tokens=input_ids.shape[1])
     processors = model.model._get_logits_processor(
@@ -166,10 +167,10 @@ def score_text(text: str, prompt: str, model: LoadedModel | str | None = None, r
         >>> len(scored.tokens) == len(scored.probs)
         True
     """
-    model = model if isinstance(model, LoadedModel) else load(model)
+    check_prompt(text, "text")
+    check_prompt(prompt)
+    model = loaded(model)
     ids = text_ids(model.tokenizer, text)
-    if not ids:
-        raise ValueError("There is no text to score.")
     prompt_ids = encode(model, prompt, len(ids), reply=reply).to(model.device)
     input_ids = torch.cat([prompt_ids, torch.tensor([ids], device=model.device)], dim=1)
     with model.lock, torch.inference_mode():
@@ -191,7 +192,8 @@ def perplexity(text: str, model: LoadedModel | str | None = None) -> float:
         >>> abs(fast / fp32 - 1) < 0.03
         True
     """
-    model = model if isinstance(model, LoadedModel) else load(model)
+    check_prompt(text, "text")
+    model = loaded(model)
     ids = text_ids(model.tokenizer, text)
     if len(ids) < 2:
         raise ValueError("Perplexity needs a text of at least two tokens.")

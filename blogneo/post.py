@@ -25,7 +25,7 @@ from .errors import BlogneoError, ParameterError
 from .files import write_new
 from .generation import _SENTENCE_END, ends_sentence, stream, trim_to_sentence
 from .lens import score_text
-from .loading import LoadedModel, load
+from .loading import LoadedModel, loaded
 from .markdown import document
 from .prompts import POST_STOPS, check_prompt, post_prompt
 from .quality import ngram_repeats
@@ -237,7 +237,7 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
         on_event: called with a PostEvent as each step starts, streams and ends.
         cancel: set it (from another thread) to stop; the run raises BlogneoError.
     """
-    check_prompt(topic)
+    check_prompt(topic, "topic")
     if not isinstance(sections, int) or isinstance(sections, bool) or not 1 <= sections <= 10:
         raise ParameterError("sections", f"sections={sections!r} is out of range: use from 1 to 10.")
     if not isinstance(candidates, int) or isinstance(candidates, bool) or not 1 <= candidates <= MAX_CANDIDATES:
@@ -247,7 +247,7 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
     if candidates > 1 and params.temperature == 0:
         raise ParameterError("candidates", f"candidates={candidates} needs sampling, but temperature=0 is greedy. "
                                            "Set a temperature above 0, or use one candidate.")
-    model = model if isinstance(model, LoadedModel) else load(model)
+    model = loaded(model)  # last: every check above runs before any model loads
     seed = seed if seed is not None else secrets.randbelow(2**32)
     post = Post(topic.strip(), model, params, seed, candidates)
     writer = _Writer(post, on_event, cancel)

@@ -18,20 +18,35 @@ SYSTEM_PROMPT = (
 )
 
 
-def check_prompt(prompt) -> str:
+def check_prompt(prompt, field: str = "prompt") -> str:
+    """``prompt`` if it is text a model can take; a ParameterError naming ``field`` if not.
+
+    Cheap and model-free, so every entry point calls it before any model loads.
+
+    Example:
+        >>> check_prompt("Why I bike to work", "topic")
+        'Why I bike to work'
+    """
+    example = _EXAMPLES.get(field, _EXAMPLES["prompt"])
     if not isinstance(prompt, str):
-        raise ParameterError("prompt", f"The prompt must be text (a str), not {type(prompt).__name__}.")
+        raise ParameterError(field, f"The {field} must be text (a str), not {type(prompt).__name__}.")
     if not prompt.strip():
-        raise ParameterError("prompt", "The prompt is empty. Give the model something to continue, "
-                                       "for example 'The best thing about autumn is'.")
+        raise ParameterError(field, f"The {field} is empty. {example}")
     try:
         prompt.encode("utf-8")
     except UnicodeEncodeError as error:  # a lone surrogate, e.g. from a broken copy and paste
         raise ParameterError(
-            "prompt", f"The prompt has a character that is not valid text at position {error.start} "
-                      f"({prompt[error.start]!r}, half of a broken emoji or symbol). Delete it, or paste the "
-                      "text again from its source.") from None
+            field, f"The {field} has a character that is not valid text at position {error.start} "
+                   f"({prompt[error.start]!r}, half of a broken emoji or symbol). Delete it, or paste the "
+                   "text again from its source.") from None
     return prompt
+
+
+_EXAMPLES = {
+    "prompt": "Give the model something to continue, for example 'The best thing about autumn is'.",
+    "topic": "Say what the post is about, for example 'Why I bike to work'.",
+    "text": "Give it some text to read, for example a paragraph you wrote.",
+}
 
 
 def blog_prompt(topic: str, chat: bool) -> str:
@@ -41,7 +56,7 @@ def blog_prompt(topic: str, chat: bool) -> str:
         >>> blog_prompt("Learning to bake bread", chat=False)
         '# Learning to bake bread\\n\\n'
     """
-    check_prompt(topic)
+    check_prompt(topic, "topic")
     topic = topic.strip()
     if chat:
         return f"Write a short blog post about: {topic}"

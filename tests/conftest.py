@@ -12,6 +12,15 @@ from tiny_gptneo import build  # noqa: E402
 import blogneo  # noqa: E402
 
 
+def pytest_collection_modifyitems(items):
+    # Tests of the offline model are marked, so a run can leave them out where its wheel cannot
+    # be installed (a GPU machine with no network: `-m "not embedded"`), or run only them.
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "embedded" in getattr(item, "fixturenames", ()) or "embedded" in params.values():
+            item.add_marker(pytest.mark.embedded)
+
+
 @pytest.fixture(scope="session")
 def tiny_folder(tmp_path_factory):
     """A tiny GPT-Neo that recites tiny_gptneo.PARAGRAPHS under greedy decoding."""

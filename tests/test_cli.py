@@ -1,4 +1,8 @@
-"""`blogneo` in a real subprocess: exit codes, one-line errors, files never overwritten."""
+"""`blogneo` from the terminal: exit codes, one-line errors, files never overwritten.
+
+Bad input runs in-process through `cli.main` (what a subprocess would run, without its 3 s of
+imports each); one case, and the commands that write, run as real subprocesses.
+"""
 
 import os
 import subprocess
@@ -29,20 +33,49 @@ def test_write_prints_the_post_and_writes_the_file_once(tiny_folder, tmp_path):
     assert out.read_text() == before
 
 
-@pytest.mark.parametrize("args,message", [
+BAD_INPUT = [
     (("write", "bread", "--temperature", "-3"), "temperature=-3.0 is out of range"),
     (("write", "bread", "--candidates", "2", "--temperature", "0"), "needs sampling"),
-    (("write", "   "), "prompt is empty"),
+    (("write", "   "), "topic is empty"),
+    (("write", "--post", "   "), "topic is empty"),
+    (("write", "--post", "bread", "--sections", "0", "--model", "gpt-neo-2.7b"), "--sections 0 is out of range"),
     (("write", "bread", "--model", "gpt-neo-9b"), "Unknown checkpoint 'gpt-neo-9b'"),
+    (("write", "bread", "--model", "./no/such/folder"), "No folder at"),
     (("write", "bread", "--temperature", "warm"), "invalid float value"),
+    (("write", "bread", "--preset", "wild"), "Unknown preset 'wild'"),
     (("write",), "the following arguments are required: topic"),
+    (("app", "--port", "70000"), "--port 70000 is out of range"),
     (("fly",), "invalid choice"),
-])
-def test_bad_input_exits_2_with_one_line_and_no_traceback(args, message):
-    result = run(*args)
+]
+
+
+@pytest.mark.parametrize("args,message", BAD_INPUT)
+def test_bad_input_exits_2_with_one_line_before_any_model_loads(args, message, capsys, monkeypatch, tmp_path):
+    from blogneo import cli, loading
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was read before the input was checked")
+
+    monkeypatch.setattr(loading, "_read", no_loading)
+    monkeypatch.setattr(loading, "_convert", no_loading)
+    monkeypatch.setenv("BLOGNEO_CACHE", str(tmp_path / "cache"))
+    assert cli.main([str(a) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("blogneo: error:") and message in err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert not (tmp_path / "cache").exists()  # nothing was converted
+
+
+def test_bad_input_in_a_real_process_on_a_fresh_machine_converts_nothing(tmp_path):
+    # A newcomer's machine: an empty cache. The empty topic must be an error at once, not after
+    # converting the embedded model (which writes a progress bar and takes half a minute).
+    cache = tmp_path / "cache"
+    result = subprocess.run([sys.executable, "-m", "blogneo.cli", "write", "   "], capture_output=True, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", "BLOGNEO_CACHE": str(cache)}, timeout=120)
     assert result.returncode == 2
-    assert result.stderr.startswith("blogneo: error:") and message in result.stderr
-    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert result.stderr == "blogneo: error: The topic is empty. Say what the post is about, for example " \
+                            "'Why I bike to work'.\n"
+    assert not cache.exists()
 
 
 def test_checkpoints_prints_the_table_with_what_fits():
@@ -67,8 +100,3 @@ def test_write_post_saves_markdown_with_front_matter_and_shows_progress(tiny_fol
     again = run(*args)
     assert again.returncode == 0
     assert sorted(p.read_text() for p in (tmp_path / "posts").iterdir()) == [path.read_text()] * 2  # a new file
-
-
-def test_write_post_refuses_a_bad_section_count_before_loading(tmp_path):
-    result = run("write", "--post", "bread", "--sections", "0", "--model", "gpt-neo-2.7b")
-    assert result.returncode == 2 and "--sections 0 is out of range" in result.stderr

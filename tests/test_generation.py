@@ -159,9 +159,15 @@ def test_cancel_stops_within_one_step_keeps_the_partial_text_and_the_model_works
 
 
 def test_errors_in_the_worker_reach_the_reader(tiny):
-    s = blogneo.stream("  ", model=tiny)
-    with pytest.raises(ParameterError, match="prompt is empty"):
+    # The context length is the model's, so this one is found on the worker, not before it starts.
+    s = blogneo.stream("Baking bread", model=tiny, max_new_tokens=tiny.context_length + 10)
+    with pytest.raises(ParameterError, match="does not fit in this model's 256-token context"):
         list(s)
+
+
+def test_an_empty_prompt_is_refused_before_a_stream_starts(tiny):
+    with pytest.raises(ParameterError, match="prompt is empty"):
+        blogneo.stream("  ", model=tiny)
 
 
 def test_two_threads_on_one_model_are_serialized_not_interleaved(tiny):

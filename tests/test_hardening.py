@@ -52,14 +52,23 @@ def test_a_lone_surrogate_is_a_clear_error_naming_its_position(tiny):
     assert caught.value.field == "prompt"
 
 
-@pytest.mark.parametrize("which", ["tiny", "embedded"])
-def test_a_prompt_ten_times_the_context_keeps_its_newest_tokens(which, request):
-    model = request.getfixturevalue(which)
-    word = " lighthouse" if which == "tiny" else " river"
-    prompt = "Start." + word * (10 * min(model.context_length, 2048))
+def test_a_prompt_ten_times_the_context_keeps_its_newest_tokens(tiny):
+    prompt = "Start." + " lighthouse" * (10 * tiny.context_length)
     with pytest.warns(UserWarning, match="Keeping the newest"):
-        [c] = blogneo.generate(prompt, model=model, seed=1, max_new_tokens=4)
+        [c] = blogneo.generate(prompt, model=tiny, seed=1, max_new_tokens=4)
     assert c.new_tokens >= 1
+
+
+def test_a_prompt_ten_times_the_embedded_context_is_cut_to_its_newest_tokens(embedded):
+    # Encoding only: a prefill of 8,188 tokens on the CPU takes half a minute and tests nothing
+    # that the tiny GPT-Neo's run above does not; what differs here is the chat template around it.
+    prompt = "Start." + " river" * (10 * embedded.context_length) + " End"
+    with pytest.warns(UserWarning, match="Keeping the newest"):
+        ids = encode(embedded, prompt, 20)[0].tolist()
+    assert len(ids) == embedded.context_length - 20
+    text = embedded.tokenizer.decode(ids)
+    assert "Start." not in text and " river End<|im_end|>" in text
+    assert text.startswith("<|im_start|>system") and text.endswith("<|im_start|>assistant\n")
 
 
 def test_control_tokens_typed_into_a_chat_prompt_stay_text(embedded):
@@ -293,29 +302,83 @@ def test_the_history_file_survives_a_kill_mid_write(tmp_path):
         assert json.loads(path.read_text())["format"] == 1
 
 
-# --- the studio page listens on this machine only -----------------------------------------------
+# --- bad input is an error before any model loads ---------------------------------------------------
 
-def test_the_studio_page_listens_on_127_0_0_1_only_by_default(tmp_path):
-    import socket
+def _entry_points():
+    from blogneo.lens import next_token_lens, perplexity, score_text
 
-    import psutil
+    return {
+        "generate, empty prompt": lambda: blogneo.generate("  "),
+        "generate, bad temperature": lambda: blogneo.generate("Hello", temperature=-1),
+        "stream, empty prompt": lambda: blogneo.stream(""),
+        "stream, unknown preset": lambda: blogneo.stream("Hello", "wild"),
+        "next_token_lens, empty prompt": lambda: next_token_lens("\n"),
+        "score_text, empty text": lambda: score_text("", "Hello"),
+        "perplexity, not text": lambda: perplexity(None),
+        "write_post, empty topic": lambda: write_post(""),
+        "write_post, 11 sections": lambda: write_post("Bread", sections=11),
+        "load, unknown dtype": lambda: blogneo.load(dtype="fp64"),
+        "load, unknown device": lambda: blogneo.load(device="tpu"),
+    }
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "blogneo.cli", "app", "--no-browser", f"--port={port}",
-                                f"--posts={tmp_path}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        listening = []
-        while not listening and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.5)
-            tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-            listening = [c.laddr for p in tree for c in p.net_connections(kind="inet")
-                         if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
-        assert listening, "the studio page never listened"
-        assert {a.ip for a in listening} == {"127.0.0.1"}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
+
+@pytest.mark.parametrize("name", list(_entry_points()))
+def test_bad_input_to_any_entry_point_is_an_error_before_any_model_loads(name, monkeypatch):
+    from blogneo import loading
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was loaded (or the default looked for) before the input was checked")
+
+    for function in ("load", "_read", "default_spec"):
+        monkeypatch.setattr(loading, function, no_loading)
+    with pytest.raises(BlogneoError):
+        _entry_points()[name]()
+
+
+def test_an_empty_topic_is_named_as_the_topic(tiny):
+    with pytest.raises(ParameterError, match="The topic is empty") as caught:
+        write_post("", tiny)
+    assert caught.value.field == "topic"
+
+
+def test_a_truncated_safetensors_file_is_named_with_what_to_do(tiny_folder, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(tiny_folder, tmp_path / "damaged")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:5])  # shorter than its own header: as a full disk leaves it
+    with pytest.raises(BlogneoError) as caught:
+        blogneo.load(folder, device="cpu")
+    message = str(caught.value)
+    assert str(weights) in message and "is damaged" in message and "save the checkpoint again" in message
+    assert "SafetensorError" not in type(caught.value).__name__
+
+    weights.write_bytes((tiny_folder / "model.safetensors").read_bytes()[:-1000])  # a whole header, data cut short
+    with pytest.raises(BlogneoError, match="model.safetensors is damaged"):
+        blogneo.load(folder, device="cpu", dtype="fp32")
+
+
+def test_two_processes_converting_at_once_convert_once(tmp_path, monkeypatch):
+    # The real conversion takes about 28 s, so it is replaced by a slow stand-in that records each
+    # call; what is tested is the lock around it: the second caller waits, then reads the first's folder.
+    from blogneo import loading
+
+    monkeypatch.setenv("BLOGNEO_CACHE", str(tmp_path))
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF not really")
+    calls = []
+
+    def slow_convert(source, folder, marker):
+        calls.append(folder)
+        time.sleep(0.5)
+        folder.mkdir(parents=True)
+        (folder / "blogneo.json").write_text(json.dumps(marker))
+
+    monkeypatch.setattr(loading, "_convert", slow_convert)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(loading.converted_folder(gguf))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and results[0] == results[1]

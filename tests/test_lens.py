@@ -88,7 +88,7 @@ def test_score_text_gives_each_token_the_models_probability_in_context(tiny):
 
 
 def test_score_text_of_nothing_is_an_error(tiny):
-    with pytest.raises(ValueError, match="no text"):
+    with pytest.raises(ValueError, match="The text is empty"):
         score_text("", "Baking bread", model=tiny)
 
 

@@ -9,12 +9,13 @@ from blogneo import BlogneoError, NotEnoughMemoryError, loading
 from blogneo.checkpoints import KNOWN, gpt_neo_config
 
 
-def test_a_saved_gptneo_loads_back_through_the_real_code(tiny, tiny_folder):
+def test_a_saved_gptneo_loads_back_through_the_real_code(tiny_folder):
+    tiny = blogneo.load(tiny_folder, device="cpu")  # pinned: the CPU path's device and dtype are checked
     assert tiny.source == "folder"
     assert tiny.revision.startswith("sha256:") and len(tiny.revision) == 7 + 64
     assert tiny.model.config.model_type == "gpt_neo"
     assert tiny.model.config.attention_layers == ["global", "local", "global", "local"]
-    assert tiny.device == torch.device("cpu") and tiny.dtype == torch.float32
+    assert tiny.device == torch.device("cpu") and tiny.dtype == torch.float32 and tiny.precision == "fp16"
     assert tiny.chat is False and tiny.context_length == 256
     assert not tiny.model.training
 
@@ -37,9 +38,11 @@ def test_a_second_load_returns_the_same_object_without_reading_the_folder(tiny_f
     assert blogneo.load(str(tiny_folder)) is tiny
 
 
-def test_a_different_dtype_is_a_different_model(tiny_folder, tiny):
-    half = blogneo.load(tiny_folder, dtype="bf16")
-    assert half is not tiny and half.dtype == torch.bfloat16
+def test_a_different_dtype_is_a_different_model(tiny_folder):
+    # Pinned to the CPU: on a GPU, bf16 can be the default and so the same model.
+    default = blogneo.load(tiny_folder, device="cpu")
+    half = blogneo.load(tiny_folder, device="cpu", dtype="bf16")
+    assert half is not default and half.dtype == torch.bfloat16
     assert next(half.model.parameters()).dtype == torch.bfloat16
 
 
@@ -76,11 +79,12 @@ def test_too_big_for_memory_is_refused_before_loading_naming_both_numbers():
 
 def test_memory_check_counts_a_local_folder_from_its_config(tiny_folder, tmp_path):
     copy = shutil.copytree(tiny_folder, tmp_path / "copy")  # a new path, so not in the in-process cache
-    expected = sum(p.numel() for p in blogneo.load(tiny_folder, dtype="fp32").model.parameters())
+    expected = sum(p.numel() for p in blogneo.load(tiny_folder, device="cpu", dtype="fp32").model.parameters())
     assert loading._count_parameters("folder", str(copy)) == expected
     # The CPU default packs fp16 weights from fp32 ones, so the check counts fp32's peak and says so.
+    # Pinned to the CPU: a GPU loads fp16 directly and says nothing about packing.
     with pytest.raises(NotEnoughMemoryError, match=f"{expected / 1e9:.2f}B parameters in fp16 .*peaks at fp32"):
-        blogneo.load(copy, available_memory_bytes=1000)
+        blogneo.load(copy, device="cpu", available_memory_bytes=1000)
 
 
 def test_unknown_name_lists_the_known_ones():
@@ -136,13 +140,16 @@ def test_device_and_dtype_choices():
             loading.resolve_device("cuda")
 
 
-def test_save_writes_safetensors_that_load_back_the_same(tiny, tiny_folder, tmp_path):
-    folder = tiny.save(tmp_path / "saved")  # packed fp16 in memory: saves the original fp32 weights
+def test_save_writes_safetensors_that_load_back_the_same(tiny_folder, tmp_path):
+    # Pinned to the CPU, whose default packs fp16 weights in memory: save writes the original fp32
+    # ones. (On a GPU the model is bf16 or fp16 through and through, and saves as such.)
+    tiny = blogneo.load(tiny_folder, device="cpu")
+    folder = tiny.save(tmp_path / "saved")
     assert (folder / "model.safetensors").is_file() and not list(folder.glob("*.bin"))
-    back = blogneo.load(folder)
+    back = blogneo.load(folder, device="cpu")
     assert back is not tiny and back.source == "folder"
-    original = blogneo.load(tiny_folder, dtype="fp32").model.state_dict()
-    saved = blogneo.load(folder, dtype="fp32").model.state_dict()
+    original = blogneo.load(tiny_folder, device="cpu", dtype="fp32").model.state_dict()
+    saved = blogneo.load(folder, device="cpu", dtype="fp32").model.state_dict()
     assert original.keys() == saved.keys()
     for name in original:
         assert torch.equal(original[name], saved[name]), name
@@ -160,11 +167,22 @@ def test_save_never_overwrites(tiny, tmp_path):
     assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["notes.txt"]
 
 
-def test_load_reports_each_stage_for_a_progress_bar(tiny, tmp_path):
-    folder = tiny.save(tmp_path / "copy")
+def test_load_reports_each_stage_for_a_progress_bar(tiny_folder, tmp_path):
+    folder = shutil.copytree(tiny_folder, tmp_path / "copy")  # a new path, so not in the in-process cache
     stages = []
-    blogneo.load(folder, progress=stages.append)
+    blogneo.load(folder, device="cpu", progress=stages.append)  # pinned: packing is the CPU's stage
     assert stages == ["checking memory", "loading weights", "moving to cpu", "packing weights as fp16", "ready"]
     stages.clear()
-    blogneo.load(folder, progress=stages.append)
+    blogneo.load(folder, device="cpu", progress=stages.append)
     assert stages == ["ready"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: checks where the GPU default puts a model")
+def test_on_a_gpu_the_default_is_the_whole_model_in_half_precision_on_cuda(tiny_folder):
+    model = blogneo.load(tiny_folder)
+    assert model.device.type == "cuda" and model.precision in ("bf16", "fp16")
+    assert next(model.model.parameters()).device.type == "cuda"
+    assert next(model.model.parameters()).dtype == model.dtype == {"bf16": torch.bfloat16, "fp16": torch.float16}[
+        model.precision]
+    [c] = blogneo.generate("Baking bread", model=model, temperature=0, max_new_tokens=12)
+    assert c.text.startswith(" takes patience"), c.text

@@ -64,3 +64,17 @@ def test_each_notebook_checks_itself(path):
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert sum("assert " in s for s in code) >= 3
     assert sum(s.startswith("# NBVAL_CHECK_OUTPUT") for s in code) >= 1
+
+
+def test_the_speed_notebooks_committed_benchmark_shows_both_models_and_engines():
+    # nbval skips the benchmark cells (tag nbval-skip; tests/test_bench.py checks the machinery),
+    # so what readers see is checked here: the committed run, whole.
+    nb = nbformat.read(ROOT / "notebooks" / "06_speed.ipynb", as_version=4)
+    skipped = [c for c in nb.cells if "nbval-skip" in c.metadata.get("tags", [])]
+    assert len(skipped) == 3 and "run_all(" in skipped[0].source
+    table = "".join(o.get("text", "") for o in skipped[0].outputs)
+    for model in ("gpt-neo-125m-shape", "embedded"):
+        rows = [line for line in table.splitlines() if line.startswith(model + " ")]
+        assert any(" A tutorial pipeline" in r for r in rows) and any(" B blogneo default" in r for r in rows)
+        assert re.search(rf"^{model}: B/A \d+\.\d\dx", table, re.M)
+    assert any(o.output_type == "display_data" and "image/png" in o.data for o in skipped[2].outputs)

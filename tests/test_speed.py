@@ -29,8 +29,10 @@ def test_int8_is_refused_off_the_cpu():
         loading.resolve_dtype("int8", torch.device("cuda"))
 
 
-def test_the_default_load_packs_linear_weights_as_fp16_and_computes_in_fp32(tiny_folder, tiny):
-    exact = blogneo.load(tiny_folder, dtype="fp32")
+def test_the_default_load_packs_linear_weights_as_fp16_and_computes_in_fp32(tiny_folder):
+    # Pinned to the CPU: packing for fbgemm is the CPU's default (a GPU holds half precision instead).
+    tiny = blogneo.load(tiny_folder, device="cpu")
+    exact = blogneo.load(tiny_folder, device="cpu", dtype="fp32")
     assert tiny.precision == "fp16" and exact.precision == "fp32" and tiny is not exact
     assert tiny.dtype == torch.float32 and "fp16" in repr(tiny)
     assert not any(type(m) is torch.nn.Linear for m in tiny.model.modules())
@@ -39,7 +41,9 @@ def test_the_default_load_packs_linear_weights_as_fp16_and_computes_in_fp32(tiny
 
 
 def test_int8_is_an_explicit_choice_with_a_quarter_of_the_bytes(tiny_folder):
-    exact, int8 = blogneo.load(tiny_folder, dtype="fp32"), blogneo.load(tiny_folder, dtype="int8")
+    # Pinned to the CPU: int8's kernels exist only there (test_int8_is_refused_off_the_cpu).
+    exact = blogneo.load(tiny_folder, device="cpu", dtype="fp32")
+    int8 = blogneo.load(tiny_folder, device="cpu", dtype="int8")
     assert int8.precision == "int8"
     assert weight_bytes(int8) < 0.35 * weight_bytes(exact)
     [c] = blogneo.generate("The old lighthouse", model=int8, seed=1, max_new_tokens=10)

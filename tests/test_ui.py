@@ -266,8 +266,10 @@ def test_the_studio_works_on_ipywidgets_7(tmp_path):
     check = subprocess.run([sys.executable, "-c", "import ipywidgets; print(ipywidgets.__version__)"],
                            env=env, capture_output=True, text=True, check=True)
     assert check.stdout.startswith("7.7")
-    run = subprocess.run([sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider",
-                          "--basetemp", str(tmp_path / "run")],
+    # The widget tests again, on 7.7's widgets; those that stream from the embedded model differ
+    # from the tiny model's only in the model, which the 8.x run and the browser test cover.
+    run = subprocess.run([sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                          "-m", "not embedded", "--basetemp", str(tmp_path / "run")],
                          env=env, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and " failed" not in run.stdout
