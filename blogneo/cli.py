@@ -81,10 +81,10 @@ def _app(args) -> int:
     import signal
     import subprocess
 
-    if importlib.util.find_spec("voila") is None:
-        raise BlogneoError("The studio page needs Voila: pip install 'voila>=0.5' (or run `make setup`).")
     if not 1 <= args.port <= 65535:
         raise BlogneoError(f"--port {args.port} is out of range: use from 1 to 65535 (default 8866).")
+    if importlib.util.find_spec("voila") is None:
+        raise BlogneoError("The studio page needs Voila: pip install 'voila>=0.5' (or run `make setup`).")
     notebook = Path(__file__).with_name("studio.ipynb")
     # Voila runs the kernel in the notebook's folder (inside the package), so posts go to an
     # absolute path chosen here, where the command was run.
