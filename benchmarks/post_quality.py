@@ -15,9 +15,8 @@ import statistics
 import time
 
 import blogneo
-from blogneo.generation import ends_sentence
 from blogneo.post import write_post
-from blogneo.quality import ngram_repeats
+from blogneo.text import ends_sentence, ngram_repeats
 
 TOPICS = [
     "Why I bike to work",
@@ -44,7 +43,7 @@ def main() -> None:
     rows, posts = [], []
     for topic in TOPICS:
         started = time.perf_counter()
-        post = write_post(topic, model, sections=args.sections, seed=args.seed)
+        post = write_post(topic, model, sections=args.sections, params=blogneo.SamplingParams(seed=args.seed))
         seconds = time.perf_counter() - started
         prose = [post.introduction, *post.sections, post.conclusion]
         row = {

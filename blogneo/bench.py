@@ -33,9 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# The benchmark's processes run offline and quietly: every model it measures is on disk, and
+# progress bars would land in its output. Set for its own processes only, never on import.
+QUIET_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
 
 PROMPT = "Every autumn the town holds a market in the square by the river."
 MODELS = ("gpt-neo-125m-shape", "embedded")
@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one", nargs=5, metavar=("ENGINE", "MODEL", "FOLDER", "TOKENS", "REPEATS"),
                         help=argparse.SUPPRESS)  # one measurement, in the child process run_all starts
     args = parser.parse_args(argv)
+    for name, value in QUIET_ENV.items():  # this process is the benchmark's own (a command, or a child)
+        os.environ.setdefault(name, value)
     tokens, repeats = (32, 2) if args.quick else (128, 3)
     if args.one:
         engine, model, folder, tokens, repeats = args.one
@@ -99,7 +101,7 @@ def model_entry(rows: dict, bandwidth: float) -> dict:
 
 def _in_subprocess(engine: str, model: str, folder: Path, tokens: int, repeats: int) -> dict:
     command = [sys.executable, "-m", "blogneo.bench", "--one", engine, model, str(folder), str(tokens), str(repeats)]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env={**QUIET_ENV, **os.environ})
     if done.returncode != 0:
         raise RuntimeError(f"{engine} on {model} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -156,7 +158,8 @@ def _timed(generate, candidates: int, tokens: int) -> float:
 def _model_folder(model: str, folder: Path) -> Path:
     """The fp32 safetensors folder each engine starts from (for embedded: blogneo's converted cache)."""
     if model == "embedded":
-        from blogneo.loading import converted_folder, embedded_gguf
+        from blogneo.catalog import embedded_gguf
+        from blogneo.convert import converted_folder
 
         return converted_folder(embedded_gguf())[0]
     return folder / model
@@ -198,7 +201,7 @@ def _llama_cpp(model: str, folder: Path):
     """C: llama.cpp on the GGUF file blogneo's embedded model comes from. Four candidates run one after another."""
     from llama_cpp import Llama
 
-    from blogneo.loading import embedded_gguf
+    from blogneo.catalog import embedded_gguf
 
     gguf = embedded_gguf()
     llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=_threads(), verbose=False, seed=0)
@@ -232,8 +235,8 @@ def _build_gpt_neo_shape(folder: Path) -> None:
     import torch
     from transformers import AutoTokenizer, GPTNeoForCausalLM
 
-    from blogneo.checkpoints import gpt_neo_config
-    from blogneo.loading import converted_folder, embedded_gguf
+    from blogneo.catalog import embedded_gguf, gpt_neo_config
+    from blogneo.convert import converted_folder
 
     torch.manual_seed(0)
     GPTNeoForCausalLM(gpt_neo_config("gpt-neo-125m")).save_pretrained(folder)
@@ -257,6 +260,9 @@ def _has_llama_cpp() -> bool:
 # --- the table -------------------------------------------------------------------------------------
 
 def format_report(report: dict) -> str:
+    """The report as a plain-text table, one row per engine and model, then the ratios per model."""
+    from blogneo.display import text_table
+
     gib = 2**30
     lines = [f"memory bandwidth {report['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, {report['threads']} threads, "
              f"{report['tokens']} tokens a run, median of {report['repeats']}"]
@@ -276,9 +282,7 @@ def format_report(report: dict) -> str:
                 f"{r['peak_memory_bytes'] / gib:.2f}", f"{r['weight_bytes'] / 1e6:.0f}",
                 f"{r['roofline_tokens_per_s']:.0f}", f"{r['roofline_fraction']:.0%}",
             ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines.insert(len(lines) - len(rows) + 1, "  ".join("-" * w for w in widths))
+    lines.append(text_table(rows))
     for model, entry in report["models"].items():
         goals = [f"B/A {entry['speedup_vs_pipeline']:.2f}x (goal 5x)" if "speedup_vs_pipeline" in entry else "",
                  f"B/C {entry['ratio_vs_llama_cpp']:.2f}x (goal 0.8x)" if "ratio_vs_llama_cpp" in entry else "",

@@ -68,11 +68,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _checkpoints() -> int:
-    from .checkpoints import available_memory, checkpoints, format_table
-    from .loading import resolve_device
+    from .catalog import checkpoint_table
+    from .precision import resolve_device
 
-    device = resolve_device("auto")
-    print(format_table(checkpoints(), available_memory(device)) + f" on {device.type}")
+    print(checkpoint_table(device=resolve_device("auto")))
     return 0
 
 
@@ -175,10 +174,10 @@ def _write_post(args, params) -> int:
     from tqdm.auto import tqdm
 
     from .loading import load
-    from .post import write_post
+    from .post import MAX_SECTIONS, write_post
 
-    if not 1 <= args.sections <= 10:  # checked again by write_post; here before the model loads
-        raise BlogneoError(f"--sections {args.sections} is out of range: use from 1 to 10.")
+    if not 1 <= args.sections <= MAX_SECTIONS:  # checked again by write_post; here before the model loads
+        raise BlogneoError(f"--sections {args.sections} is out of range: use from 1 to {MAX_SECTIONS}.")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise BlogneoError(f"--out {args.out} is a file; with --post it names the folder the post is saved in.")
     model = load(args.model)
@@ -190,8 +189,7 @@ def _write_post(args, params) -> int:
             elif event.kind == "done":
                 bar.update(1)
 
-        post = write_post(args.topic, model, sections=args.sections, params=params.replace(num_candidates=1),
-                          seed=params.seed, candidates=params.num_candidates, on_event=progress)
+        post = write_post(args.topic, model, sections=args.sections, params=params, on_event=progress)
     if args.out is not None:
         path = post.save(args.out)
         print(f"wrote {path}", file=sys.stderr)

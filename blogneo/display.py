@@ -63,3 +63,18 @@ def probability_html(tokens: Sequence[str], probs: Sequence[float]) -> str:
               '<span style="background:hsl(120,80%,80%);color:#000">&nbsp;expected&nbsp;</span>'
               " &middot; hover a token for its probability</div>")
     return f'<div style="line-height:1.9;white-space:normal">{"".join(spans)}{legend}</div>'
+
+
+def text_table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as aligned plain text, the first row a header underlined with dashes.
+
+    Example:
+        >>> print(text_table([["name", "size"], ["tiny", "1M"]]))
+        name  size
+        ----  ----
+        tiny  1M
+    """
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -8,7 +8,6 @@ strings are its ``StopStringCriteria``, cancelling is a ``StoppingCriteria``, an
 from __future__ import annotations
 
 import queue
-import re
 import secrets
 import threading
 import time
@@ -24,12 +23,10 @@ from .errors import ParameterError
 from .loading import LoadedModel, loaded
 from .prompts import check_prompt, encode
 from .sampling import SamplingParams, resolve_params
+from .text import trim_to_sentence
 
 FinishReason = Literal["length", "stop", "eos", "cancelled", "time"]
 
-# A sentence ends at . ! ? or an ellipsis, perhaps followed by closing quotes or brackets, then
-# whitespace or the end of the text. "3.5" and "e.g.," do not end one.
-_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -161,26 +158,8 @@ class Stream:
         return self._result
 
 
-def ends_sentence(text: str) -> bool:
-    """Whether ``text`` ends on a whole sentence (the same rule ``trim_to_sentence`` cuts back to).
-
-    Example:
-        >>> ends_sentence('She said "yes."'), ends_sentence("and then the")
-        (True, False)
-    """
-    text = text.rstrip()
-    return any(m.end() == len(text) for m in _SENTENCE_END.finditer(text))
 
 
-def trim_to_sentence(text: str) -> str:
-    """Cut ``text`` back to its last whole sentence; text with no sentence end is kept whole.
-
-    Example:
-        >>> trim_to_sentence("It rained. Then the sun came out and")
-        'It rained.'
-    """
-    ends = list(_SENTENCE_END.finditer(text))
-    return text[: ends[-1].end()] if ends else text.rstrip()
 
 
 class _Cancelled(StoppingCriteria):

@@ -1,10 +1,11 @@
 """A whole blog post: title, description, tags, outline, introduction, sections and conclusion.
 
 Each step is one generation (the outline is one short generation per heading) with its own seed,
-derived from the post's seed, so the same topic, model, params and seed give the same post.
-Stop strings keep each step to its part. With ``candidates > 1`` every step generates that many
-in one batch and keeps the best by ``score`` (documented there); every candidate's score is
-kept, so a reader can see why one won.
+derived from the post's seed (``params.seed``), so the same topic, model and params give the same
+post. Stop strings keep each step to its part. With ``params.num_candidates > 1`` every step
+generates that many in one batch and keeps the best by ``blogneo.text.score`` (documented there);
+every candidate's score is kept, so a reader can see why one won. Cleaning and scoring the text
+are plain functions in ``blogneo.text``; this module runs the steps.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import html
-import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -23,22 +23,19 @@ from typing import NamedTuple
 from .display import HTML
 from .errors import BlogneoError, ParameterError
 from .files import write_new
-from .generation import _SENTENCE_END, ends_sentence, stream, trim_to_sentence
+from .generation import stream
 from .lens import score_text
 from .loading import LoadedModel, loaded
 from .markdown import document
 from .prompts import POST_STOPS, check_prompt, post_prompt
-from .quality import ngram_repeats
-from .sampling import MAX_CANDIDATES, SamplingParams, resolve_params
+from .sampling import SamplingParams, resolve_params
+from .text import Scored, clean_description, clean_heading, clean_prose, clean_tags, clean_title, keywords, score, tail
 
 # Tokens for the short steps; the prose steps use params.max_new_tokens.
 SHORT_BUDGET = {"title": 24, "description": 60, "tags": 24, "heading": 16}
 SHORT_TEMPERATURE = 0.5  # short, structured steps are sampled cooler than the prose
-MIN_WORDS = 12  # a prose part shorter than this does not count as written
 ATTEMPTS = 3  # rounds of candidates per step before taking the best of what there is
-_STOPWORDS = set("""a an and are as at be but by for from has have how i in into is it its my of on or our so that the
-their this to was we what when why will with you your about after before more most than then they them these those
-over under can just like make made very much many some such also out up down only own same too""".split())
+MAX_SECTIONS = 10  # sections between the introduction and the conclusion: 1 to this
 
 
 class PostEvent(NamedTuple):
@@ -48,18 +45,6 @@ class PostEvent(NamedTuple):
     step: str  # "title", "description", "tags", "outline", "introduction", "section 1", ..., "conclusion"
     text: str = ""
     candidate: int = 0
-
-
-@dataclass(frozen=True)
-class Scored:
-    """One candidate for a step, with the parts of its score."""
-
-    text: str
-    score: float
-    fluency: float  # mean log-probability per token under the model: nearer 0 reads more fluent
-    repetition: int  # how often the most repeated run of 3 words occurs (1: no repeats)
-    on_topic: float  # share of the topic's key words the text uses, 0 to 1
-    valid: bool  # long enough, ends on a whole sentence (prose), and no 4-gram more than 3 times
 
 
 @dataclass
@@ -74,33 +59,6 @@ class Part:
     locked: bool = False
 
 
-def score(text: str, fluency: float, keywords: set[str], prose: bool, sentence: bool = False) -> Scored:
-    """Best-of-N's score: ``fluency + on_topic - 0.5 * (repetition - 1)``, and -100 when not valid.
-
-    - fluency: mean natural-log probability of the text's tokens under the model (about -1 to -4);
-    - on_topic: the share of the key words of the topic (and title and heading) that the text
-      uses, matched on their first five letters, from 0 to 1;
-    - repetition: how often the most repeated run of three words occurs; each repeat beyond the
-      first costs 0.5;
-    - valid: a prose part has at least 12 words, ends on a whole sentence, and repeats no run of
-      four words more than 3 times. A one-sentence part (the description) needs 5 to 60 words
-      ending a sentence; a short part (title, heading, tags) needs 1 to 16 words.
-    """
-    words = re.findall(r"[a-z0-9']+", text.lower())
-    stems = {w[:5] for w in words}
-    on_topic = sum(k[:5] in stems for k in keywords) / len(keywords) if keywords else 0.0
-    repetition = ngram_repeats(text, 3)
-    if prose:
-        valid = len(words) >= MIN_WORDS and ends_sentence(text) and ngram_repeats(text, 4) <= 3
-    elif sentence:
-        valid = 5 <= len(words) <= 60 and ends_sentence(text)
-    else:
-        valid = 1 <= len(words) <= 16
-    total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (0 if valid else 100)
-    return Scored(text=text, score=round(total, 4), fluency=round(fluency, 4), repetition=repetition,
-                  on_topic=round(on_topic, 4), valid=valid)
-
-
 def derive_seed(seed: int, name: str) -> int:
     """A seed for one step, from the post's seed and the step's name: stable across runs and machines."""
     return int.from_bytes(hashlib.sha256(f"{seed}/{name}".encode()).digest()[:4], "big")
@@ -109,13 +67,17 @@ def derive_seed(seed: int, name: str) -> int:
 class Post:
     """A written post. Parts are attributes; ``regenerate`` rewrites a section; ``to_markdown`` and ``save`` export.
 
+    ``params`` are the post's own: ``params.seed`` is the post's seed (drawn when none was given)
+    and ``params.num_candidates`` how many candidates each step chose from.
+
     Example:
-        >>> post = blogneo.write_post("Why I bike to work", sections=3, seed=7)
-        >>> post.title, post.headings, len(post.sections)
+        >>> post = blogneo.write_post("Why I bike to work", sections=3, params=blogneo.SamplingParams(seed=7))
+        >>> post.seed, len(post.sections)
+        (7, 3)
     """
 
-    def __init__(self, topic: str, model: LoadedModel, params: SamplingParams, seed: int, candidates: int):
-        self.topic, self.model, self.params, self.seed, self.candidates = topic, model, params, seed, candidates
+    def __init__(self, topic: str, model: LoadedModel, params: SamplingParams):
+        self.topic, self.model, self.params = topic, model, params
         self.title: Part | None = None
         self.description: Part | None = None
         self.tags: Part | None = None
@@ -124,6 +86,15 @@ class Post:
         self.sections: list[Part] = []
         self.conclusion: Part | None = None
         self.headings: list[str] = []  # the outline's section headings
+
+    @property
+    def seed(self) -> int:
+        return self.params.seed
+
+    @property
+    def candidates(self) -> int:
+        return self.params.num_candidates
+
     @property
     def tag_list(self) -> list[str]:
         return [t.strip() for t in self.tags.text.split(",") if t.strip()] if self.tags else []
@@ -141,17 +112,19 @@ class Post:
         for i in indexes:
             self._section(i).locked = False
 
-    def regenerate(self, index: int | None = None, seed: int | None = None, on_event=None) -> list[Part]:
+    def regenerate(self, index: int | None = None, seed: int | None = None, on_event=None,
+                   cancel: threading.Event | None = None) -> list[Part]:
         """Rewrite section ``index`` (0-based), or every unlocked section when None. Nothing else changes.
 
         ``seed`` makes the new text reproducible; None draws one, recorded in the part's ``seed``.
-        A locked section is refused with an error rather than silently kept.
+        A locked section is refused with an error rather than silently kept. Setting ``cancel``
+        stops it within a decoding step (a BlogneoError), the section as it was.
         """
         if index is not None and self._section(index).locked:
             raise BlogneoError(f"Section {index + 1} ({self.sections[index].heading!r}) is locked. "
                                f"Unlock it first: post.unlock({index}).")
         targets = [index] if index is not None else [i for i, s in enumerate(self.sections) if not s.locked]
-        writer = _Writer(self, on_event)
+        writer = _Writer(self, on_event, cancel)
         for i in targets:
             new_seed = seed if seed is not None else secrets.randbelow(2**32)
             self.sections[i] = writer.section(i, self.sections[i].heading, new_seed)
@@ -222,7 +195,7 @@ class Post:
 
 
 def write_post(topic: str, model: LoadedModel | str | None = None, sections: int = 4,
-               params: SamplingParams | str | None = None, seed: int | None = None, candidates: int = 1,
+               params: SamplingParams | str | None = None, *,
                on_event: Callable[[PostEvent], None] | None = None,
                cancel: threading.Event | None = None) -> Post:
     """Write a whole post about ``topic``.
@@ -232,24 +205,25 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
         model: a LoadedModel, a spec, or None for the default model.
         sections: how many sections between the introduction and the conclusion (1 to 10).
         params: SamplingParams or a preset name for the prose (short steps are sampled cooler).
-        seed: the post's seed; each step's seed is derived from it. None draws one.
-        candidates: generate this many per step, in one batch, and keep the best by ``score``.
+            ``params.seed`` is the post's seed, from which each step's seed is derived (None
+            draws one, kept in ``post.seed``); ``params.num_candidates`` is how many candidates
+            each step generates in one batch, keeping the best by ``blogneo.text.score``.
         on_event: called with a PostEvent as each step starts, streams and ends.
         cancel: set it (from another thread) to stop; the run raises BlogneoError.
+
+    Example:
+        >>> post = write_post("Why I bike to work", model, params=SamplingParams(seed=7, num_candidates=2))
+        >>> post.seed, post.candidates
+        (7, 2)
     """
     check_prompt(topic, "topic")
-    if not isinstance(sections, int) or isinstance(sections, bool) or not 1 <= sections <= 10:
-        raise ParameterError("sections", f"sections={sections!r} is out of range: use from 1 to 10.")
-    if not isinstance(candidates, int) or isinstance(candidates, bool) or not 1 <= candidates <= MAX_CANDIDATES:
-        raise ParameterError("candidates", f"candidates={candidates!r} is out of range: use from 1 to "
-                                           f"{MAX_CANDIDATES}.")
+    if not isinstance(sections, int) or isinstance(sections, bool) or not 1 <= sections <= MAX_SECTIONS:
+        raise ParameterError("sections", f"sections={sections!r} is out of range: use from 1 to {MAX_SECTIONS}.")
     params = resolve_params(params)
-    if candidates > 1 and params.temperature == 0:
-        raise ParameterError("candidates", f"candidates={candidates} needs sampling, but temperature=0 is greedy. "
-                                           "Set a temperature above 0, or use one candidate.")
+    if params.seed is None:
+        params = params.replace(seed=secrets.randbelow(2**32))
     model = loaded(model)  # last: every check above runs before any model loads
-    seed = seed if seed is not None else secrets.randbelow(2**32)
-    post = Post(topic.strip(), model, params, seed, candidates)
+    post = Post(topic.strip(), model, params)
     writer = _Writer(post, on_event, cancel)
     post.title = writer.title()
     post.description = writer.description()
@@ -257,7 +231,7 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
     post.outline, post.headings = writer.outline(sections)
     post.introduction = writer.introduction()
     for i, heading in enumerate(post.headings):
-        post.sections.append(writer.section(i, heading, derive_seed(seed, f"section {i + 1}")))
+        post.sections.append(writer.section(i, heading, derive_seed(post.seed, f"section {i + 1}")))
     post.conclusion = writer.conclusion()
     return post
 
@@ -275,17 +249,17 @@ class _Writer:
     # --- steps ---------------------------------------------------------------------------------
 
     def title(self) -> Part:
-        part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=_clean_title)
+        part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=clean_title)
         if not part.text:  # no usable title in any round: the topic itself is a fine title
             part.text = self.post.topic[:1].upper() + self.post.topic[1:]
         return part
 
     def description(self) -> Part:
         return self._step("description", "description", derive_seed(self.post.seed, "description"),
-                          clean=_clean_description)
+                          clean=clean_description)
 
     def tags(self) -> Part:
-        part = self._step("tags", "tags", derive_seed(self.post.seed, "tags"), clean=_clean_tags)
+        part = self._step("tags", "tags", derive_seed(self.post.seed, "tags"), clean=clean_tags)
         tags = [t for t in part.text.split(", ") if t]
         for word in sorted(self._keywords("")):  # too few usable tags: add the topic's key words
             if len(tags) >= 3:
@@ -303,7 +277,7 @@ class _Writer:
             # Only headings the model really wrote go back into the prompt: a stand-in such as
             # "Part 2" would be copied by the next heading.
             outline = "".join(f"{i}. {h}\n" for i, h in enumerate(written, 1))
-            part = self._step("heading", f"outline {k}", derive_seed(seed, str(k)), clean=_clean_heading,
+            part = self._step("heading", f"outline {k}", derive_seed(seed, str(k)), clean=clean_heading,
                               fields={"outline": outline, "number": len(written) + 1, "sections": n},
                               announce=False, reject={h.lower() for h in headings},
                               stops=(f"\n{len(written) + 2}.",))
@@ -323,14 +297,14 @@ class _Writer:
     def section(self, index: int, heading: str, seed: int) -> Part:
         previous = self.post.sections[index - 1].text if index > 0 else self.post.introduction.text
         part = self._step("section", f"section {index + 1}", seed, heading=heading,
-                          fields={"heading": heading, "previous": self._tail(previous)})
+                          fields={"heading": heading, "previous": tail(previous)})
         part.heading = heading
         return part
 
     def conclusion(self) -> Part:
         last = self.post.sections[-1].text if self.post.sections else self.post.introduction.text
         return self._step("conclusion", "conclusion", derive_seed(self.post.seed, "conclusion"),
-                          fields={"previous": self._tail(last)})
+                          fields={"previous": tail(last)})
 
     # --- one step ----------------------------------------------------------------------------------
 
@@ -345,13 +319,13 @@ class _Writer:
         prompt, reply = post_prompt(step, self.chat, **values)
         prose = step in ("introduction", "section", "conclusion")
         params = post.params.replace(
-            num_candidates=post.candidates, stop=stops or POST_STOPS[step],
+            stop=stops or POST_STOPS[step],
             trim_to_sentence=prose or step == "description",
             max_new_tokens=post.params.max_new_tokens if prose else SHORT_BUDGET[step], max_length=None,
             min_new_tokens=0)
         if not prose and params.temperature > SHORT_TEMPERATURE:
             params = params.replace(temperature=SHORT_TEMPERATURE)
-        keywords = self._keywords(heading)
+        wanted = self._keywords(heading)
         if announce:
             self.on_event(PostEvent("start", label))
         scored: list[Scored] = []
@@ -360,11 +334,11 @@ class _Writer:
             for text in self._generate(prompt, reply, params.replace(seed=attempt_seed), label):
                 if step == "description":  # the reply "This post" is part of the sentence
                     text = reply.strip() + text
-                text = clean(text) if clean else _clean_prose(text)
+                text = clean(text) if clean else clean_prose(text)
                 if reject and text.lower() in reject:
                     text = ""
                 fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
-                scored.append(score(text, fluency, keywords, prose, sentence=step == "description"))
+                scored.append(score(text, fluency, wanted, prose, sentence=step == "description"))
             if any(s.valid for s in scored):
                 break
         best = max(scored, key=lambda s: s.score)
@@ -391,86 +365,7 @@ class _Writer:
         return scored.mean_logprob() if scored.probs else -100.0
 
     def _keywords(self, heading: str) -> set[str]:
-        title = self.post.title.text if self.post.title else ""
-        words = re.findall(r"[a-z][a-z']+", f"{self.post.topic} {title} {heading}".lower())
-        return {w for w in words if len(w) >= 4 and w not in _STOPWORDS}
-
-    def _tail(self, text: str, chars: int = 300) -> str:
-        """The end of the previous part, from a sentence start, so the next part can follow on."""
-        if len(text) <= chars:
-            return text
-        tail = text[-chars:]
-        starts = [m.end() for m in _SENTENCE_END.finditer(tail)]
-        return tail[starts[0]:].strip() if starts and starts[0] < len(tail) - 20 else tail.strip()
+        return keywords(self.post.topic, self.post.title.text if self.post.title else "", heading)
 
 
-# --- cleaning what the model wrote into the shape each step needs --------------------------------------
-
-def _clean_title(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    line = re.split(r"\s[#@|]", line)[0]
-    line = re.sub(r"^(title|titel)\s*:\s*", "", line, flags=re.I)
-    line = line.strip().strip("\"'*#“”‘’ ").strip()
-    if _META_TITLE.search(line):
-        return ""  # the model talking about its answer, not a title: try again
-    words = line.split()
-    return " ".join(words[:14])
-
-
-_META_TITLE = re.compile(r"\b(here'?s|here is|blog (post|chat)|awesome!|sure!|title for)\b", re.I)
-
-
-def _clean_heading(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip(" *#-")]
-    line = lines[0] if lines else ""
-    line = re.sub(r":\s*\d+\s*(words?|paragraphs?|sentences?)\b.*$", "", line, flags=re.I)
-    line = line.strip().strip("\"'*#“”‘’ ").strip()
-    before, colon, after = line.partition(":")
-    if colon and re.match(r"^(introduction|conclusion)$", before.strip(), re.I) and len(after.split()) >= 2:
-        line = after  # "Introduction: Why I ride" -> "Why I ride"; the post has its own introduction
-    elif colon and len(before.split()) >= 2:  # "The Power of Bicycles: In this paragraph..." -> the heading
-        line = before
-    line = line.strip().strip("\"'*#“”‘’ ").strip()
-    if len(line.split()) > 8 and "," in line:
-        line = line.split(",")[0]
-    line = line.strip().rstrip(":.-–—,;").strip()
-    if re.match(r"^(introduction|conclusion)\b", line, re.I) or _META.search(line):
-        return ""  # the post has its own introduction and conclusion; a heading about the post is no heading
-    words = line.split()[:12]
-    while words and words[-1].lower() in _STOPWORDS:  # a heading cut off at "... and how to"
-        words.pop()
-    return " ".join(words)
-
-
-# Words that mark a "heading" as the model talking about the post instead of naming a section.
-_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|outline|headings?|words?|"
-                   r"sentences?)\b", re.I)
-
-
-def _clean_tags(text: str) -> str:
-    tags = []
-    for raw in re.split(r"[,#;|\n]", text):
-        tag = re.sub(r"^\s*\d+[).]", "", raw.lower())
-        tag = " ".join(re.sub(r"[^a-z \-]", "", tag).split()).strip(" -")
-        if tag and 1 <= len(tag.split()) <= 2 and 3 <= len(tag) <= 20 and tag not in tags:
-            tags.append(tag)
-    return ", ".join(tags[:5])
-
-
-def _clean_description(text: str) -> str:
-    text = " ".join(text.split())
-    first = _SENTENCE_END.search(text)
-    return text[: first.end()] if first else text
-
-
-# A small chat model sometimes opens with a line about its answer ("Here's the conclusion for ...:").
-_PREAMBLE = re.compile(r"^(here(?:'s| is| are)|sure|certainly|below|this is)\b[^\n]*:\s*\n+", re.I)
-
-
-def _clean_prose(text: str) -> str:
-    text = _PREAMBLE.sub("", text.strip())
-    text = trim_to_sentence(text.strip())
-    return re.sub(r"\n{3,}", "\n\n", text)
-
-
-__all__ = ["Part", "Post", "PostEvent", "Scored", "derive_seed", "score", "write_post"]
+__all__ = ["MAX_SECTIONS", "Part", "Post", "PostEvent", "derive_seed", "write_post"]

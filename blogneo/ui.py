@@ -19,17 +19,19 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from .checkpoints import KNOWN, available_memory, format_gib, load_footprint
+from .catalog import KNOWN
 from .display import prose_html
 from .errors import BlogneoError
 from .files import write_new
 from .generation import Candidate, stream
 from .history import Entry, History
-from .loading import LoadedModel, default_spec, load, resolve_device, resolve_dtype
+from .loading import LoadedModel, default_spec, load
 from .markdown import document
-from .post import Post, write_post
+from .memory import available_memory, fits, format_gib, load_footprint
+from .post import MAX_SECTIONS, Post, write_post
+from .precision import resolve_device, resolve_dtype
 from .prompts import check_prompt
-from .sampling import MAX_SEED, PRESETS, SamplingParams
+from .sampling import MAX_CANDIDATES, MAX_SEED, PRESETS, SamplingParams
 
 FINISH_LABELS = {"length": "length limit", "eos": "finished", "stop": "stop string", "cancelled": "stopped"}
 _LOAD_STAGES = {"checking memory": 10, "loading weights": 30, "ready": 100}  # "moving to ..." is 90
@@ -87,7 +89,7 @@ class Studio(w.VBox):
         full = w.Layout(width="100%")
         self.mode = w.ToggleButtons(options=["Text", "Whole post"], value="Text",
                                     tooltips=["continue or answer the prompt", "write a post about the prompt"])
-        self.sections = w.IntSlider(4, min=1, max=10, description="sections", layout=w.Layout(width="300px"))
+        self.sections = w.IntSlider(4, min=1, max=MAX_SECTIONS, description="sections", layout=w.Layout(width="300px"))
         self.prompt = w.Textarea(placeholder="Start your post, or ask for one: e.g. 'Write a short blog post "
                                  "about why I bike to work.'", layout=w.Layout(width="100%", height="7em"))
         self.checkpoint = w.Dropdown(description="Model", layout=full, style={"description_width": "70px"})
@@ -106,7 +108,7 @@ class Studio(w.VBox):
         self.seed = w.IntText(secrets.randbelow(MAX_SEED + 1), description="seed", style={"description_width": "40px"},
                               layout=w.Layout(width="210px"))
         self.new_seed = w.Button(description="new seed", icon="random", tooltip="draw a random seed")
-        self.num_candidates = w.BoundedIntText(1, min=1, max=8, description="candidates",
+        self.num_candidates = w.BoundedIntText(1, min=1, max=MAX_CANDIDATES, description="candidates",
                                                style={"description_width": "75px"}, layout=w.Layout(width="150px"))
         self.generate = w.Button(description="Generate", button_style="primary", icon="play", disabled=True)
         self.stop = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
@@ -202,9 +204,10 @@ class Studio(w.VBox):
         options = []
         for c in KNOWN.values():
             need = load_footprint(c.parameters, precision, device.type)
-            fits = f"fits ({format_gib(need)} of {format_gib(free)} free)" if need <= free else \
+            verdict = f"fits ({format_gib(need)} of {format_gib(free)} free)" \
+                if fits(c.parameters, precision, device.type, free) else \
                 f"too big here: needs {format_gib(need)}, {format_gib(free)} free"
-            options.append((f"{c.name} · {c.parameters / 1e6:,.0f}M parameters · {fits}", c.name))
+            options.append((f"{c.name} · {c.parameters / 1e6:,.0f}M parameters · {verdict}", c.name))
         if selected not in KNOWN:
             options.append((f"{selected} · your checkpoint", selected))
         self._quiet = True
@@ -330,9 +333,8 @@ class Studio(w.VBox):
 
     def _post_worker(self, topic: str, params: SamplingParams, view) -> None:
         try:
-            self.post = write_post(topic, self.model, sections=self.sections.value,
-                                   params=params.replace(num_candidates=1), seed=params.seed,
-                                   candidates=params.num_candidates, on_event=view.event, cancel=self._cancel)
+            self.post = write_post(topic, self.model, sections=self.sections.value, params=params,
+                                   on_event=view.event, cancel=self._cancel)
             view.show(self.post)
             entry = Entry(prompt=topic, model=self.model.name, preset=self.preset.value, params=params.to_dict(),
                           texts=[self.post.to_markdown()], finish_reasons=["post"])

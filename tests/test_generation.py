@@ -6,8 +6,9 @@ from tiny_gptneo import PARAGRAPHS
 
 import blogneo
 from blogneo import ParameterError
-from blogneo.generation import _held_back, trim_to_sentence
+from blogneo.generation import _held_back
 from blogneo.prompts import encode
+from blogneo.text import trim_to_sentence
 
 LIGHTHOUSE = PARAGRAPHS[0]
 GREEDY = dict(temperature=0, max_new_tokens=80)
@@ -208,7 +209,7 @@ def test_held_back_keeps_what_could_grow_into_a_stop_string():
     ("and then the", False), ("It costs 3.5", False), ("", False),
 ])
 def test_ends_sentence_uses_the_same_rule_as_trimming(text, expected):
-    from blogneo.generation import ends_sentence
+    from blogneo.text import ends_sentence
 
     assert ends_sentence(text) is expected
     assert ends_sentence(trim_to_sentence(text)) is expected or not text.strip()

@@ -17,7 +17,7 @@ import torch
 
 import blogneo
 from blogneo import BlogneoError, ParameterError
-from blogneo.checkpoints import gpt_neo_config
+from blogneo.catalog import gpt_neo_config
 from blogneo.post import write_post
 from blogneo.prompts import encode
 
@@ -158,7 +158,7 @@ def test_a_kernel_interrupt_while_reading_a_stream_cancels_its_worker(slow_model
 def test_a_kernel_interrupt_stops_write_post_and_the_model_stays_usable(slow_model):
     timer = _interrupt_after(0.5)
     with pytest.raises(KeyboardInterrupt):
-        write_post("Lighthouses", slow_model, sections=3, seed=1)
+        write_post("Lighthouses", slow_model, sections=3, params=blogneo.SamplingParams(seed=1))
     timer.join()
     _still_works(slow_model)
 
@@ -261,7 +261,7 @@ def test_a_read_only_file_system_is_a_clear_error_for_export_and_post_save(read_
 
     with pytest.raises(BlogneoError, match="Read-only file system.*Nothing was written"):
         write_new(read_only_disk, "my-post", "words")
-    post = write_post("Lighthouses", tiny, sections=1, seed=1)
+    post = write_post("Lighthouses", tiny, sections=1, params=blogneo.SamplingParams(seed=1))
     with pytest.raises(BlogneoError, match="Read-only file system"):
         post.save(read_only_disk / "posts")
     assert list(read_only_disk.iterdir()) == []
@@ -361,7 +361,7 @@ def test_a_truncated_safetensors_file_is_named_with_what_to_do(tiny_folder, tmp_
 def test_two_processes_converting_at_once_convert_once(tmp_path, monkeypatch):
     # The real conversion takes about 28 s, so it is replaced by a slow stand-in that records each
     # call; what is tested is the lock around it: the second caller waits, then reads the first's folder.
-    from blogneo import loading
+    from blogneo import convert
 
     monkeypatch.setenv("BLOGNEO_CACHE", str(tmp_path))
     gguf = tmp_path / "model.gguf"
@@ -374,9 +374,9 @@ def test_two_processes_converting_at_once_convert_once(tmp_path, monkeypatch):
         folder.mkdir(parents=True)
         (folder / "blogneo.json").write_text(json.dumps(marker))
 
-    monkeypatch.setattr(loading, "_convert", slow_convert)
+    monkeypatch.setattr(convert, "_convert", slow_convert)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(loading.converted_folder(gguf))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(convert.converted_folder(gguf))) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:

@@ -5,8 +5,8 @@ import torch
 from transformers import AutoModelForCausalLM
 
 import blogneo
-from blogneo import BlogneoError, NotEnoughMemoryError, loading
-from blogneo.checkpoints import KNOWN, gpt_neo_config
+from blogneo import BlogneoError, NotEnoughMemoryError, loading, precision
+from blogneo.catalog import KNOWN, gpt_neo_config
 
 
 def test_a_saved_gptneo_loads_back_through_the_real_code(tiny_folder):
@@ -128,16 +128,16 @@ def test_default_offline_is_embedded_with_one_line_saying_so(monkeypatch, tmp_pa
 
 def test_device_and_dtype_choices():
     cpu = torch.device("cpu")
-    assert loading.resolve_dtype("auto", cpu) == "fp16"  # packed fp16 weights; see test_speed.py
-    assert loading.resolve_dtype("fp16", cpu) == "fp16" and loading.resolve_dtype(torch.float32, cpu) == "fp32"
+    assert precision.resolve_dtype("auto", cpu) == "fp16"  # packed fp16 weights; see test_speed.py
+    assert precision.resolve_dtype("fp16", cpu) == "fp16" and precision.resolve_dtype(torch.float32, cpu) == "fp32"
     with pytest.raises(BlogneoError, match="Unknown dtype 'fp64'"):
-        loading.resolve_dtype("fp64", cpu)
+        precision.resolve_dtype("fp64", cpu)
     with pytest.raises(BlogneoError, match="Unknown device"):
-        loading.resolve_device("tpu")
+        precision.resolve_device("tpu")
     if not torch.cuda.is_available():
-        assert loading.resolve_device("auto").type in ("cpu", "mps")
+        assert precision.resolve_device("auto").type in ("cpu", "mps")
         with pytest.raises(BlogneoError, match="no CUDA GPU"):
-            loading.resolve_device("cuda")
+            precision.resolve_device("cuda")
 
 
 def test_save_writes_safetensors_that_load_back_the_same(tiny_folder, tmp_path):

@@ -1,3 +1,5 @@
+import copy
+import dataclasses
 import datetime
 
 import pytest
@@ -5,8 +7,10 @@ import pytest
 import blogneo
 from blogneo import BlogneoError, ParameterError
 from blogneo.markdown import read
-from blogneo.post import PostEvent, _clean_heading, _clean_prose, _clean_tags, _clean_title, score, write_post
+from blogneo.post import PostEvent, write_post
+from blogneo.text import clean_heading, clean_prose, clean_tags, clean_title, score
 
+SEED_11 = blogneo.SamplingParams(seed=11)
 STEPS = ["title", "description", "tags", "outline", "introduction", "section 1", "section 2", "section 3",
          "conclusion"]
 
@@ -14,7 +18,7 @@ STEPS = ["title", "description", "tags", "outline", "introduction", "section 1",
 @pytest.fixture(scope="module")
 def tiny_post(tiny):
     events = []
-    post = write_post("Baking bread", tiny, sections=3, seed=11, on_event=events.append)
+    post = write_post("Baking bread", tiny, sections=3, params=SEED_11, on_event=events.append)
     return post, events
 
 
@@ -41,14 +45,14 @@ def test_progress_events_start_and_end_every_step_in_order(tiny_post):
 
 def test_the_same_topic_model_params_and_seed_give_the_same_post(tiny, tiny_post):
     post, _ = tiny_post
-    again = write_post("Baking bread", tiny, sections=3, seed=11)
+    again = write_post("Baking bread", tiny, sections=3, params=SEED_11)
     assert again.to_markdown() == post.to_markdown()
-    other = write_post("Baking bread", tiny, sections=3, seed=12)
+    other = write_post("Baking bread", tiny, sections=3, params=SEED_11.replace(seed=12))
     assert other.seeds() != post.seeds()
 
 
 def test_regenerating_a_section_changes_only_that_section(random_model):
-    post = write_post("The", random_model, sections=3, seed=3, params=blogneo.SamplingParams(max_new_tokens=30))
+    post = write_post("The", random_model, sections=3, params=blogneo.SamplingParams(max_new_tokens=30, seed=3))
     before = post.to_markdown()
     others = [post.title.text, post.introduction.text, post.sections[0].text, post.sections[2].text,
               post.conclusion.text, post.headings]
@@ -63,7 +67,7 @@ def test_regenerating_a_section_changes_only_that_section(random_model):
 
 
 def test_locked_sections_stay_and_asking_to_rewrite_one_is_an_error(random_model):
-    post = write_post("The", random_model, sections=3, seed=4, params=blogneo.SamplingParams(max_new_tokens=30))
+    post = write_post("The", random_model, sections=3, params=blogneo.SamplingParams(max_new_tokens=30, seed=4))
     kept = post.sections[0].text
     post.lock(0)
     with pytest.raises(BlogneoError, match="Section 1 .* is locked"):
@@ -77,8 +81,9 @@ def test_locked_sections_stay_and_asking_to_rewrite_one_is_an_error(random_model
 
 
 def test_best_of_n_keeps_the_highest_scoring_candidate_and_shows_every_score(random_model):
-    post = write_post("The", random_model, sections=2, seed=5, candidates=3,
-                      params=blogneo.SamplingParams(max_new_tokens=30, temperature=1.0))
+    post = write_post("The", random_model, sections=2,
+                      params=blogneo.SamplingParams(max_new_tokens=30, temperature=1.0, seed=5, num_candidates=3))
+    assert post.candidates == 3 and post.seed == 5
     for part in [post.title, post.description, post.introduction, *post.sections, post.conclusion]:
         assert len(part.candidates) % 3 == 0 and len(part.candidates) >= 3  # 3 per round
         best = max(part.candidates, key=lambda c: c.score)
@@ -102,9 +107,15 @@ def test_score_rewards_fluency_and_topic_and_punishes_repetition_and_broken_text
     assert score("Bread", -1.0, keywords, prose=False).valid
 
 
+def _retitled(post, title):
+    """A copy of ``post`` with another title; the module's shared post stays as written."""
+    post = copy.copy(post)
+    post.title = dataclasses.replace(post.title, text=title)
+    return post
+
+
 def test_front_matter_has_everything_to_reproduce_and_survives_awkward_titles(tiny_post, tmp_path):
-    post, _ = tiny_post
-    post.title.text = 'Bread: "why" --- and how'
+    post = _retitled(tiny_post[0], 'Bread: "why" --- and how')
     meta, body = read(post.to_markdown())
     assert meta["title"] == 'Bread: "why" --- and how'
     assert meta["date"] == datetime.date.today() and meta["tags"] == post.tag_list
@@ -115,21 +126,29 @@ def test_front_matter_has_everything_to_reproduce_and_survives_awkward_titles(ti
 
 
 def test_save_writes_a_slug_named_file_atomically_and_never_overwrites(tiny_post, tmp_path):
-    post, _ = tiny_post
-    post.title.text = "../../Bread: why?"
+    post = _retitled(tiny_post[0], "../../Bread: why?")
     first, second = post.save(tmp_path), post.save(tmp_path)
     assert first.name == "bread-why.md" and second.name == "bread-why-2.md"
     assert first.parent == tmp_path.resolve() and first.read_text() == second.read_text()
 
 
 @pytest.mark.parametrize("kwargs,field", [
-    ({"sections": 0}, "sections"), ({"sections": 11}, "sections"), ({"candidates": 0}, "candidates"),
-    ({"candidates": 2, "params": blogneo.SamplingParams(temperature=0)}, "candidates"),
+    ({"sections": 0}, "sections"), ({"sections": 11}, "sections"), ({"sections": True}, "sections"),
+    ({"params": "wild"}, "preset"),
 ])
 def test_bad_arguments_name_the_field(tiny, kwargs, field):
     with pytest.raises(ParameterError) as error:
         write_post("Baking bread", tiny, **kwargs)
     assert error.value.field == field
+
+
+def test_the_seed_and_the_candidates_are_set_one_way_only_in_params(tiny):
+    # Two ways to set one thing let one silently win; write_post takes them from params alone.
+    for old in ({"seed": 7}, {"candidates": 2}):
+        with pytest.raises(TypeError, match=next(iter(old))):
+            write_post("Baking bread", tiny, **old)
+    with pytest.raises(ParameterError, match="needs sampling"):  # SamplingParams checks the pair, as everywhere
+        blogneo.SamplingParams(temperature=0, num_candidates=2)
 
 
 def test_an_empty_topic_is_an_error(tiny):
@@ -143,7 +162,7 @@ def test_an_empty_topic_is_an_error(tiny):
     ("Title: Morning Rides\nmore", "Morning Rides"),
 ])
 def test_titles_are_cleaned_to_one_line(raw, clean):
-    assert _clean_title(raw) == clean
+    assert clean_title(raw) == clean
 
 
 @pytest.mark.parametrize("raw,clean", [
@@ -157,17 +176,17 @@ def test_titles_are_cleaned_to_one_line(raw, clean):
     (" The long road to a greener city and how we can", "The long road to a greener city"),
 ])
 def test_headings_are_cleaned(raw, clean):
-    assert _clean_heading(raw) == clean
+    assert clean_heading(raw) == clean
 
 
 def test_tags_and_prose_are_cleaned():
-    assert _clean_tags(" 1) joy; 2) fun ; #bike, ThisIsAVeryLongMashedTogetherTag") == "joy, fun, bike"
-    assert _clean_prose("Here's the text you asked for:\n\nIt rained. Then") == "It rained."
+    assert clean_tags(" 1) joy; 2) fun ; #bike, ThisIsAVeryLongMashedTogetherTag") == "joy, fun, bike"
+    assert clean_prose("Here's the text you asked for:\n\nIt rained. Then") == "It rained."
 
 
 def test_the_chat_model_writes_a_post_through_its_chat_template(embedded):
-    post = write_post("Why I bike to work", embedded, sections=1, seed=2,
-                      params=blogneo.SamplingParams(max_new_tokens=50))
+    post = write_post("Why I bike to work", embedded, sections=1,
+                      params=blogneo.SamplingParams(max_new_tokens=50, seed=2))
     assert post.title.text and post.description.text.startswith("This post")
     assert len(post.sections) == 1 and post.headings[0]
     assert post.conclusion.text.rstrip()[-1] in ".!?\"'”’)"

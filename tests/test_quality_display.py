@@ -1,7 +1,7 @@
 import pytest
 
 from blogneo.display import HTML, probability_html, side_by_side
-from blogneo.quality import ngram_repeats
+from blogneo.text import ngram_repeats
 
 
 @pytest.mark.parametrize("text,n,expected", [

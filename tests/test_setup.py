@@ -7,7 +7,7 @@ from pathlib import Path
 import tomllib
 import yaml
 
-from blogneo.checkpoints import EMBEDDED_WHEEL
+from blogneo.catalog import EMBEDDED_WHEEL
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

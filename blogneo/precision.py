@@ -1,0 +1,105 @@
+"""Device and precision policy: which device, which number format, and the CPU's packed weights.
+
+What each precision means for the weights of the Linear layers (the LM head included):
+  fp32  exact, 4 bytes a weight. The reference.
+  fp16  2 bytes. On a GPU, the whole model in half precision. On the CPU, the weights are packed
+        for fbgemm's fp16 kernels while activations and sums stay fp32: half the bytes to read per
+        token, the same text (perplexity within 0.01% of fp32 on the embedded model).
+  bf16  2 bytes, the whole model in bfloat16 (on a GPU; slow on CPUs without native support).
+  int8  1 byte, CPU only: weights per channel, and activations on the fly, quantized to 8 bits.
+        The fastest on the CPU, but lossy where activations have outliers (perplexity +218% on the
+        embedded model), so it is never chosen for you.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from .errors import BlogneoError
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+PRECISIONS = (*DTYPES, "int8")
+#: Precisions whose weights are packed for PyTorch's CPU kernels after loading in fp32.
+PACKED_ON_CPU = ("fp16", "int8")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """The torch device for ``device``: "auto" is cuda, then mps, then cpu; an unusable one is an error.
+
+    Example:
+        >>> blogneo.resolve_device("cpu")
+        device(type='cpu')
+    """
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise BlogneoError(f"Unknown device {device!r}. Use 'auto', 'cpu', 'cuda' or 'mps'.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise BlogneoError("device='cuda' was asked for, but this machine has no CUDA GPU that PyTorch can "
+                           "use. Use device='auto' or 'cpu'.")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise BlogneoError("device='mps' was asked for, but Apple's MPS is not available here. Use 'auto' or 'cpu'.")
+    return dev
+
+
+def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> str:
+    """The precision name for ``dtype`` on ``device``: "fp32", "fp16", "bf16" or "int8".
+
+    "auto" is bf16 on GPUs that support it, fp16 on other GPUs and on mps, and fp16 weights on
+    the CPU. Decoding one token reads every weight once, so on a CPU it is bound by memory
+    bandwidth: fp16 weights halve the bytes and decode about 2x faster than fp32 here, with the
+    same perplexity (tests/test_speed.py holds it within 3%). fp32 stays the exact reference.
+    """
+    if isinstance(dtype, torch.dtype):
+        if dtype not in DTYPE_NAMES:
+            raise BlogneoError(f"dtype={dtype} is not supported. Use 'auto', {', '.join(map(repr, PRECISIONS))}.")
+        dtype = DTYPE_NAMES[dtype]
+    if dtype == "auto":
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if device.type == "mps":
+            return "fp16"
+        return "fp16" if _fbgemm() else "fp32"
+    if dtype not in PRECISIONS:
+        raise BlogneoError(f"Unknown dtype {dtype!r}. Use 'auto', {', '.join(map(repr, PRECISIONS))}.")
+    if dtype == "int8" and device.type != "cpu":
+        raise BlogneoError(f"dtype='int8' is not available on {device.type}: its kernels run on the CPU only. "
+                           "Use dtype='auto' (fp16 or bf16 on a GPU).")
+    if device.type == "cpu" and dtype in PACKED_ON_CPU and not _fbgemm():
+        raise BlogneoError(f"dtype={dtype!r} on the CPU needs PyTorch's fbgemm kernels (x86 CPUs), which this "
+                           "build lacks. Use dtype='fp32'.")
+    return dtype
+
+
+def _fbgemm() -> bool:
+    return any(e in torch.backends.quantized.supported_engines for e in ("x86", "fbgemm"))
+
+
+def pack_for_cpu(model: torch.nn.Module, precision: str) -> None:
+    """Repack every Linear layer's weights, in place, for PyTorch's fbgemm kernels: fp16 or int8.
+
+    PyTorch's own dynamic quantization. Without torch.compile its fbgemm kernels are the fastest
+    path on a CPU here: torchao's int8 tensors ran 4-6x slower uncompiled, and compiling
+    GPT-Neo-125M with a static cache took 28 s and then decoded slower (see the README's "Speed").
+    """
+    from torch.ao.quantization import float16_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
+
+    fp16 = precision == "fp16"
+    qconfig = float16_dynamic_qconfig if fp16 else per_channel_dynamic_qconfig
+    with warnings.catch_warnings():  # torch.ao.quantization says it is moving to torchao; these kernels stay
+        warnings.simplefilter("ignore")
+        quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.float16 if fp16 else torch.qint8,
+                         inplace=True)
+
+
+def is_packed(model: torch.nn.Module) -> bool:
+    return any(hasattr(m, "_packed_params") for m in model.modules())

@@ -1,0 +1,197 @@
+"""Text without a model: sentence ends, trimming, repetition, and shaping what a model wrote.
+
+Everything here is a plain function of strings, so it is cheap, deterministic and testable with
+literal examples. ``generate`` trims with it, ``write_post`` cleans and scores with it, and the
+quality benchmark measures with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+# A sentence ends at . ! ? or an ellipsis, perhaps followed by closing quotes or brackets, then
+# whitespace or the end of the text. "3.5" and "e.g.," do not end one.
+SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s|$)")
+MIN_WORDS = 12  # a prose part shorter than this does not count as written
+STOPWORDS = set("""a an and are as at be but by for from has have how i in into is it its my of on or our so that the
+their this to was we what when why will with you your about after before more most than then they them these those
+over under can just like make made very much many some such also out up down only own same too""".split())
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends on a whole sentence (the same rule ``trim_to_sentence`` cuts back to).
+
+    Example:
+        >>> ends_sentence('She said "yes."'), ends_sentence("and then the")
+        (True, False)
+    """
+    text = text.rstrip()
+    return any(m.end() == len(text) for m in SENTENCE_END.finditer(text))
+
+
+def trim_to_sentence(text: str) -> str:
+    """Cut ``text`` back to its last whole sentence; text with no sentence end is kept whole.
+
+    Example:
+        >>> trim_to_sentence("It rained. Then the sun came out and")
+        'It rained.'
+    """
+    ends = list(SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()] if ends else text.rstrip()
+
+
+_WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
+
+
+def ngram_repeats(text: str, n: int = 4) -> int:
+    """How many times the most frequent run of ``n`` words occurs in ``text``.
+
+    Words are compared in lower case, ignoring punctuation. 1 means no run of ``n`` words
+    repeats; 0 means the text is shorter than ``n`` words. A repetition loop scores high.
+
+    Example:
+        >>> ngram_repeats("a tale of love and loss, a tale of love and loss, a tale of love")
+        3
+    """
+    if n < 1:
+        raise ValueError(f"n={n} must be at least 1.")
+    words = _WORD.findall(text.lower())
+    counts = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    return max(counts.values(), default=0)
+
+
+def tail(text: str, chars: int = 300) -> str:
+    """The end of ``text``, at most about ``chars`` long, starting at a sentence start where it can.
+
+    Example:
+        >>> tail("First one. Second one.", chars=14)
+        'Second one.'
+    """
+    if len(text) <= chars:
+        return text
+    end = text[-chars:]
+    starts = [m.end() for m in SENTENCE_END.finditer(end)]
+    return end[starts[0]:].strip() if starts and starts[0] < len(end) - 20 else end.strip()
+
+
+def keywords(*texts: str) -> set[str]:
+    """The key words of ``texts``: words of four letters or more that are not common function words.
+
+    Example:
+        >>> sorted(keywords("Why I bike to work"))
+        ['bike', 'work']
+    """
+    words = re.findall(r"[a-z][a-z']+", " ".join(texts).lower())
+    return {w for w in words if len(w) >= 4 and w not in STOPWORDS}
+
+
+# --- scoring best-of-N candidates ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scored:
+    """One candidate for a step, with the parts of its score."""
+
+    text: str
+    score: float
+    fluency: float  # mean log-probability per token under the model: nearer 0 reads more fluent
+    repetition: int  # how often the most repeated run of 3 words occurs (1: no repeats)
+    on_topic: float  # share of the topic's key words the text uses, 0 to 1
+    valid: bool  # long enough, ends on a whole sentence (prose), and no 4-gram more than 3 times
+
+
+def score(text: str, fluency: float, keywords: set[str], prose: bool, sentence: bool = False) -> Scored:
+    """Best-of-N's score: ``fluency + on_topic - 0.5 * (repetition - 1)``, and -100 when not valid.
+
+    - fluency: mean natural-log probability of the text's tokens under the model (about -1 to -4);
+    - on_topic: the share of the key words of the topic (and title and heading) that the text
+      uses, matched on their first five letters, from 0 to 1;
+    - repetition: how often the most repeated run of three words occurs; each repeat beyond the
+      first costs 0.5;
+    - valid: a prose part has at least 12 words, ends on a whole sentence, and repeats no run of
+      four words more than 3 times. A one-sentence part (the description) needs 5 to 60 words
+      ending a sentence; a short part (title, heading, tags) needs 1 to 16 words.
+    """
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    stems = {w[:5] for w in words}
+    on_topic = sum(k[:5] in stems for k in keywords) / len(keywords) if keywords else 0.0
+    repetition = ngram_repeats(text, 3)
+    if prose:
+        valid = len(words) >= MIN_WORDS and ends_sentence(text) and ngram_repeats(text, 4) <= 3
+    elif sentence:
+        valid = 5 <= len(words) <= 60 and ends_sentence(text)
+    else:
+        valid = 1 <= len(words) <= 16
+    total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (0 if valid else 100)
+    return Scored(text=text, score=round(total, 4), fluency=round(fluency, 4), repetition=repetition,
+                  on_topic=round(on_topic, 4), valid=valid)
+
+
+# --- shaping what the model wrote into what each step of a post needs -------------------------
+
+def clean_title(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    line = re.split(r"\s[#@|]", line)[0]
+    line = re.sub(r"^(title|titel)\s*:\s*", "", line, flags=re.I)
+    line = line.strip().strip("\"'*#“”‘’ ").strip()
+    if _META_TITLE.search(line):
+        return ""  # the model talking about its answer, not a title: try again
+    words = line.split()
+    return " ".join(words[:14])
+
+
+_META_TITLE = re.compile(r"\b(here'?s|here is|blog (post|chat)|awesome!|sure!|title for)\b", re.I)
+
+
+def clean_heading(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip(" *#-")]
+    line = lines[0] if lines else ""
+    line = re.sub(r":\s*\d+\s*(words?|paragraphs?|sentences?)\b.*$", "", line, flags=re.I)
+    line = line.strip().strip("\"'*#“”‘’ ").strip()
+    before, colon, after = line.partition(":")
+    if colon and re.match(r"^(introduction|conclusion)$", before.strip(), re.I) and len(after.split()) >= 2:
+        line = after  # "Introduction: Why I ride" -> "Why I ride"; the post has its own introduction
+    elif colon and len(before.split()) >= 2:  # "The Power of Bicycles: In this paragraph..." -> the heading
+        line = before
+    line = line.strip().strip("\"'*#“”‘’ ").strip()
+    if len(line.split()) > 8 and "," in line:
+        line = line.split(",")[0]
+    line = line.strip().rstrip(":.-–—,;").strip()
+    if re.match(r"^(introduction|conclusion)\b", line, re.I) or _META.search(line):
+        return ""  # the post has its own introduction and conclusion; a heading about the post is no heading
+    words = line.split()[:12]
+    while words and words[-1].lower() in STOPWORDS:  # a heading cut off at "... and how to"
+        words.pop()
+    return " ".join(words)
+
+
+# Words that mark a "heading" as the model talking about the post instead of naming a section.
+_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|outline|headings?|words?|"
+                   r"sentences?)\b", re.I)
+
+
+def clean_tags(text: str) -> str:
+    tags = []
+    for raw in re.split(r"[,#;|\n]", text):
+        tag = re.sub(r"^\s*\d+[).]", "", raw.lower())
+        tag = " ".join(re.sub(r"[^a-z \-]", "", tag).split()).strip(" -")
+        if tag and 1 <= len(tag.split()) <= 2 and 3 <= len(tag) <= 20 and tag not in tags:
+            tags.append(tag)
+    return ", ".join(tags[:5])
+
+
+def clean_description(text: str) -> str:
+    text = " ".join(text.split())
+    first = SENTENCE_END.search(text)
+    return text[: first.end()] if first else text
+
+
+# A small chat model sometimes opens with a line about its answer ("Here's the conclusion for ...:").
+_PREAMBLE = re.compile(r"^(here(?:'s| is| are)|sure|certainly|below|this is)\b[^\n]*:\s*\n+", re.I)
+
+
+def clean_prose(text: str) -> str:
+    text = _PREAMBLE.sub("", text.strip())
+    text = trim_to_sentence(text.strip())
+    return re.sub(r"\n{3,}", "\n\n", text)
