@@ -35,8 +35,8 @@ class LoadedModel:
 
     Example:
         >>> m = blogneo.load("embedded")
-        >>> m.source, m.device.type, m.dtype
-        ('embedded', 'cpu', torch.float32)
+        >>> m.source, m.chat, m.context_length
+        ('embedded', True, 8192)
     """
 
     name: str  # the checkpoint name, Hub id or path it was loaded from

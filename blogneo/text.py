@@ -66,8 +66,8 @@ def tail(text: str, chars: int = 300) -> str:
     """The end of ``text``, at most about ``chars`` long, starting at a sentence start where it can.
 
     Example:
-        >>> tail("First one. Second one.", chars=14)
-        'Second one.'
+        >>> tail("It rained all day. Then the sun came out over the hills.", chars=45)
+        'Then the sun came out over the hills.'
     """
     if len(text) <= chars:
         return text

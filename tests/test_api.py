@@ -1,0 +1,90 @@
+"""The public surface: `blogneo.<name>` for everything a lesson needs, imported lazily, and docstring
+examples that run."""
+
+import doctest
+import importlib
+import json
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import blogneo
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+MODULES = sorted(m.name for m in pkgutil.iter_modules(blogneo.__path__))
+
+
+def test_every_public_name_resolves_and_is_listed():
+    for name in blogneo.__all__:
+        assert getattr(blogneo, name) is not None, name
+    assert set(blogneo.__all__) <= set(dir(blogneo))
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        blogneo.nonsense  # noqa: B018
+
+
+def _imports_after(code: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", code + "\nimport sys; print(' '.join(sys.modules))"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(done.stdout.split())
+
+
+def test_importing_blogneo_and_its_cli_help_import_neither_torch_nor_transformers():
+    help_ = "from blogneo import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0"
+    for code in ("import blogneo", help_):
+        modules = _imports_after(code)
+        assert "torch" not in modules and "transformers" not in modules, code
+
+
+def test_importing_blogneo_changes_nothing_in_the_environment():
+    for module in ("blogneo", "blogneo.bench", "blogneo.cli"):
+        code = (f"import os, json\nbefore = dict(os.environ)\nimport {module}\n"
+                "print(json.dumps(sorted(set(os.environ.items()) ^ set(before.items()))))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout) == [], module
+
+
+def _code_cells(path: Path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lessons_use_the_public_api_only(path):
+    for cell in _code_cells(path):
+        assert not re.search(r"^\s*(from|import) blogneo\.", cell, re.M), f"a submodule imported in:\n{cell}"
+        for imported in re.findall(r"^\s*from blogneo import (.+)$", cell, re.M):
+            names = {n.strip() for n in imported.split(",")}
+            assert names <= set(blogneo.__all__), names - set(blogneo.__all__)
+        used = set(re.findall(r"\bblogneo\.(\w+)", cell)) - {"__version__"}
+        assert used <= set(blogneo.__all__), f"not public: {used - set(blogneo.__all__)}"
+
+
+def test_the_readme_uses_the_public_api_only():
+    readme = (ROOT / "README.md").read_text()
+    code = "\n".join(re.findall(r"```python\n(.*?)```", readme, re.S))
+    assert not re.search(r"^\s*(from|import) blogneo\.", code, re.M)
+    used = set(re.findall(r"\bblogneo\.(\w+)", code)) - {"__version__"}
+    assert used <= set(blogneo.__all__), used - set(blogneo.__all__)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_docstring_example_runs(module, tiny_folder, tiny, embedded, monkeypatch, tmp_path):
+    """Each example runs as written, against the tiny GPT-Neo as the default model (so the
+    examples that write a post take seconds) and the embedded model where they name it."""
+    from blogneo.speed import REFERENCE_TEXT
+
+    monkeypatch.setenv("BLOGNEO_MODEL", str(tiny_folder))
+    monkeypatch.chdir(tmp_path)  # examples that save write here
+    mod = importlib.import_module(f"blogneo.{module}")
+    globs = {**vars(mod), "blogneo": blogneo, "model": tiny, "text": REFERENCE_TEXT}
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder(exclude_empty=True).find(mod, mod.__name__, globs=dict(globs)):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples in blogneo.{module} failed (above)"
