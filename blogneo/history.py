@@ -18,7 +18,7 @@ import platformdirs
 from .files import replace_atomically
 from .sampling import SamplingParams
 
-FORMAT = 1
+FORMAT = 1  # the file's layout; a file in another (a newer blogneo's) is set aside, never misread
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ class History:
             return
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                raise ValueError(f"it is in format {data.get('format')!r}; this blogneo reads format {FORMAT}")
             self.entries = [Entry(**e) for e in data["entries"]][-self.limit:]
         except (OSError, ValueError, KeyError, TypeError) as error:
             aside = self.path.with_name(f"{self.path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -82,7 +84,8 @@ class History:
             except OSError:  # cannot move it: leave it alone and write the new history beside it
                 self.path = self.path.with_name(f"{self.path.stem}-new{self.path.suffix}")
                 where = f"it was left as it is, and the new history goes to {self.path.name}"
-            self.problem = (f"The history file {self.path} could not be read ({type(error).__name__}); "
+            why = str(error) if "format" in str(error) else type(error).__name__
+            self.problem = (f"The history file {self.path} could not be read ({why}); "
                             f"{where}, and a new history starts.")
 
 

@@ -10,7 +10,6 @@ are plain functions in ``blogneo.text``; this module runs the steps.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import html
 import secrets
@@ -26,7 +25,7 @@ from .files import write_new
 from .generation import stream
 from .lens import score_text
 from .loading import LoadedModel, loaded
-from .markdown import document
+from .markdown import document, front_matter
 from .prompts import POST_STOPS, check_prompt, post_prompt
 from .sampling import SamplingParams, resolve_params
 from .text import Scored, clean_description, clean_heading, clean_prose, clean_tags, clean_title, keywords, score, tail
@@ -146,19 +145,9 @@ class Post:
 
     def to_markdown(self) -> str:
         """The post as Markdown with YAML front matter: what a static site generator reads."""
-        meta = {
-            "title": self.title.text,
-            "description": self.description.text,
-            "date": datetime.date.today(),
-            "tags": self.tag_list,
-            "topic": self.topic,
-            "model": self.model.name,
-            "revision": self.model.revision,
-            "seed": self.seed,
-            "candidates": self.candidates,
-            "params": {k: v for k, v in self.params.to_dict().items() if k not in ("seed", "num_candidates")},
-            "seeds": self.seeds(),
-        }
+        meta = front_matter(self.title.text, self.model, self.params, self.seed, description=self.description.text,
+                            tags=self.tag_list, topic=self.topic)
+        meta["seeds"] = self.seeds()
         return document(meta, self.body())
 
     def save(self, folder: str | Path = "posts") -> Path:

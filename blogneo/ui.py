@@ -8,32 +8,33 @@ as a traceback, and leaves the controls usable.
 
 from __future__ import annotations
 
-import datetime
+import contextlib
 import functools
 import html
 import os
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import ipywidgets as w
 
 from .catalog import KNOWN
-from .display import prose_html
 from .errors import BlogneoError
 from .files import write_new
 from .generation import Candidate, stream
 from .history import Entry, History
 from .loading import LoadedModel, default_spec, load
-from .markdown import document
+from .markdown import document, front_matter
 from .memory import available_memory, fits, format_gib, load_footprint
 from .post import MAX_SECTIONS, Post, write_post
 from .precision import resolve_device, resolve_dtype
 from .prompts import check_prompt
 from .sampling import MAX_CANDIDATES, MAX_SEED, PRESETS, SamplingParams
+from .ui_candidates import CandidatesView
+from .ui_post import PostView
 
-FINISH_LABELS = {"length": "length limit", "eos": "finished", "stop": "stop string", "cancelled": "stopped"}
 _LOAD_STAGES = {"checking memory": 10, "loading weights": 30, "ready": 100}  # "moving to ..." is 90
 _RENDER_EVERY = 0.1  # seconds between streamed updates: smooth to read, light on the browser
 _SLIDERS = ("max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "no_repeat_ngram_size")
@@ -50,6 +51,22 @@ def studio(model: LoadedModel | str | None = None, *, history_path: str | os.Pat
         posts_dir: where Export writes Markdown (default: ``$BLOGNEO_POSTS`` or ``posts/``).
     """
     return Studio(model, history_path=history_path, posts_dir=posts_dir)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything a run uses, read from the controls once, on the click that starts it.
+
+    The worker gets this and never reads a control: moving a slider mid-run changes the next
+    run, not this one, and its history entry records what it really used.
+    """
+
+    mode: str  # "Text" or "Whole post"
+    prompt: str
+    params: SamplingParams
+    preset: str
+    sections: int
+    model: LoadedModel
 
 
 def _guarded(method):
@@ -74,17 +91,15 @@ class Studio(w.VBox):
         self.posts_dir = Path(posts_dir or os.environ.get("BLOGNEO_POSTS") or "posts")
         self.candidates: list[Candidate] = []  # the latest run's results
         self.exported: list[Path] = []
+        self.run: Run | None = None  # the latest run's settings, as it used them
+        self.view: CandidatesView | PostView | None = None  # what the outputs area shows
+        self.post: Post | None = None  # the latest whole post
         self._stream = None
         self._idle = threading.Event()
         self._idle.set()
         self._quiet = False  # True while code sets controls, so observers do not react
         self._loaded_models: dict[str, LoadedModel] = {}
-        self._run_params: SamplingParams | None = None
-        self._run_prompt = ""
-        self._run_model: LoadedModel | None = None
-        self.post: Post | None = None  # the latest whole post
         self._cancel = threading.Event()
-        self._post_view = None
 
         full = w.Layout(width="100%")
         self.mode = w.ToggleButtons(options=["Text", "Whole post"], value="Text",
@@ -168,6 +183,12 @@ class Studio(w.VBox):
             num_candidates=int(self.num_candidates.value),
         )
 
+    def snapshot(self) -> Run:
+        """The run the controls describe now; bad values raise ParameterError (shown as a message)."""
+        return Run(mode=self.mode.value, prompt=check_prompt(self.prompt.value, "topic" if self.mode.value ==
+                                                             "Whole post" else "prompt"),
+                   params=self.params(), preset=self.preset.value, sections=int(self.sections.value), model=self.model)
+
     def show_error(self, error: Exception) -> None:
         if isinstance(error, BlogneoError):
             text = str(error)
@@ -210,10 +231,16 @@ class Studio(w.VBox):
             options.append((f"{c.name} · {c.parameters / 1e6:,.0f}M parameters · {verdict}", c.name))
         if selected not in KNOWN:
             options.append((f"{selected} · your checkpoint", selected))
-        self._quiet = True
-        try:
+        with self._quietly():
             self.checkpoint.options = options
             self.checkpoint.value = selected
+
+    @contextlib.contextmanager
+    def _quietly(self):
+        """Set controls from code without the observers reacting, whatever happens meanwhile."""
+        self._quiet = True
+        try:
+            yield
         finally:
             self._quiet = False
 
@@ -240,9 +267,8 @@ class Studio(w.VBox):
             self.load_status.value = f"Could not load {spec}"
             self.show_error(error)
             if previous is not None:
-                self._quiet = True
-                self.checkpoint.value = previous
-                self._quiet = False
+                with self._quietly():
+                    self.checkpoint.value = previous
             self._set_busy(False)
             return
         self._loaded_models[spec] = model
@@ -281,31 +307,34 @@ class Studio(w.VBox):
     def _on_generate(self, _button=None) -> None:
         if self.running or self.model is None:
             return  # a second click while a run is going does nothing
-        params = self.params()  # bad values raise ParameterError here, shown by _guarded
-        prompt = check_prompt(self.prompt.value)
-        if self.mode.value == "Whole post":
-            self._start_post(prompt, params)
-            return
-        running = stream(prompt, params, self.model)
-        self._stream, self._run_params, self._run_prompt, self._run_model = running, params, prompt, self.model
-        self.candidates = []
+        run = self.snapshot()  # bad values raise ParameterError here, shown by _guarded
+        self.run, self._cancel = run, threading.Event()
         self.message.value = ""
-        self._panels(params.num_candidates)
+        if run.mode == "Whole post":
+            self._start_post(run)
+            return
+        running = stream(run.prompt, run.params, run.model)
+        self._stream = running
+        self.candidates = []
+        self._show(CandidatesView(run.params.num_candidates, self._on_export, str(self.posts_dir)))
         self._set_busy(True, stoppable=True)
-        threading.Thread(target=self._generate_worker, args=(running,), daemon=True, name="blogneo-ui").start()
+        threading.Thread(target=self._generate_worker, args=(run, running, self.view), daemon=True,
+                         name="blogneo-ui").start()
 
-    def _generate_worker(self, running) -> None:
-        texts = [""] * len(self.outputs.children)
+    def _generate_worker(self, run: Run, running, view: CandidatesView) -> None:
+        texts = [""] * run.params.num_candidates
         last = 0.0
         try:
             for chunk in running:
                 texts[chunk.candidate] += chunk
                 if time.perf_counter() - last >= _RENDER_EVERY:
-                    self._render(texts)
+                    view.show_texts(texts)
                     last = time.perf_counter()
-            self._render(texts)
+            view.show_texts(texts)
             self.candidates = running.result()
-            self._finish(self.candidates)
+            view.show_results(self.candidates)
+            self.history.add(Entry.of(run.prompt, run.model.name, run.preset, run.params, self.candidates))
+            self._refresh_history(select_last=True)
         except Exception as error:  # noqa: BLE001
             self.show_error(error)
         finally:
@@ -315,28 +344,30 @@ class Studio(w.VBox):
     @_guarded
     def _on_stop(self, _button=None) -> None:
         self._cancel.set()
-        if self._stream is not None:
-            self._stream.cancel()
+        running = self._stream  # read once: the worker sets it to None when it ends
+        if running is not None:
+            running.cancel()
         self.stop.disabled = True
+
+    def _show(self, view) -> None:
+        self.view = view
+        self.outputs.children = [view]
 
     # --- whole post --------------------------------------------------------------------------
 
-    def _start_post(self, topic: str, params: SamplingParams) -> None:
-        self._cancel = threading.Event()
-        self._run_params, self._run_prompt, self._run_model = params, topic, self.model
-        self.message.value = ""
-        view = self._post_view = _post_view(self.sections.value, self._on_regenerate_section, self._on_save_post)
-        self.outputs.children = [view]
+    def _start_post(self, run: Run) -> None:
+        view = PostView(run.sections, self._on_regenerate_section, self._on_save_post)
+        self._show(view)
         self._set_busy(True, stoppable=True)
-        threading.Thread(target=self._post_worker, args=(topic, params, view), daemon=True,
+        threading.Thread(target=self._post_worker, args=(run, view, self._cancel), daemon=True,
                          name="blogneo-ui").start()
 
-    def _post_worker(self, topic: str, params: SamplingParams, view) -> None:
+    def _post_worker(self, run: Run, view: PostView, cancel: threading.Event) -> None:
         try:
-            self.post = write_post(topic, self.model, sections=self.sections.value, params=params,
-                                   on_event=view.event, cancel=self._cancel)
+            self.post = write_post(run.prompt, run.model, sections=run.sections, params=run.params,
+                                   on_event=view.event, cancel=cancel)
             view.show(self.post)
-            entry = Entry(prompt=topic, model=self.model.name, preset=self.preset.value, params=params.to_dict(),
+            entry = Entry(prompt=run.prompt, model=run.model.name, preset=run.preset, params=run.params.to_dict(),
                           texts=[self.post.to_markdown()], finish_reasons=["post"])
             self.history.add(entry)
             self._refresh_history(select_last=True)
@@ -347,21 +378,22 @@ class Studio(w.VBox):
 
     @_guarded
     def _on_regenerate_section(self, index: int) -> None:
-        if self.running or self.post is None:
+        if self.running or self.post is None or not isinstance(self.view, PostView):
             return
         self._cancel = threading.Event()
-        self._set_busy(True)
-        self._post_view.set_busy(True)
-        threading.Thread(target=self._regenerate_worker, args=(index,), daemon=True, name="blogneo-ui").start()
+        self._set_busy(True, stoppable=True)  # Stop ends a rewrite too; the section stays as it was
+        self.view.set_busy(True)
+        threading.Thread(target=self._regenerate_worker, args=(index, self.view, self._cancel), daemon=True,
+                         name="blogneo-ui").start()
 
-    def _regenerate_worker(self, index: int) -> None:
+    def _regenerate_worker(self, index: int, view: PostView, cancel: threading.Event) -> None:
         try:
-            [part] = self.post.regenerate(index, on_event=self._post_view.event)
+            [part] = self.post.regenerate(index, on_event=view.event, cancel=cancel)
             self.show_note(f"Rewrote section {index + 1} with seed {part.seed}.")
         except Exception as error:  # noqa: BLE001
             self.show_error(error)
         finally:
-            self._post_view.show(self.post)
+            view.show(self.post)
             self._set_busy(False)
 
     @_guarded
@@ -370,60 +402,22 @@ class Studio(w.VBox):
         self.exported.append(path)
         self.show_note(f"Saved the post to {path}")
 
-    def _panels(self, n: int) -> None:
-        panels = []
-        for i in range(n):
-            text = w.HTML("", layout=w.Layout(width="100%"))
-            text.add_class("blogneo-candidate")
-            stats = w.HTML("<i>writing…</i>")
-            stats.add_class("blogneo-stats")
-            export = w.Button(description="Export", icon="save", disabled=True,
-                              tooltip="save this candidate as Markdown in " + str(self.posts_dir))
-            export.on_click(functools.partial(self._on_export, i))
-            title = w.HTML(f"<b>Candidate {i + 1}</b>" if n > 1 else "<b>Your text</b>")
-            panels.append(w.VBox([title, text, stats, export],
-                                 layout=w.Layout(flex="1 1 0", margin="0 8px 0 0", border="1px solid #ddd",
-                                                 padding="6px", width=f"{100 // n}%")))
-        self.outputs.children = panels
-
-    def _render(self, texts: list[str]) -> None:
-        for panel, text in zip(self.outputs.children, texts, strict=False):
-            panel.children[1].value = prose_html(text)
-
-    def _finish(self, candidates: list[Candidate]) -> None:
-        for panel, c in zip(self.outputs.children, candidates, strict=False):
-            panel.children[1].value = prose_html(c.text)
-            reason = FINISH_LABELS.get(c.finish_reason, c.finish_reason)
-            panel.children[2].value = (f'<span class="blogneo-finish-{c.finish_reason}">{reason}</span> · '
-                                       f"{c.new_tokens} tokens · {c.tokens_per_second:.1f} tokens/s · seed {c.seed}")
-            panel.children[3].disabled = not c.text.strip()
-        self.history.add(Entry.of(self._run_prompt, self._run_model.name, self.preset.value, self._run_params,
-                                  candidates))
-        self._refresh_history(select_last=True)
-
     # --- export and history ------------------------------------------------------------------
 
     @_guarded
-    def _on_export(self, index: int, _button=None) -> None:
-        c = self.candidates[index]
-        title = _title(c.prompt)
-        model = self._run_model
-        meta = {"title": title, "date": datetime.date.today(), "model": model.name, "revision": model.revision,
-                "seed": c.seed, "prompt": c.prompt,
-                "params": {k: v for k, v in self._run_params.to_dict().items() if k != "seed"}}
-        body = c.text if model.chat else c.prompt + c.text  # a base model's text continues the prompt
-        path = write_new(self.posts_dir, title, document(meta, body))
+    def _on_export(self, index: int) -> None:
+        c, run = self.candidates[index], self.run
+        meta = front_matter(_title(c.prompt), run.model, run.params, c.seed, prompt=c.prompt)
+        body = c.text if run.model.chat else c.prompt + c.text  # a base model's text continues the prompt
+        path = write_new(self.posts_dir, meta["title"], document(meta, body))
         self.exported.append(path)
         self.show_note(f"Saved candidate {index + 1} to {path}")
 
     def _refresh_history(self, select_last: bool = False) -> None:
         options = [(e.label(), i) for i, e in enumerate(self.history.entries)][::-1]  # newest first
-        self._quiet = True
-        try:
+        with self._quietly():
             self.history_list.options = options
             self.history_list.value = (len(self.history.entries) - 1) if (select_last and options) else None
-        finally:
-            self._quiet = False
 
     @_guarded
     def _on_restore(self, _button=None) -> None:
@@ -431,27 +425,18 @@ class Studio(w.VBox):
             raise BlogneoError("Choose a run in the History list first.")
         entry = self.history.entries[self.history_list.value]
         params = entry.sampling_params()
-        self._quiet = True
-        try:
+        with self._quietly():
             self.preset.value = entry.preset if entry.preset in PRESETS else "balanced"
-        finally:
-            self._quiet = False
         self.prompt.value = entry.prompt
         for field in _SLIDERS:
             getattr(self, field).value = getattr(params, field)
         self.seed.value = entry.seed if entry.seed is not None else self.seed.value
         self.num_candidates.value = params.num_candidates
-        self._panels(len(entry.texts))
-        self._render(entry.texts)
-        for panel, reason in zip(self.outputs.children, entry.finish_reasons, strict=False):
-            panel.children[2].value = f"{FINISH_LABELS.get(reason, reason)} · from the run at {entry.time}"
+        view = CandidatesView(len(entry.texts), self._on_export, str(self.posts_dir))
+        self._show(view)
+        for panel, text, reason in zip(view.panels, entry.texts, entry.finish_reasons, strict=False):
+            panel.show_restored(text, reason, entry.time)
         self.show_note(f"Restored the run from {entry.time} (model {entry.model}). Generate to run it again.")
-
-
-def _post_view(sections: int, on_regenerate, on_save):
-    from .ui_post import PostView
-
-    return PostView(sections, on_regenerate, on_save)
 
 
 def _title(prompt: str) -> str:

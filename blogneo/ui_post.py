@@ -14,6 +14,18 @@ from .post import Post, PostEvent
 _RENDER_EVERY = 0.1
 
 
+class SectionBox(w.VBox):
+    """One section: its ``heading`` and ``text`` (HTML) and its ``regenerate`` button."""
+
+    def __init__(self, index: int, on_regenerate):
+        self.heading, self.text = w.HTML(""), w.HTML("")
+        self.text.add_class("blogneo-section")
+        self.regenerate = w.Button(description="Regenerate", icon="refresh", disabled=True,
+                                   tooltip="rewrite this section alone, with a new seed")
+        self.regenerate.on_click(lambda _button: on_regenerate(index))
+        super().__init__([self.heading, self.text, self.regenerate])
+
+
 class PostView(w.VBox):
     """Shows a post while it is written, and after."""
 
@@ -21,14 +33,7 @@ class PostView(w.VBox):
         self.header = w.HTML("<i>writing the title…</i>")
         self.outline = w.HTML("")
         self.introduction = w.HTML("")
-        self.section_boxes = []
-        for i in range(sections):
-            heading, text = w.HTML(""), w.HTML("")
-            text.add_class("blogneo-section")
-            again = w.Button(description="Regenerate", icon="refresh", disabled=True,
-                             tooltip="rewrite this section alone, with a new seed")
-            again.on_click(lambda _b, i=i: on_regenerate(i))
-            self.section_boxes.append(w.VBox([heading, text, again]))
+        self.section_boxes = [SectionBox(i, on_regenerate) for i in range(sections)]
         self.conclusion = w.HTML("")
         self.save = w.Button(description="Save post", icon="save", disabled=True,
                              tooltip="save the post as Markdown with front matter")
@@ -64,12 +69,12 @@ class PostView(w.VBox):
         elif step.startswith("section "):
             index = int(step.split()[1]) - 1
             if index < len(self.section_boxes):
-                self.section_boxes[index].children[1].value = prose_html(text)
+                self.section_boxes[index].text.value = prose_html(text)
         elif step == "conclusion":
             self.conclusion.value = "<h3>Conclusion</h3>" + prose_html(text)
 
-    def show(self, post: Post, busy: bool = False) -> None:
-        """The finished post, with its buttons enabled unless ``busy``."""
+    def show(self, post: Post) -> None:
+        """The finished post, with its buttons enabled (a locked section's Regenerate stays off)."""
         tags = ", ".join(post.tag_list)
         self.header.value = (f"<h2>{html.escape(post.title.text)}</h2><p><i>{html.escape(post.description.text)}"
                              f"</i></p><p>Tags: {html.escape(tags)}</p>")
@@ -78,13 +83,13 @@ class PostView(w.VBox):
         self.introduction.value = prose_html(post.introduction.text)
         for box, section in zip(self.section_boxes, post.sections, strict=False):
             lock = " (locked)" if section.locked else ""
-            box.children[0].value = f"<h3>{html.escape(section.heading)}{lock}</h3>"
-            box.children[1].value = prose_html(section.text)
-            box.children[2].disabled = busy or section.locked
+            box.heading.value = f"<h3>{html.escape(section.heading)}{lock}</h3>"
+            box.text.value = prose_html(section.text)
+            box.regenerate.disabled = section.locked
         self.conclusion.value = "<h3>Conclusion</h3>" + prose_html(post.conclusion.text)
-        self.save.disabled = busy
+        self.save.disabled = False
 
     def set_busy(self, busy: bool) -> None:
         for box in self.section_boxes:
-            box.children[2].disabled = busy
+            box.regenerate.disabled = busy
         self.save.disabled = busy

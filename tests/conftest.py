@@ -1,4 +1,5 @@
 import os
+import time
 
 # Set before transformers is imported anywhere: nothing may download during a test, and
 # progress bars and log lines stay out of the output.
@@ -47,3 +48,17 @@ def random_model(random_folder):
 def embedded():
     """The real offline model. Converted once per machine into the user cache, then read from it."""
     return blogneo.load("embedded")
+
+
+@pytest.fixture
+def slow_model(random_model):
+    """The untrained tiny GPT-Neo, slowed to about 20 ms a step so an interrupt lands mid-run."""
+    original = random_model.model.forward
+
+    def slow(*args, **kwargs):
+        time.sleep(0.02)
+        return original(*args, **kwargs)
+
+    random_model.model.forward = slow
+    yield random_model
+    del random_model.model.forward

@@ -82,7 +82,8 @@ def test_every_docstring_example_runs(module, tiny_folder, tiny, embedded, monke
     monkeypatch.setenv("BLOGNEO_MODEL", str(tiny_folder))
     monkeypatch.chdir(tmp_path)  # examples that save write here
     mod = importlib.import_module(f"blogneo.{module}")
-    globs = {**vars(mod), "blogneo": blogneo, "model": tiny, "text": REFERENCE_TEXT}
+    globs = {**vars(mod), "blogneo": blogneo, "model": tiny, "text": REFERENCE_TEXT,
+             "SamplingParams": blogneo.SamplingParams}
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     for test in doctest.DocTestFinder(exclude_empty=True).find(mod, mod.__name__, globs=dict(globs)):
         runner.run(test)

@@ -95,3 +95,12 @@ def test_history_keeps_the_newest_entries_on_disk(tmp_path):
 def test_sampling_params_round_trip_through_to_dict():
     params = blogneo.SamplingParams(stop=("\n\n", "END"), seed=3, temperature=0.4)
     assert blogneo.SamplingParams(**json.loads(json.dumps(params.to_dict()))) == params
+
+
+def test_a_history_file_from_a_newer_blogneo_is_set_aside_not_misread(tmp_path):
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps({"format": 2, "entries": [{"something": "new"}]}))
+    history = History(path)
+    assert history.entries == [] and "format 2" in history.problem and "reads format 1" in history.problem
+    [aside] = tmp_path.glob("history.json.unreadable-*")
+    assert json.loads(aside.read_text())["format"] == 2

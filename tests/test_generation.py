@@ -213,3 +213,23 @@ def test_ends_sentence_uses_the_same_rule_as_trimming(text, expected):
 
     assert ends_sentence(text) is expected
     assert ends_sentence(trim_to_sentence(text)) is expected or not text.strip()
+
+
+def test_streaming_decodes_a_few_tokens_a_step_not_the_whole_text(random_model, monkeypatch):
+    # Re-decoding every row at every step made streaming quadratic in the length.
+    tokenizer = random_model.tokenizer
+    decoded = []
+    original = type(tokenizer).decode
+
+    def counting(self, ids, *args, **kwargs):
+        decoded.append(len(ids))
+        return original(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(type(tokenizer), "decode", counting)
+    s = blogneo.stream("The", model=random_model, seed=2, temperature=1.0, max_new_tokens=200, min_new_tokens=200)
+    streamed = "".join(s)
+    [c] = s.result()
+    assert c.new_tokens == 200
+    assert max(decoded[:-1]) < 20  # windows of a few tokens (the last decode is the final text, whole)
+    assert sum(decoded) < 200 * 10
+    assert streamed.startswith(c.text.rstrip()[:50])

@@ -119,20 +119,6 @@ def _still_works(model):
     assert not model.lock.locked()
 
 
-@pytest.fixture
-def slow_model(random_model):
-    """The untrained tiny GPT-Neo, slowed to about 20 ms a step so an interrupt lands mid-run."""
-    original = random_model.model.forward
-
-    def slow(*args, **kwargs):
-        time.sleep(0.02)
-        return original(*args, **kwargs)
-
-    random_model.model.forward = slow
-    yield random_model
-    del random_model.model.forward
-
-
 def test_a_kernel_interrupt_stops_generate_and_the_model_stays_usable(slow_model):
     timer = _interrupt_after(0.3)
     started = time.perf_counter()

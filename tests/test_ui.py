@@ -42,11 +42,11 @@ def _generate(s, **controls):
 
 
 def _panel_texts(s):
-    return [panel.children[1].value for panel in s.outputs.children]
+    return [panel.text.value for panel in s.view.panels]
 
 
 def _stats(s):
-    return [panel.children[2].value for panel in s.outputs.children]
+    return [panel.stats.value for panel in s.view.panels]
 
 
 def test_generate_runs_off_the_main_thread_then_shows_the_result(make, tiny):
@@ -63,7 +63,7 @@ def test_generate_runs_off_the_main_thread_then_shows_the_result(make, tiny):
     assert c.text.startswith(" takes patience. Mix the flour") and c.finish_reason == "eos"
     assert html.escape(c.text) in _panel_texts(s)[0]
     assert "finished" in _stats(s)[0] and f"{c.new_tokens} tokens" in _stats(s)[0] and "tokens/s" in _stats(s)[0]
-    assert not s.outputs.children[0].children[3].disabled  # Export is ready
+    assert not s.view.panels[0].export.disabled  # Export is ready
 
 
 def test_text_streams_into_the_panel_before_the_run_ends_and_stop_keeps_it(make, embedded):
@@ -94,7 +94,7 @@ def test_text_streams_into_the_panel_before_the_run_ends_and_stop_keeps_it(make,
 def test_candidates_are_shown_side_by_side_each_with_its_numbers(make, random_model):
     s = make(random_model)
     _generate(s, prompt="The", temperature=1.0, num_candidates=3, max_new_tokens=24)
-    assert len(s.outputs.children) == 3 and len(s.candidates) == 3
+    assert len(s.view.panels) == 3 and len(s.candidates) == 3
     assert len({c.text for c in s.candidates}) > 1
     for stats, c in zip(_stats(s), s.candidates, strict=True):
         assert f"{c.new_tokens} tokens" in stats and "tokens/s" in stats
@@ -105,9 +105,9 @@ def test_a_second_generate_click_during_a_run_starts_nothing(make, random_model)
     s.prompt.value = "The"
     s.max_new_tokens.value = 200
     s.generate.click()
-    first = s._stream
+    first = s.run
     s._on_generate()  # what a fast double click reaches, past the disabled button
-    assert s._stream is first
+    assert s.run is first
     assert s.wait(60)
     assert len(s.history.entries) == 1
 
@@ -118,15 +118,16 @@ def test_export_writes_markdown_in_posts_and_never_overwrites(make, tiny, tmp_pa
     existing = tmp_path / "posts" / "baking-bread.md"
     existing.parent.mkdir()
     existing.write_text("my own post")
-    s.outputs.children[0].children[3].click()
-    s.outputs.children[0].children[3].click()
+    s.view.panels[0].export.click()
+    s.view.panels[0].export.click()
     assert existing.read_text() == "my own post"
     assert [p.name for p in s.exported] == ["baking-bread-2.md", "baking-bread-3.md"]
     assert str(s.exported[-1]) in s.message.value
     meta, body = read(s.exported[0].read_text())
     assert meta["title"] == "Baking bread" and meta["seed"] == s.candidates[0].seed
     assert meta["model"] == tiny.name and meta["revision"] == tiny.revision
-    assert blogneo.SamplingParams(**meta["params"], seed=meta["seed"]) == s._run_params
+    back = blogneo.SamplingParams(**meta["params"], seed=meta["seed"], num_candidates=meta["candidates"])
+    assert back == s.run.params
     assert body.startswith("Baking bread takes patience.")  # a base model's text continues the prompt
 
 
@@ -144,7 +145,7 @@ def test_history_survives_a_restart_and_restores_into_the_controls(make, tiny, t
     assert again.prompt.value == "The old lighthouse" and again.preset.value == "precise"
     assert again.temperature.value == pytest.approx(0.25) and again.top_k.value == 7 and again.seed.value == 1234
     assert html.escape(text[:20]) in _panel_texts(again)[0]
-    assert again.params() == s._run_params
+    assert again.params() == s.run.params
 
 
 def test_restore_with_nothing_chosen_says_what_to_do(make, tiny):
@@ -237,13 +238,13 @@ def test_whole_post_mode_shows_the_outline_and_sections_and_rewrites_one_section
     assert s.running and not s.stop.disabled
     assert s.wait(120), s.message.value
     assert s.message.value == "" and s.post is not None and len(s.post.sections) == 2
-    view = s.outputs.children[0]
+    view = s.view
     assert "Outline" in view.outline.value and view.outline.value.count("<li>") == 2
     assert html.escape(s.post.title.text) in view.header.value
-    texts = [box.children[1].value for box in view.section_boxes]
+    texts = [box.text.value for box in view.section_boxes]
     assert all(html.escape(sec.text[:20]) in t for sec, t in zip(s.post.sections, texts, strict=True))
     first, second = s.post.sections[0].text, s.post.sections[1].seed
-    view.section_boxes[1].children[2].click()  # Regenerate section 2
+    view.section_boxes[1].regenerate.click()  # Regenerate section 2
     assert s.wait(120)
     assert s.post.sections[0].text == first and s.post.sections[1].seed != second
     assert "Rewrote section 2" in s.message.value
@@ -259,7 +260,7 @@ def test_stop_ends_a_whole_post_with_a_message(make, embedded):
     s.prompt.value = "Why I bike to work"
     s.generate.click()
     deadline = time.monotonic() + 60
-    while s.running and "<h2>" not in s.outputs.children[0].header.value and time.monotonic() < deadline:
+    while s.running and "<h2>" not in s.view.header.value and time.monotonic() < deadline:
         time.sleep(0.05)
     s.stop.click()
     assert s.wait(60)
@@ -281,3 +282,49 @@ def test_the_studio_works_on_ipywidgets_7(tmp_path):
                          env=env, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and " failed" not in run.stdout
+
+
+def test_a_run_keeps_the_settings_it_started_with(make, slow_model):
+    s = make(slow_model)
+    s.preset.value = "precise"
+    s.prompt.value = "The old lighthouse"
+    s.max_new_tokens.value = 40
+    s.generate.click()
+    started_with = s.run.params
+    s.preset.value = "creative"  # moved while the run goes on: it is for the next run
+    s.max_new_tokens.value = 200
+    assert s.wait(60)
+    [entry] = s.history.entries
+    assert entry.preset == "precise" and entry.sampling_params().max_new_tokens == 40
+    assert s.run.params == started_with and s.candidates[0].new_tokens <= 40
+
+
+def test_a_failed_load_leaves_the_controls_working(make, tiny):
+    s = make(tiny)
+    s.checkpoint.value = "gpt-neo-125m"  # offline: fails, and the list goes back to the old model
+    assert s.wait(60) and s.checkpoint.value == tiny.name
+    s.preset.value = "creative"  # the preset observer still reacts: it was not left switched off
+    assert s.temperature.value == blogneo.PRESETS["creative"].temperature
+    with pytest.raises(RuntimeError):  # an error while controls are set from code...
+        with s._quietly():
+            raise RuntimeError("boom")
+    s.preset.value = "precise"  # ...leaves the observers on all the same
+    assert s.temperature.value == blogneo.PRESETS["precise"].temperature
+
+
+def test_stop_ends_a_section_rewrite_and_keeps_the_section(make, slow_model):
+    s = make(slow_model)
+    s.mode.value = "Whole post"
+    s.sections.value = 1
+    s.max_new_tokens.value = 32  # a rewrite then takes about 0.7 s a round on the slowed model
+    s.prompt.value = "The old lighthouse"
+    s.generate.click()
+    assert s.wait(120), s.message.value
+    before = s.post.sections[0].text
+    s.max_new_tokens.value = 400  # settings for later runs only: the rewrite uses the post's own params
+    s.view.section_boxes[0].regenerate.click()
+    assert s.running and not s.stop.disabled  # a rewrite can be stopped
+    time.sleep(0.2)
+    s.stop.click()
+    assert s.wait(30)
+    assert "stopped" in s.message.value and s.post.sections[0].text == before
