@@ -172,6 +172,14 @@ class _Cancelled(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
+def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens: int):
+    """``params`` as the GenerationConfig ``generate`` runs with on ``model``: its special tokens included."""
+    config = params.to_generation_config(prompt_tokens=prompt_tokens)
+    own = model.model.generation_config
+    config.pad_token_id, config.eos_token_id, config.bos_token_id = own.pad_token_id, own.eos_token_id, own.bos_token_id
+    return config
+
+
 def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
          cancel: threading.Event | None = None, reply: str = "") -> list[Candidate]:
     limit = model.context_length
@@ -184,9 +192,7 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     reserve = params.max_new_tokens if params.max_length is None else 1
     input_ids = encode(model, prompt, reserve, reply=reply).to(model.device)
     prompt_len = input_ids.shape[1]
-    config = params.to_generation_config(prompt_tokens=prompt_len)
-    gen = model.model.generation_config
-    config.pad_token_id, config.eos_token_id, config.bos_token_id = gen.pad_token_id, gen.eos_token_id, gen.bos_token_id
+    config = generation_config(model, params, prompt_len)
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
     with model.lock, torch.inference_mode():

@@ -13,11 +13,16 @@ from dataclasses import dataclass
 import torch
 
 from .display import probability_html
+from .generation import generation_config
 from .loading import LoadedModel, loaded
 from .prompts import check_prompt, encode, text_ids
 from .sampling import SamplingParams, resolve_params
 
-# transformers' class names, as the SamplingParams field each one comes from.
+# transformers' class names, as the SamplingParams field each one comes from. The lens asks the
+# model for its processors through transformers' private ``_prepare_special_tokens`` and
+# ``_get_logits_processor``, the one place that builds them from a GenerationConfig exactly as
+# ``generate`` does. Checked with transformers 5.0 to 5.24 (and 5.17 on the GPU machine);
+# tests/test_lens.py fails loudly if a release renames either method or a processor class.
 _STEP_NAMES = {
     "RepetitionPenaltyLogitsProcessor": "repetition_penalty",
     "NoRepeatNGramLogitsProcessor": "no_repeat_ngram_size",
@@ -140,7 +145,9 @@ def next_token_lens(prompt: str, params: SamplingParams | str | None = None,
     params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
     model = loaded(model)
     input_ids = encode(model, prompt, params.max_new_tokens, reply=reply).to(model.device)
-    config = params.to_generation_config(prompt_tokens=input_ids.shape[1])
+    config = generation_config(model, params, input_ids.shape[1])
+    # As generate does first: special tokens as tensors, which min_new_tokens' processor needs.
+    model.model._prepare_special_tokens(config, kwargs_has_attention_mask=True, device=model.device)
     processors = model.model._get_logits_processor(
         generation_config=config, input_ids_seq_length=input_ids.shape[1], device=model.device)
     with model.lock, torch.inference_mode():

@@ -67,10 +67,26 @@ def test_plot_draws_before_and_after_bars_for_the_likeliest_tokens(random_model)
 
 def test_plot_of_a_step_that_is_off_says_it_changes_nothing(random_model):
     lens = next_token_lens("The", model=random_model, temperature=1.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
+    assert "temperature" not in [s.name for s in lens.steps]  # transformers skips a temperature of 1
     ax = lens.plot("temperature").axes[0]
     assert "off here" in ax.get_title()
     before, after = ax.containers
-    assert [b.get_height() for b in before] == [b.get_height() for b in after]
+    drawn = [round(float(lens.steps[-1].probs[t]), 6) for t in lens.token_ids]  # what sampling draws from
+    assert [round(b.get_height(), 6) for b in before] == drawn == [round(b.get_height(), 6) for b in after]
+    assert sum(drawn) > 0
+
+
+def test_the_lens_uses_transformers_own_processors_and_names_every_one(tiny):
+    # The lens relies on transformers' private _get_logits_processor and on its processor class
+    # names. A transformers release that changes either must fail here, not draw wrong plots.
+    from blogneo.lens import _STEP_NAMES
+
+    for private in ("_prepare_special_tokens", "_get_logits_processor"):
+        assert callable(getattr(tiny.model, private, None)), private
+    lens = next_token_lens("Baking bread", model=tiny, temperature=0.7, top_k=5, top_p=0.9, typical_p=0.9,
+                           min_p=0.05, repetition_penalty=1.2, no_repeat_ngram_size=3, min_new_tokens=2)
+    names = [s.name for s in lens.steps]
+    assert names[0] == "model" and set(names[1:]) == set(_STEP_NAMES.values()), names  # every knob, each named
 
 
 def test_score_text_gives_each_token_the_models_probability_in_context(tiny):

@@ -4,8 +4,12 @@ import re
 import sys
 from pathlib import Path
 
-import tomllib
 import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10, which requires-python allows
+    import tomli as tomllib
 
 from blogneo.catalog import EMBEDDED_WHEEL
 
