@@ -21,7 +21,7 @@ from .sampling import SamplingParams, resolve_params
 # transformers' class names, as the SamplingParams field each one comes from. The lens asks the
 # model for its processors through transformers' private ``_prepare_special_tokens`` and
 # ``_get_logits_processor``, the one place that builds them from a GenerationConfig exactly as
-# ``generate`` does. Checked with transformers 5.0 to 5.24 (and 5.17 on the GPU machine);
+# ``generate`` does. Checked with transformers 5.24 (here) and 5.17 (the GPU machine);
 # tests/test_lens.py fails loudly if a release renames either method or a processor class.
 _STEP_NAMES = {
     "RepetitionPenaltyLogitsProcessor": "repetition_penalty",

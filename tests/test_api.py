@@ -89,3 +89,21 @@ def test_every_docstring_example_runs(module, tiny_folder, tiny, embedded, monke
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples in blogneo.{module} failed (above)"
+
+
+# The README's "How blogneo is built" order: each module may import only from those before it.
+LAYERS = ["errors", "text", "display", "files", "markdown", "sampling", "prompts", "precision", "memory", "catalog",
+          "convert", "loading", "generation", "lens", "post", "history", "speed", "bench", "ui_candidates", "ui_post",
+          "ui", "cli"]
+
+
+def test_imports_go_one_way_down_the_list_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## How blogneo is built", 1)[1].split("\n## ", 1)[0]
+    listed = [name for cell in re.findall(r"^\| (`[^|]+`) \|", section, re.M) for name in re.findall(r"`(\w+)`", cell)]
+    assert listed == LAYERS and set(LAYERS) == set(MODULES) - {"__init__"}
+    for module in LAYERS:
+        source = (ROOT / "blogneo" / f"{module}.py").read_text()
+        imported = set(re.findall(r"^\s*from (?:\.|blogneo\.)(\w+) import", source, re.M))
+        later = {m for m in imported if LAYERS.index(m) >= LAYERS.index(module)}
+        assert not later, f"blogneo.{module} imports {later}, which come after it"
