@@ -71,7 +71,7 @@ def test_the_speed_notebooks_committed_benchmark_shows_both_models_and_engines()
     # so what readers see is checked here: the committed run, whole.
     nb = nbformat.read(ROOT / "notebooks" / "06_speed.ipynb", as_version=4)
     skipped = [c for c in nb.cells if "nbval-skip" in c.metadata.get("tags", [])]
-    assert len(skipped) == 3 and "run_all(" in skipped[0].source
+    assert len(skipped) == 3 and "run_benchmark(" in skipped[0].source
     table = "".join(o.get("text", "") for o in skipped[0].outputs)
     for model in ("gpt-neo-125m-shape", "embedded"):
         rows = [line for line in table.splitlines() if line.startswith(model + " ")]
