@@ -312,16 +312,22 @@ def test_a_failed_load_leaves_the_controls_working(make, tiny):
     assert s.temperature.value == blogneo.PRESETS["precise"].temperature
 
 
-def test_stop_ends_a_section_rewrite_and_keeps_the_section(make, slow_model):
-    s = make(slow_model)
+def test_stop_ends_a_section_rewrite_and_keeps_the_section(make, random_model, monkeypatch):
+    s = make(random_model)
     s.mode.value = "Whole post"
     s.sections.value = 1
-    s.max_new_tokens.value = 32  # a rewrite then takes about 0.7 s a round on the slowed model
+    s.max_new_tokens.value = 32
     s.prompt.value = "The old lighthouse"
     s.generate.click()
     assert s.wait(120), s.message.value
     before = s.post.sections[0].text
-    s.max_new_tokens.value = 400  # settings for later runs only: the rewrite uses the post's own params
+    forward = random_model.model.forward
+
+    def slow(*args, **kwargs):  # about 20 ms a step from here on, so Stop lands mid-rewrite
+        time.sleep(0.02)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(random_model.model, "forward", slow)
     s.view.section_boxes[0].regenerate.click()
     assert s.running and not s.stop.disabled  # a rewrite can be stopped
     time.sleep(0.2)
