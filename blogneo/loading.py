@@ -23,7 +23,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 from .catalog import KNOWN, embedded_gguf
 from .convert import converted_folder, discard, fingerprint
 from .errors import BlogneoError
-from .memory import check_memory
+from .memory import Shape, check_memory
 from .precision import DTYPES, PACKED_ON_CPU, is_packed, pack_for_cpu, resolve_device, resolve_dtype
 
 DEFAULT_CHECKPOINT = "gpt-neo-125m"
@@ -49,6 +49,7 @@ class LoadedModel:
     precision: str  # "fp32", "fp16", "bf16" or "int8": how the weights are stored
     chat: bool  # True: prompts go through the chat template
     context_length: int
+    shape: Shape  # layers, key-value width, vocabulary, context: what a run's memory depends on
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __repr__(self) -> str:
@@ -125,9 +126,9 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
             say("ready")
             return _loaded[key]
         say("checking memory")
-        parameters = _count_parameters(source, target)
-        check_memory(parameters, precision, dev, available_memory_bytes,
-                     alternatives={c.name: c.parameters for c in KNOWN.values()})
+        parameters, shape = _describe(source, target)
+        check_memory(parameters, precision, dev, available_memory_bytes, shape=shape,
+                     alternatives={c.name: (c.parameters, c.shape) for c in KNOWN.values()})
         say("loading weights")
         model, tokenizer, revision = _read(source, target, dt)
         say(f"moving to {dev.type}")
@@ -140,6 +141,7 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
         loaded = LoadedModel(
             name=str(spec), model=model, tokenizer=tokenizer, source=source, revision=revision,
             device=dev, dtype=dt, precision=precision, chat=chat, context_length=_context_length(model.config),
+            shape=Shape.of(model.config),
         )
         _loaded[key] = loaded
         say("ready")
@@ -316,22 +318,26 @@ def _ready(model, tokenizer):
     return model, tokenizer
 
 
-def _count_parameters(source: str, target: str) -> int:
-    """Parameters of a checkpoint, without loading its weights."""
+def _describe(source: str, target: str) -> tuple[int, Shape | None]:
+    """(parameters, shape) of a checkpoint, without loading its weights; the shape is None for a GGUF."""
     for known in KNOWN.values():
         if target == known.hub_id or (source == "embedded" and known.hub_id is None):
-            return known.parameters
+            return known.parameters, known.shape
     if source == "gguf":
         from gguf import GGUFReader
 
-        return int(sum(int(t.n_elements) for t in GGUFReader(target).tensors))
+        return int(sum(int(t.n_elements) for t in GGUFReader(target).tensors)), None
     try:
         config = AutoConfig.from_pretrained(target, trust_remote_code=False)
     except (OSError, ValueError) as error:
         raise _load_error(source, target, error) from error
     with torch.device("meta"):  # shapes only: no memory is allocated
         skeleton = AutoModelForCausalLM.from_config(config)
-    return sum(p.numel() for p in skeleton.parameters())
+    try:
+        shape = Shape.of(config)
+    except (AttributeError, TypeError):  # an architecture that names its sizes differently
+        shape = None
+    return sum(p.numel() for p in skeleton.parameters()), shape
 
 
 def _context_length(config) -> int:

@@ -6,6 +6,8 @@ machine is refused with numbers instead of killing the process.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import psutil
 import torch
 
@@ -15,31 +17,81 @@ from .precision import PACKED_ON_CPU
 #: Bytes per parameter for each precision blogneo understands.
 BYTES_PER_PARAMETER = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
-# Weights are not all a model needs: activations, the KV cache for a full context and the
-# allocator's slack come on top. 20% plus a fixed 256 MiB covers GPT-Neo-2.7B at a 2048-token
-# context in fp32 (KV cache 1.3 GB on 10.6 GB of weights) and small models alike.
-OVERHEAD_FRACTION = 0.20
-OVERHEAD_FIXED = 256 * 2**20
+# Beyond the weights and the run's own KV cache and logits (counted from the architecture): the
+# framework, activations and the allocator's slack.
+OVERHEAD_FIXED = 512 * 2**20
+# transformers' dynamic KV cache grows a token at a time: each step copies every layer's cache
+# into a new tensor one token longer, and the allocator keeps the freed blocks for reuse. Measured
+# on an H200 (benchmarks/gpu_memory.py, 4 candidates x 1,045 tokens), PyTorch then reserved 1.5 and
+# 1.9 times the cache's own size beyond the weights (GPT-Neo-1.3B and 2.7B shapes): counting the
+# cache twice covers that.
+CACHE_GROWTH = 2
+# For a model whose architecture is not known, the run's part is estimated as a share of the weights.
+UNKNOWN_RUN_FRACTION = 0.20
 
 
-def estimate_memory(parameters: int, dtype: str) -> int:
-    """Bytes needed to hold ``parameters`` weights in ``dtype`` and generate with them."""
-    weights = parameters * BYTES_PER_PARAMETER[dtype]
-    return int(weights * (1 + OVERHEAD_FRACTION)) + OVERHEAD_FIXED
+@dataclass(frozen=True)
+class Shape:
+    """What generating costs in memory besides the weights depends on: the architecture.
 
-
-def load_footprint(parameters: int, precision: str, device_type: str = "cpu") -> int:
-    """Peak bytes to load ``parameters`` weights in ``precision`` on a device, and generate with them.
-
-    On the CPU, fp16 and int8 weights are packed from fp32 ones after loading (see
-    ``blogneo.loading``), so loading them peaks at fp32's size. A GPU loads half precision directly.
+    ``kv_width`` is how many numbers a token keeps per layer for its key (as many again for its
+    value): key-value heads x head size, so grouped-query attention (SmolLM2: 3 of 9 heads) keeps less.
     """
-    packed = device_type == "cpu" and precision in PACKED_ON_CPU
-    return estimate_memory(parameters, "fp32" if packed else precision)
+
+    layers: int
+    kv_width: int
+    vocab: int
+    context: int
+
+    @classmethod
+    def of(cls, config) -> Shape:
+        """The shape of a transformers config (GPT-Neo, Llama and most decoder-only models)."""
+        heads = config.num_attention_heads
+        head_size = getattr(config, "head_dim", None) or config.hidden_size // heads
+        kv_heads = getattr(config, "num_key_value_heads", None) or heads
+        context = next((int(getattr(config, n)) for n in ("max_position_embeddings", "n_positions", "max_seq_len")
+                        if getattr(config, n, None)), 2048)
+        return cls(int(config.num_hidden_layers), int(kv_heads * head_size), int(config.vocab_size), context)
 
 
-def fits(parameters: int, precision: str, device_type: str, available: int) -> bool:
-    """Whether ``parameters`` weights in ``precision`` fit in ``available`` bytes on a device of ``device_type``.
+def run_bytes(shape: Shape, precision: str, device_type: str, candidates: int = 1, tokens: int | None = None) -> int:
+    """Memory one run adds to the weights: the KV cache for ``candidates`` x ``tokens``, and the logits.
+
+    ``tokens`` counts the prompt and the new tokens; None is the whole context, the worst case.
+    Activations are fp32 on the CPU (its fp16 and int8 weights compute in fp32) and in fp32, and
+    2 bytes in half precision on a GPU. The cache counts twice while it grows (``CACHE_GROWTH``).
+
+    Example:
+        >>> gib = run_bytes(Shape(32, 2560, 50257, 2048), "bf16", "cuda", candidates=4, tokens=2048) / 2**30
+        >>> round(gib, 2)  # GPT-Neo-2.7B: 2 x 32 layers x 2,560 x 2 bytes a token, 4 x 2,048 tokens, twice
+        5.0
+    """
+    tokens = shape.context if tokens is None else tokens
+    width = 4 if device_type == "cpu" or precision == "fp32" else 2
+    kv_cache = CACHE_GROWTH * 2 * shape.layers * shape.kv_width * width * candidates * tokens
+    logits = 3 * 4 * candidates * shape.vocab  # fp32 scores, the processors' copy and the probabilities
+    return kv_cache + logits
+
+
+def load_footprint(parameters: int, precision: str, device_type: str = "cpu", shape: Shape | None = None,
+                   candidates: int = 1, tokens: int | None = None, peak: bool = True) -> int:
+    """Peak bytes to load ``parameters`` weights in ``precision`` on a device and generate with them.
+
+    The run is ``candidates`` x ``tokens`` (None: the whole context) counted from ``shape``;
+    without a shape, a fifth of the weights stands in for it. On the CPU, fp16 and int8 weights
+    are packed from fp32 ones after loading (see ``blogneo.precision``), so loading them peaks at
+    fp32's size; ``peak=False`` counts the weights as they are held afterwards. A GPU loads half
+    precision directly.
+    """
+    packed = peak and device_type == "cpu" and precision in PACKED_ON_CPU
+    weights = parameters * BYTES_PER_PARAMETER["fp32" if packed else precision]
+    run = run_bytes(shape, precision, device_type, candidates, tokens) if shape else int(weights * UNKNOWN_RUN_FRACTION)
+    return weights + run + OVERHEAD_FIXED
+
+
+def fits(parameters: int, precision: str, device_type: str, available: int, shape: Shape | None = None,
+         candidates: int = 1) -> bool:
+    """Whether the model and a run of ``candidates`` x its whole context fit in ``available`` bytes.
 
     The one place that answers "does it fit": ``load`` refuses with it, and the checkpoint table
     and the studio's model list show it.
@@ -48,7 +100,7 @@ def fits(parameters: int, precision: str, device_type: str, available: int) -> b
         >>> fits(125_198_592, "fp16", "cuda", 2 * 2**30), fits(2_651_307_520, "fp16", "cpu", 8 * 2**30)
         (True, False)
     """
-    return load_footprint(parameters, precision, device_type) <= available
+    return load_footprint(parameters, precision, device_type, shape, candidates) <= available
 
 
 def available_memory(device: torch.device | str = "cpu") -> int:
@@ -56,7 +108,8 @@ def available_memory(device: torch.device | str = "cpu") -> int:
     device = torch.device(device)
     if device.type == "cuda":
         free, _total = torch.cuda.mem_get_info(device)
-        return free
+        # PyTorch keeps memory it freed reserved for its own reuse; the driver counts it as taken.
+        return free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
     if device.type == "mps":
         return torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()
     return psutil.virtual_memory().available
@@ -68,17 +121,18 @@ def format_gib(n: int) -> str:
 
 
 def check_memory(parameters: int, precision: str, device: torch.device, available: int | None = None,
-                 alternatives: dict[str, int] | None = None) -> None:
+                 alternatives: dict[str, tuple[int, Shape | None]] | None = None, shape: Shape | None = None) -> None:
     """Refuse, before loading, a model whose estimated footprint exceeds free memory.
 
-    ``alternatives`` (name -> parameters) are the checkpoints the error may suggest instead.
+    ``alternatives`` (name -> (parameters, shape)) are the checkpoints the error may suggest instead.
     """
-    need = load_footprint(parameters, precision, device.type)
+    need = load_footprint(parameters, precision, device.type, shape)
     have = available_memory(device) if available is None else available
     if need <= have:
         return
     where = "free RAM" if device.type == "cpu" else f"free memory on {device}"
-    smaller = [name for name, n in (alternatives or {}).items() if fits(n, precision, device.type, have)]
+    smaller = [name for name, (n, their_shape) in (alternatives or {}).items()
+               if fits(n, precision, device.type, have, their_shape)]
     advice = f" Try a smaller checkpoint ({', '.join(smaller)})" if smaller else " Try a smaller checkpoint"
     if device.type != "cpu" and precision == "fp32":
         advice += " or dtype='fp16'/'bf16' (half the memory)"
@@ -89,3 +143,20 @@ def check_memory(parameters: int, precision: str, device: torch.device, availabl
     raise NotEnoughMemoryError(
         f"Not loading: {parameters / 1e9:.2f}B parameters in {precision} need about {format_gib(need)}"
         f"{loads_as}, but only {format_gib(have)} is {where}.{advice}.")
+
+
+def check_run(shape: Shape, precision: str, device: torch.device, candidates: int, tokens: int,
+              available: int | None = None) -> None:
+    """Refuse, before it allocates, a run whose KV cache and logits do not fit in free memory.
+
+    The model is loaded already, so what is free now is what the run may use.
+    """
+    need = run_bytes(shape, precision, device.type, candidates, tokens)
+    have = available_memory(device) if available is None else available
+    if need <= have:
+        return
+    where = "free RAM" if device.type == "cpu" else f"free memory on {device}"
+    raise NotEnoughMemoryError(
+        f"Not generating: {candidates} candidate(s) x {tokens:,} tokens (prompt and new) need about "
+        f"{format_gib(need)} for the KV cache and logits, but only {format_gib(have)} is {where}. "
+        "Lower num_candidates or max_new_tokens, or shorten the prompt.")

@@ -54,10 +54,12 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> str:
     """The precision name for ``dtype`` on ``device``: "fp32", "fp16", "bf16" or "int8".
 
-    "auto" is bf16 on GPUs that support it, fp16 on other GPUs and on mps, and fp16 weights on
-    the CPU. Decoding one token reads every weight once, so on a CPU it is bound by memory
-    bandwidth: fp16 weights halve the bytes and decode about 2x faster than fp32 here, with the
-    same perplexity (tests/test_speed.py holds it within 3%). fp32 stays the exact reference.
+    "auto" is bf16 on GPUs whose hardware has it (compute capability 8.0 and up: A100, L4,
+    H100...), fp16 on other GPUs (Colab's T4 is 7.5: its bf16 would be emulated, and slow) and on
+    mps, and fp16 weights on the CPU. Decoding one token reads every weight once, so on a CPU it
+    is bound by memory bandwidth: fp16 weights halve the bytes and decode about 2x faster than
+    fp32 here, with the same perplexity (tests/test_speed.py holds it within 3%). fp32 stays the
+    exact reference.
     """
     if isinstance(dtype, torch.dtype):
         if dtype not in DTYPE_NAMES:
@@ -65,7 +67,7 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> str:
         dtype = DTYPE_NAMES[dtype]
     if dtype == "auto":
         if device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            return "bf16" if native_bf16(device) else "fp16"
         if device.type == "mps":
             return "fp16"
         return "fp16" if _fbgemm() else "fp32"
@@ -78,6 +80,16 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> str:
         raise BlogneoError(f"dtype={dtype!r} on the CPU needs PyTorch's fbgemm kernels (x86 CPUs), which this "
                            "build lacks. Use dtype='fp32'.")
     return dtype
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether this GPU computes bf16 in hardware (compute capability 8.0 and up).
+
+    ``torch.cuda.is_bf16_supported()`` also says yes where bf16 is only emulated (a T4), which
+    is correct but slow; the capability is the hardware's own answer, and the one query a test can
+    stand in for on a machine without a GPU.
+    """
+    return torch.cuda.get_device_capability(device) >= (8, 0)
 
 
 def _fbgemm() -> bool:

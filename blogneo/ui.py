@@ -137,6 +137,7 @@ class Studio(w.VBox):
         self._refresh_history()
         self.preset.observe(self._on_preset, names="value")
         self.checkpoint.observe(self._on_checkpoint, names="value")
+        self.num_candidates.observe(self._on_candidates, names="value")
         self.new_seed.on_click(self._on_new_seed)
         self.generate.on_click(self._on_generate)
         self.stop.on_click(self._on_stop)
@@ -223,10 +224,11 @@ class Studio(w.VBox):
         precision = resolve_dtype("auto", device)
         free = available_memory(device)
         options = []
+        candidates = int(self.num_candidates.value)  # the worst case for the candidates chosen now
         for c in KNOWN.values():
-            need = load_footprint(c.parameters, precision, device.type)
+            need = load_footprint(c.parameters, precision, device.type, c.shape, candidates)
             verdict = f"fits ({format_gib(need)} of {format_gib(free)} free)" \
-                if fits(c.parameters, precision, device.type, free) else \
+                if fits(c.parameters, precision, device.type, free, c.shape, candidates) else \
                 f"too big here: needs {format_gib(need)}, {format_gib(free)} free"
             options.append((f"{c.name} · {c.parameters / 1e6:,.0f}M parameters · {verdict}", c.name))
         if selected not in KNOWN:
@@ -296,6 +298,11 @@ class Studio(w.VBox):
         preset = PRESETS[name]
         for field in _SLIDERS:
             getattr(self, field).value = getattr(preset, field)
+
+    @_guarded
+    def _on_candidates(self, change) -> None:
+        if not self.running:  # what fits depends on how many candidates a run writes
+            self._fill_checkpoints(self.checkpoint.value)
 
     @_guarded
     def _on_new_seed(self, _button=None) -> None:

@@ -95,3 +95,15 @@ def test_perplexity_reads_long_texts_in_windows(tiny_folder):
     assert 1 <= perplexity(long, exact) < 10  # the memorised paragraphs stay predictable in every window
     with pytest.raises(ValueError, match="at least two tokens"):
         perplexity("a", exact)
+
+
+@pytest.mark.parametrize("capability,expected", [((7, 5), "fp16"), ((7, 0), "fp16"), ((8, 0), "bf16"), ((8, 9), "bf16"),
+                                                 ((9, 0), "bf16")])
+def test_auto_on_a_gpu_is_bf16_only_where_the_hardware_has_it(capability, expected, monkeypatch):
+    # The capability query is the one thing a CPU cannot answer, so the test answers it: a T4 (7.5),
+    # Colab's free GPU, would run bf16 emulated and slowly, so it gets fp16.
+    asked = []
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: asked.append(device) or capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # what the old rule asked: always yes
+    assert precision.resolve_dtype("auto", torch.device("cuda")) == expected
+    assert asked == [torch.device("cuda")]

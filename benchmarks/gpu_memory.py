@@ -1,0 +1,82 @@
+"""On a CUDA GPU: does blogneo's memory estimate cover what a run really takes?
+
+For GPT-Neo's shapes with random weights (the same memory as the real checkpoints), in the GPU's
+default precision, writes ``--candidates`` x ``--tokens`` new tokens through ``blogneo.generate``
+and compares PyTorch's peak (what its allocator reserved from the GPU, which is what runs out)
+with the estimate the checkpoint table and ``load`` use for that run. The CUDA context is not
+counted: ``blogneo.available_memory`` reads free memory after the context exists. Prints one table.
+
+    python benchmarks/gpu_memory.py [--candidates 4] [--tokens 1024] [--shapes gpt-neo-1.3b gpt-neo-2.7b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tiny tokenizer, built offline
+
+import blogneo  # noqa: E402
+from blogneo.display import text_table  # noqa: E402
+from blogneo.loading import LoadedModel  # noqa: E402
+from blogneo.memory import load_footprint  # noqa: E402
+
+PROMPT = "The old lighthouse stood on the rocks above the bay."
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--candidates", type=int, default=4)
+    parser.add_argument("--tokens", type=int, default=1024)
+    parser.add_argument("--shapes", nargs="+", default=["gpt-neo-125m", "gpt-neo-1.3b", "gpt-neo-2.7b"])
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        print("no CUDA GPU here: this check is for a GPU machine", file=sys.stderr)
+        return 2
+    from tiny_gptneo import make_tokenizer
+    from transformers import GPTNeoForCausalLM
+
+    device = torch.device("cuda")
+    precision = blogneo.resolve_dtype("auto", device)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    rows = [["shape", "precision", "run", "estimate", "peak allocated", "peak reserved", "covered", "seconds"]]
+    for name in args.shapes:
+        checkpoint = blogneo.checkpoint(name)
+        with torch.device(device):
+            net = GPTNeoForCausalLM(blogneo.gpt_neo_config(name)).to(dtype).eval()
+        torch.cuda.empty_cache()
+        tokenizer = make_tokenizer()
+        tokenizer.pad_token, tokenizer.padding_side = tokenizer.eos_token, "left"
+        net.generation_config.pad_token_id = net.generation_config.eos_token_id = tokenizer.eos_token_id
+        model = LoadedModel(name=f"{name}-shape", model=net, tokenizer=tokenizer, source="folder", revision="random",
+                            device=device, dtype=dtype, precision=precision, chat=False, context_length=2048,
+                            shape=checkpoint.shape)
+        prompt_tokens = len(tokenizer(PROMPT)["input_ids"])
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        started = time.perf_counter()
+        blogneo.generate(PROMPT, model=model, seed=0, num_candidates=args.candidates, max_new_tokens=args.tokens,
+                         min_new_tokens=args.tokens, temperature=0.9, trim_to_sentence=False)
+        seconds = time.perf_counter() - started
+        peak, reserved = torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()
+        estimate = load_footprint(checkpoint.parameters, precision, "cuda", checkpoint.shape, args.candidates,
+                                  prompt_tokens + args.tokens)
+        rows.append([name, precision, f"{args.candidates} x {prompt_tokens + args.tokens}", _gib(estimate), _gib(peak),
+                     _gib(reserved), "yes" if estimate >= reserved else "NO", f"{seconds:.0f}"])
+        del model, net
+        torch.cuda.empty_cache()
+    print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}")
+    print(text_table(rows))
+    return 0 if all(r[6] == "yes" for r in rows[1:]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
