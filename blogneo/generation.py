@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from .errors import ParameterError
 from .loading import LoadedModel, loaded
 from .memory import check_run
+from .precision import FiniteScores, HalfPrecisionOverflow
 from .prompts import check_prompt, encode
 from .sampling import SamplingParams, resolve_params
 from .text import trim_to_sentence
@@ -199,16 +200,26 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
     with model.lock, torch.inference_mode():
-        torch.manual_seed(seed)  # the only source of randomness in sampling
-        started = time.perf_counter()
-        output = model.model.generate(
-            input_ids=input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            generation_config=config,
-            stopping_criteria=StoppingCriteriaList([_Cancelled(cancel)]),
-            tokenizer=model.tokenizer,  # StopStringCriteria needs it
-            streamer=streamer,
-        )
+        while True:
+            half = model.dtype == torch.float16  # real half precision: guard against overflow
+            torch.manual_seed(seed)  # the only source of randomness in sampling
+            started = time.perf_counter()
+            try:
+                output = model.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    generation_config=config,
+                    logits_processor=LogitsProcessorList([FiniteScores()] if half else []),
+                    stopping_criteria=StoppingCriteriaList([_Cancelled(cancel)]),
+                    tokenizer=model.tokenizer,  # StopStringCriteria needs it
+                    streamer=streamer,
+                )
+            except HalfPrecisionOverflow:
+                model.fall_back_to_fp32("overflowed while writing")
+                if streamer is not None:
+                    streamer.restart()  # the reader keeps what it was sent; the fp32 run goes on from there
+                continue
+            break
         elapsed = max(time.perf_counter() - started, 1e-9)
     ends = {config.pad_token_id, *_as_list(config.eos_token_id)} - {None}
     # MaxTimeCriteria ended the run before its token budget ran out.
@@ -260,12 +271,15 @@ class _ChunkStreamer(BaseStreamer):
     def __init__(self, tokenizer, stops: tuple[str, ...], out: queue.Queue):
         self.tokenizer, self.stops, self.out = tokenizer, stops, out
         self.rows: list[_Row] | None = None
+        self._sent_before: list[int] = []  # what a run that had to restart had sent already
         self.ends = {tokenizer.pad_token_id, tokenizer.eos_token_id} - {None}
         self.longest_stop = max(map(len, stops), default=0)
 
     def put(self, value: torch.Tensor) -> None:
         if self.rows is None:  # the first call carries the prompt, one row per candidate
             self.rows = [_Row() for _ in range(value.shape[0])]
+            for row, sent in zip(self.rows, self._sent_before, strict=False):
+                row.sent = sent
             return
         for index, (row, token) in enumerate(zip(self.rows, value.reshape(-1).tolist(), strict=True)):
             if row.done:
@@ -276,6 +290,13 @@ class _ChunkStreamer(BaseStreamer):
             else:
                 row.tokens.append(token)
                 self._emit(index, final=False)
+
+    def restart(self) -> None:
+        """A new run of the same candidates starts: read its tokens afresh, send only what goes past what was sent."""
+        if self.rows is not None:
+            sent = [row.sent for row in self.rows]
+            self.rows = None  # the next put() carries the prompt again
+            self._sent_before = sent
 
     def end(self) -> None:
         for index, row in enumerate(self.rows or []):

@@ -24,9 +24,12 @@ from .catalog import KNOWN, embedded_gguf
 from .convert import converted_folder, discard, fingerprint
 from .errors import BlogneoError
 from .memory import Shape, check_memory
-from .precision import DTYPES, PACKED_ON_CPU, is_packed, pack_for_cpu, resolve_device, resolve_dtype
+from .precision import DTYPES, PACKED_ON_CPU, is_packed, overflows, pack_for_cpu, resolve_device, resolve_dtype
 
 DEFAULT_CHECKPOINT = "gpt-neo-125m"
+# A few sentences of plain prose: what a model must score with finite numbers in fp16.
+_PROBE = ("The old lighthouse stood on the rocks above the bay. Every night its lamp turned slowly, and the ships "
+          "passed safely into the harbour. The keeper wrote in his log each morning. ") * 4
 
 
 @dataclass(eq=False)
@@ -55,6 +58,16 @@ class LoadedModel:
     def __repr__(self) -> str:
         return (f"LoadedModel({self.name!r}, source={self.source!r}, revision={self.revision[:19]!r}, "
                 f"device={self.device.type!r}, dtype={self.precision!r})")
+
+    def fall_back_to_fp32(self, why: str) -> None:
+        """Turn this fp16 model into fp32, in place, saying so in one line: half precision overflowed.
+
+        Every later run uses fp32 (twice the memory, the same text a little slower); the
+        in-process cache hands out this same object, so it happens once per model.
+        """
+        print(f"blogneo: {self.name} {why} in fp16 (GPT-Neo's known overflow), so it now runs in fp32.")
+        self.model.float()
+        self.dtype, self.precision = torch.float32, "fp32"
 
     def save(self, folder: str | os.PathLike) -> Path:
         """Save weights (safetensors) and tokenizer to a new folder that ``blogneo.load(folder)`` reads.
@@ -143,6 +156,11 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
             device=dev, dtype=dt, precision=precision, chat=chat, context_length=_context_length(model.config),
             shape=Shape.of(model.config),
         )
+        if loaded.dtype == torch.float16:  # real half precision (a GPU): probe for GPT-Neo's overflow
+            say("checking fp16")
+            probe = tokenizer(_PROBE, return_tensors="pt")["input_ids"][:, : loaded.context_length].to(dev)
+            if overflows(model, probe):
+                loaded.fall_back_to_fp32("overflowed on a short probe")
         _loaded[key] = loaded
         say("ready")
         return loaded

@@ -1,4 +1,5 @@
-"""Device and precision policy: which device, which number format, and the CPU's packed weights.
+"""Device and precision policy: which device, which number format, the CPU's packed weights, and
+the guard against half precision's overflow.
 
 What each precision means for the weights of the Linear layers (the LM head included):
   fp32  exact, 4 bytes a weight. The reference.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import warnings
 
 import torch
+from transformers import LogitsProcessor
 
 from .errors import BlogneoError
 
@@ -115,3 +117,29 @@ def pack_for_cpu(model: torch.nn.Module, precision: str) -> None:
 
 def is_packed(model: torch.nn.Module) -> bool:
     return any(hasattr(m, "_packed_params") for m in model.modules())
+
+
+class HalfPrecisionOverflow(Exception):
+    """The model's scores overflowed half precision (inf or NaN): raised inside generate, caught by blogneo."""
+
+
+class FiniteScores(LogitsProcessor):
+    """Stops generate when the scores hold NaN or +inf, before sampling can choke on them.
+
+    GPT-Neo in fp16 can overflow at long lengths (transformers issue 11076); ``torch.multinomial``
+    would then fail with "probability tensor contains either inf, nan or element < 0", and greedy
+    decoding would pick garbage silently. Only installed for a model that really computes in fp16:
+    the check costs a GPU sync a step. -inf is fine: it is what top-k and top-p write for the
+    tokens they drop, and this runs after them.
+    """
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if bool(torch.isnan(scores).any() or torch.isposinf(scores).any()):
+            raise HalfPrecisionOverflow
+        return scores
+
+
+def overflows(model: torch.nn.Module, input_ids: torch.Tensor) -> bool:
+    """Whether ``model`` gives any non-finite score for ``input_ids``: the probe right after loading in fp16."""
+    with torch.inference_mode():
+        return not bool(torch.isfinite(model(input_ids).logits).all())

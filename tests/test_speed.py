@@ -107,3 +107,67 @@ def test_auto_on_a_gpu_is_bf16_only_where_the_hardware_has_it(capability, expect
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # what the old rule asked: always yes
     assert precision.resolve_dtype("auto", torch.device("cuda")) == expected
     assert asked == [torch.device("cuda")]
+
+
+# --- half precision's overflow (GPT-Neo in fp16, transformers issue 11076) ---------------------------
+
+@pytest.fixture(scope="module")
+def overflowing_folder(tiny_folder, tmp_path_factory):
+    """The tiny GPT-Neo with its MLP outputs scaled 200,000x: finite in fp32, past fp16's 65,504 in fp16."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_folder, dtype=torch.float32)
+    with torch.no_grad():
+        for block in model.transformer.h:
+            block.mlp.c_proj.weight.mul_(200_000)
+    folder = tmp_path_factory.mktemp("overflowing")
+    model.save_pretrained(folder)
+    for f in tiny_folder.glob("*token*"):
+        (folder / f.name).write_bytes(f.read_bytes())
+    return folder
+
+
+def _really_half(folder, monkeypatch):
+    # On the CPU blogneo's fp16 is packed weights with fp32 arithmetic, which cannot overflow. A GPU
+    # computes in fp16 through and through; with packing switched off, the CPU does the same here
+    # (PyTorch's CPU kernels run real half precision), so the GPU's path runs on a machine without one.
+    from blogneo import loading
+
+    monkeypatch.setattr(loading, "PACKED_ON_CPU", ())
+    return blogneo.load(folder, device="cpu", dtype="fp16")
+
+
+def test_an_fp16_model_that_overflows_on_the_probe_falls_back_to_fp32_once(overflowing_folder, monkeypatch, capsys):
+    from transformers import AutoModelForCausalLM
+
+    from blogneo.precision import overflows
+
+    half = AutoModelForCausalLM.from_pretrained(overflowing_folder, dtype=torch.float16)
+    ids = torch.tensor([[5, 6, 7, 8]])
+    assert overflows(half, ids) and not overflows(half.float(), ids)  # a real overflow, and only in fp16
+    model = _really_half(overflowing_folder, monkeypatch)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "overflowed on a short probe in fp16" in lines[0] and "fp32" in lines[0]
+    assert model.precision == "fp32" and next(model.model.parameters()).dtype == torch.float32
+    [c] = blogneo.generate("The old lighthouse", model=model, seed=1, max_new_tokens=8)
+    assert c.new_tokens >= 1 and capsys.readouterr().out == ""  # once: no second message
+
+
+def test_an_overflow_during_a_run_is_one_line_and_the_run_finishes_in_fp32(overflowing_folder, monkeypatch, capsys,
+                                                                            tmp_path):
+    import shutil
+
+    from blogneo import loading
+
+    monkeypatch.setattr(loading, "overflows", lambda model, ids: False)  # the probe passes, as on a short text
+    folder = shutil.copytree(overflowing_folder, tmp_path / "copy")  # not the model the test above made fp32
+    model = _really_half(folder, monkeypatch)
+    assert model.precision == "fp16" and model.dtype == torch.float16
+    s = blogneo.stream("The old lighthouse", model=model, seed=1, max_new_tokens=12, temperature=0.9)
+    text = "".join(s)
+    [c] = s.result()
+    out = capsys.readouterr().out
+    assert "overflowed while writing in fp16" in out and out.count("\n") == 1
+    assert "probability tensor" not in out and c.new_tokens >= 1 and model.precision == "fp32"
+    assert c.text.strip() and c.text.strip()[:20] in text  # the stream shows the fp32 run's text
+
