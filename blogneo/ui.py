@@ -34,6 +34,7 @@ from .prompts import check_prompt
 from .sampling import MAX_CANDIDATES, MAX_SEED, PRESETS, SamplingParams
 from .ui_candidates import CandidatesView
 from .ui_post import PostView
+from .ui_updates import MainThread
 
 _LOAD_STAGES = {"checking memory": 10, "loading weights": 30, "ready": 100}  # "moving to ..." is 90
 _RENDER_EVERY = 0.1  # seconds between streamed updates: smooth to read, light on the browser
@@ -100,6 +101,7 @@ class Studio(w.VBox):
         self._quiet = False  # True while code sets controls, so observers do not react
         self._loaded_models: dict[str, LoadedModel] = {}
         self._cancel = threading.Event()
+        self._on_main = MainThread(on_error=self.show_error)  # workers change widgets only through this
 
         full = w.Layout(width="100%")
         self.mode = w.ToggleButtons(options=["Text", "Whole post"], value="Text",
@@ -168,8 +170,20 @@ class Studio(w.VBox):
         return not self._idle.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until no run or load is going; True if it finished within ``timeout``."""
-        return self._idle.wait(timeout)
+        """Block until no run or load is going; True if it finished within ``timeout``.
+
+        Waiting on the main thread (a notebook cell) also shows the run's progress meanwhile: the
+        updates the workers hand over run here, since the kernel's loop cannot while a cell blocks.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._on_main.run_pending()
+            if self._idle.is_set() and self._on_main.empty():
+                return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            self._idle.wait(0.05 if left is None else min(0.05, left))
 
     def params(self) -> SamplingParams:
         """The SamplingParams the controls describe: the preset, with the sliders, seed and candidates on top."""
@@ -263,18 +277,21 @@ class Studio(w.VBox):
 
     def _load_worker(self, spec: str, previous: str | None) -> None:
         try:
-            model = load(spec, progress=self._on_load_progress)
+            model = load(spec, progress=lambda stage: self._on_main(self._on_load_progress, stage))
         except Exception as error:  # noqa: BLE001
-            self.load_bar.bar_style = "danger"
-            self.load_status.value = f"Could not load {spec}"
-            self.show_error(error)
-            if previous is not None:
-                with self._quietly():
-                    self.checkpoint.value = previous
-            self._set_busy(False)
+            self._on_main(self._load_failed, spec, previous, error)
             return
         self._loaded_models[spec] = model
-        self._use(model)
+        self._on_main(self._use, model)
+
+    def _load_failed(self, spec: str, previous: str | None, error: Exception) -> None:
+        self.load_bar.bar_style = "danger"
+        self.load_status.value = f"Could not load {spec}"
+        self.show_error(error)
+        if previous is not None:
+            with self._quietly():
+                self.checkpoint.value = previous
+        self._set_busy(False)
 
     def _on_load_progress(self, stage: str) -> None:
         self.load_bar.value = _LOAD_STAGES.get(stage, 90)
@@ -335,18 +352,22 @@ class Studio(w.VBox):
             for chunk in running:
                 texts[chunk.candidate] += chunk
                 if time.perf_counter() - last >= _RENDER_EVERY:
-                    view.show_texts(texts)
+                    self._on_main(view.show_texts, list(texts))
                     last = time.perf_counter()
-            view.show_texts(texts)
-            self.candidates = running.result()
-            view.show_results(self.candidates)
-            self.history.add(Entry.of(run.prompt, run.model.name, run.preset, run.params, self.candidates))
-            self._refresh_history(select_last=True)
+            self._on_main(view.show_texts, list(texts))
+            candidates = running.result()
+            self.history.add(Entry.of(run.prompt, run.model.name, run.preset, run.params, candidates))
+            self._on_main(self._show_candidates, view, candidates)
         except Exception as error:  # noqa: BLE001
-            self.show_error(error)
+            self._on_main(self.show_error, error)
         finally:
             self._stream = None
-            self._set_busy(False)
+            self._on_main(self._set_busy, False)
+
+    def _show_candidates(self, view: CandidatesView, candidates: list[Candidate]) -> None:
+        self.candidates = candidates
+        view.show_results(candidates)
+        self._refresh_history(select_last=True)
 
     @_guarded
     def _on_stop(self, _button=None) -> None:
@@ -371,17 +392,21 @@ class Studio(w.VBox):
 
     def _post_worker(self, run: Run, view: PostView, cancel: threading.Event) -> None:
         try:
-            self.post = write_post(run.prompt, run.model, sections=run.sections, params=run.params,
-                                   on_event=view.event, cancel=cancel)
-            view.show(self.post)
+            post = write_post(run.prompt, run.model, sections=run.sections, params=run.params,
+                              on_event=lambda event: self._on_main(view.event, event), cancel=cancel)
             entry = Entry(prompt=run.prompt, model=run.model.name, preset=run.preset, params=run.params.to_dict(),
-                          texts=[self.post.to_markdown()], finish_reasons=["post"])
+                          texts=[post.to_markdown()], finish_reasons=["post"])
             self.history.add(entry)
-            self._refresh_history(select_last=True)
+            self._on_main(self._show_post, view, post)
         except Exception as error:  # noqa: BLE001
-            self.show_error(error)
+            self._on_main(self.show_error, error)
         finally:
-            self._set_busy(False)
+            self._on_main(self._set_busy, False)
+
+    def _show_post(self, view: PostView, post: Post) -> None:
+        self.post = post
+        view.show(post)
+        self._refresh_history(select_last=True)
 
     @_guarded
     def _on_regenerate_section(self, index: int) -> None:
@@ -395,13 +420,14 @@ class Studio(w.VBox):
 
     def _regenerate_worker(self, index: int, view: PostView, cancel: threading.Event) -> None:
         try:
-            [part] = self.post.regenerate(index, on_event=view.event, cancel=cancel)
-            self.show_note(f"Rewrote section {index + 1} with seed {part.seed}.")
+            [part] = self.post.regenerate(index, on_event=lambda event: self._on_main(view.event, event),
+                                          cancel=cancel)
+            self._on_main(self.show_note, f"Rewrote section {index + 1} with seed {part.seed}.")
         except Exception as error:  # noqa: BLE001
-            self.show_error(error)
+            self._on_main(self.show_error, error)
         finally:
-            view.show(self.post)
-            self._set_busy(False)
+            self._on_main(view.show, self.post)
+            self._on_main(self._set_busy, False)
 
     @_guarded
     def _on_save_post(self) -> None:

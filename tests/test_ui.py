@@ -73,7 +73,7 @@ def test_text_streams_into_the_panel_before_the_run_ends_and_stop_keeps_it(make,
     s.generate.click()
     deadline = time.monotonic() + 60
     while not _panel_texts(s)[0].count(" ") > 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+        s.wait(0.05)  # waiting on the main thread shows the streamed text meanwhile
     streamed = _panel_texts(s)[0]
     assert s.running, "text must arrive while the run is still going"
     assert len(streamed) > 40
@@ -262,7 +262,7 @@ def test_stop_ends_a_whole_post_with_a_message(make, embedded):
     s.generate.click()
     deadline = time.monotonic() + 60
     while s.running and "<h2>" not in s.view.header.value and time.monotonic() < deadline:
-        time.sleep(0.05)
+        s.wait(0.05)
     s.stop.click()
     assert s.wait(60)
     assert "stopped" in s.message.value and not s.generate.disabled
@@ -335,3 +335,29 @@ def test_stop_ends_a_section_rewrite_and_keeps_the_section(make, random_model, m
     s.stop.click()
     assert s.wait(30)
     assert "stopped" in s.message.value and s.post.sections[0].text == before
+
+
+def test_every_widget_change_happens_on_the_main_thread(make, random_model, monkeypatch):
+    # Colab renders only widget changes made on the kernel's main thread (colabtools issue 3373).
+    # Every trait change of every widget is recorded, with its thread, through a load, a streamed
+    # run with candidates, a whole post and a section rewrite.
+    changes = []
+    original = ipywidgets.Widget.notify_change
+
+    def recording(self, change):
+        changes.append((threading.current_thread().name, type(self).__name__, change["name"]))
+        return original(self, change)
+
+    monkeypatch.setattr(ipywidgets.Widget, "notify_change", recording)
+    s = make(str(random_model.name))  # loaded on a worker thread, with a progress bar
+    assert s.wait(60) and s.model is random_model
+    _generate(s, prompt="The", temperature=1.0, num_candidates=2, max_new_tokens=40)
+    s.mode.value, s.sections.value, s.max_new_tokens.value = "Whole post", 1, 16
+    s.generate.click()
+    assert s.wait(120), s.message.value
+    s.view.section_boxes[0].regenerate.click()
+    assert s.wait(60)
+    elsewhere = {(thread, kind, name) for thread, kind, name in changes if thread != threading.main_thread().name}
+    assert not elsewhere, elsewhere
+    values = [kind for _, kind, name in changes if name == "value"]
+    assert values.count("HTML") > 10 and "IntProgress" in values  # streamed text and the load bar, all seen
