@@ -78,3 +78,31 @@ def test_the_speed_notebooks_committed_benchmark_shows_both_models_and_engines()
         assert any(" A tutorial pipeline" in r for r in rows) and any(" B blogneo default" in r for r in rows)
         assert re.search(rf"^{model}: B/A \d+\.\d\dx", table, re.M)
     assert any(o.output_type == "display_data" and "image/png" in o.data for o in skipped[2].outputs)
+
+
+README = (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_asks_colab_for_a_gpu_and_shows_nothing_local(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.get("accelerator") == "GPU" and nb.metadata.get("colab", {}).get("gpuType") == "T4"
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", prose):
+        assert image.startswith("https://"), f"{image}: relative images do not show on Colab"
+    shown = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for c in nb.cells
+                    if c.cell_type == "code" for o in c.outputs)
+    for local in ("/work/", "/home/", "/root/", "site-packages", ".venv"):
+        assert local not in shown, f"an output shows a path of the machine it ran on ({local})"
+
+
+def test_the_repository_url_is_the_same_in_every_install_cell_and_the_readme_badges():
+    urls = set()
+    for path in NOTEBOOKS:
+        install = next(c.source for c in nbformat.read(path, as_version=4).cells if "%pip install" in c.source)
+        urls.add(re.search(r'^REPO_URL = "([^"]+)"', install, re.M).group(1))
+    [url] = urls
+    owner_repo = url.removeprefix("https://github.com/")
+    badges = re.findall(r"colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/main/notebooks/", README)
+    assert badges and set(badges) == {owner_repo}
+    assert COLAB == f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/"
