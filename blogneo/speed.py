@@ -40,16 +40,31 @@ REFERENCE_TEXT = (
 )
 
 
-def memory_bandwidth(megabytes: int = 256, repeats: int = 5) -> float:
-    """This machine's memory read bandwidth in bytes per second, measured now (best of ``repeats``).
+def memory_bandwidth(device: torch.device | str = "cpu", megabytes: int = 256, repeats: int = 5) -> float:
+    """Memory bandwidth of ``device`` in bytes per second, measured now (best of ``repeats``).
 
-    Sums a buffer far larger than the CPU caches, which reads each byte once: the same access
-    pattern as decoding, which reads each weight once per token.
+    On the CPU: summing a buffer far larger than the caches, which reads each byte once, the same
+    access pattern as decoding, which reads each weight once per token. On a CUDA GPU: a
+    device-to-device copy, counting the bytes read and written (how GPU bandwidth is quoted), with
+    a buffer 8x larger so that the GPU's own caches do not flatter it.
 
     Example:
         >>> memory_bandwidth() > 1e9
         True
     """
+    device = torch.device(device)
+    if device.type == "cuda":
+        source = torch.ones(8 * megabytes * 2**20 // 4, dtype=torch.float32, device=device)
+        target = torch.empty_like(source)
+        target.copy_(source)
+        best = float("inf")
+        for _ in range(repeats):
+            torch.cuda.synchronize(device)
+            started = time.perf_counter()
+            target.copy_(source)
+            torch.cuda.synchronize(device)
+            best = min(best, time.perf_counter() - started)
+        return 2 * source.numel() * 4 / best
     buffer = torch.ones(megabytes * 2**20 // 4, dtype=torch.float32)
     buffer.sum()  # touch every page once before timing
     best = float("inf")

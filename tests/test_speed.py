@@ -171,3 +171,9 @@ def test_an_overflow_during_a_run_is_one_line_and_the_run_finishes_in_fp32(overf
     assert "probability tensor" not in out and c.new_tokens >= 1 and model.precision == "fp32"
     assert c.text.strip() and c.text.strip()[:20] in text  # the stream shows the fp32 run's text
 
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: measures the GPU's own memory")
+def test_on_a_gpu_the_bandwidth_is_measured_on_the_gpu():
+    gpu = memory_bandwidth("cuda", megabytes=64, repeats=3)
+    assert gpu > memory_bandwidth("cpu", megabytes=64, repeats=3)  # any GPU's memory outruns its host's
