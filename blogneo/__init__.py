@@ -35,6 +35,7 @@ _API = {
     "format_gib": ("memory", "format_gib"),
     "resolve_device": ("precision", "resolve_device"),
     "resolve_dtype": ("precision", "resolve_dtype"),
+    "check_runtime": ("runtime", "check_runtime"),
     # loading
     "LoadedModel": ("loading", "LoadedModel"),
     "load": ("loading", "load"),

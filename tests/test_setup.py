@@ -65,3 +65,22 @@ def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     commands = [line.split("#")[0].strip() for line in first_block if line.strip()]
     assert commands == ["make lab", "make test"]
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_a_package_upgraded_under_a_running_process_is_said_in_one_line(capsys, monkeypatch):
+    # Colab's situation: transformers 4.x imported, then 5.x installed on disk. Installing an old
+    # transformers here is a job for a Colab-like environment; this stands in for the loaded module
+    # only, and reads the real installed version.
+    import types
+
+    from blogneo.runtime import check_runtime, stale_packages
+
+    assert stale_packages() == [] and check_runtime()
+    old = types.ModuleType("transformers")
+    old.__version__ = "4.46.3"
+    monkeypatch.setitem(sys.modules, "transformers", old)
+    [stale] = stale_packages()
+    assert stale.startswith("transformers 4.46.3 (installed now: 5.")
+    assert not check_runtime()
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Restart it (Runtime > Restart session)" in out
