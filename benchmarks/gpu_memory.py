@@ -57,8 +57,7 @@ def main() -> int:
         tokenizer.pad_token, tokenizer.padding_side = tokenizer.eos_token, "left"
         net.generation_config.pad_token_id = net.generation_config.eos_token_id = tokenizer.eos_token_id
         model = LoadedModel(name=f"{name}-shape", model=net, tokenizer=tokenizer, source="folder", revision="random",
-                            device=device, dtype=dtype, precision=precision, chat=False, context_length=2048,
-                            shape=checkpoint.shape)
+                            device=device, dtype=dtype, precision=precision, chat=False, shape=checkpoint.shape)
         prompt_tokens = len(tokenizer(PROMPT)["input_ids"])
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()

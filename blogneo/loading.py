@@ -51,9 +51,13 @@ class LoadedModel:
     dtype: torch.dtype  # what the model computes in (fp32 on the CPU for packed fp16 or int8 weights)
     precision: str  # "fp32", "fp16", "bf16" or "int8": how the weights are stored
     chat: bool  # True: prompts go through the chat template
-    context_length: int
     shape: Shape  # layers, key-value width, vocabulary, context: what a run's memory depends on
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def context_length(self) -> int:
+        """Tokens the model can see at once: prompt and new tokens together."""
+        return self.shape.context
 
     def __repr__(self) -> str:
         return (f"LoadedModel({self.name!r}, source={self.source!r}, revision={self.revision[:19]!r}, "
@@ -153,8 +157,7 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
         chat = known.chat if known else bool(getattr(tokenizer, "chat_template", None))
         loaded = LoadedModel(
             name=str(spec), model=model, tokenizer=tokenizer, source=source, revision=revision,
-            device=dev, dtype=dt, precision=precision, chat=chat, context_length=_context_length(model.config),
-            shape=Shape.of(model.config),
+            device=dev, dtype=dt, precision=precision, chat=chat, shape=Shape.of(model.config),
         )
         if loaded.dtype == torch.float16:  # real half precision (a GPU): probe for GPT-Neo's overflow
             say("checking fp16")
@@ -351,18 +354,7 @@ def _describe(source: str, target: str) -> tuple[int, Shape | None]:
         raise _load_error(source, target, error) from error
     with torch.device("meta"):  # shapes only: no memory is allocated
         skeleton = AutoModelForCausalLM.from_config(config)
-    try:
-        shape = Shape.of(config)
-    except (AttributeError, TypeError):  # an architecture that names its sizes differently
-        shape = None
-    return sum(p.numel() for p in skeleton.parameters()), shape
-
-
-def _context_length(config) -> int:
-    for name in ("max_position_embeddings", "n_positions", "max_seq_len"):
-        if getattr(config, name, None):
-            return int(getattr(config, name))
-    return 2048
+    return sum(p.numel() for p in skeleton.parameters()), Shape.of(config)
 
 
 def _weight_files(folder: Path) -> list[Path]:

@@ -45,10 +45,15 @@ class Shape:
 
     @classmethod
     def of(cls, config) -> Shape:
-        """The shape of a transformers config (GPT-Neo, Llama and most decoder-only models)."""
-        heads = config.num_attention_heads
-        head_size = getattr(config, "head_dim", None) or config.hidden_size // heads
-        kv_heads = getattr(config, "num_key_value_heads", None) or heads
+        """The shape of a transformers config (GPT-Neo, Llama and most decoder-only models).
+
+        transformers maps each architecture's own names (``n_layer``, ``n_head``...) to the common
+        ones read here; a config without head counts keeps a full hidden state per layer.
+        """
+        hidden = int(getattr(config, "hidden_size", 0) or getattr(config, "n_embd", 0) or 0)
+        heads = getattr(config, "num_attention_heads", None)
+        head_size = getattr(config, "head_dim", None) or (hidden // heads if heads else hidden)
+        kv_heads = getattr(config, "num_key_value_heads", None) or heads or 1
         context = next((int(getattr(config, n)) for n in ("max_position_embeddings", "n_positions", "max_seq_len")
                         if getattr(config, n, None)), 2048)
         return cls(int(config.num_hidden_layers), int(kv_heads * head_size), int(config.vocab_size), context)
@@ -130,7 +135,7 @@ def check_memory(parameters: int, precision: str, device: torch.device, availabl
     have = available_memory(device) if available is None else available
     if need <= have:
         return
-    where = "free RAM" if device.type == "cpu" else f"free memory on {device}"
+    where = _free_where(device)
     smaller = [name for name, (n, their_shape) in (alternatives or {}).items()
                if fits(n, precision, device.type, have, their_shape)]
     advice = f" Try a smaller checkpoint ({', '.join(smaller)})" if smaller else " Try a smaller checkpoint"
@@ -155,8 +160,12 @@ def check_run(shape: Shape, precision: str, device: torch.device, candidates: in
     have = available_memory(device) if available is None else available
     if need <= have:
         return
-    where = "free RAM" if device.type == "cpu" else f"free memory on {device}"
+    where = _free_where(device)
     raise NotEnoughMemoryError(
         f"Not generating: {candidates} candidate(s) x {tokens:,} tokens (prompt and new) need about "
         f"{format_gib(need)} for the KV cache and logits, but only {format_gib(have)} is {where}. "
         "Lower num_candidates or max_new_tokens, or shorten the prompt.")
+
+
+def _free_where(device: torch.device) -> str:
+    return "free RAM" if device.type == "cpu" else f"free memory on {device}"

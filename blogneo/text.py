@@ -101,7 +101,7 @@ class Scored:
     valid: bool  # long enough, ends on a whole sentence (prose), and no 4-gram more than 3 times
 
 
-def score(text: str, fluency: float, keywords: set[str], prose: bool, sentence: bool = False) -> Scored:
+def score(text: str, fluency: float, key_words: set[str], prose: bool, sentence: bool = False) -> Scored:
     """Best-of-N's score: ``fluency + on_topic - 0.5 * (repetition - 1)``, and -100 when not valid.
 
     - fluency: mean natural-log probability of the text's tokens under the model (about -1 to -4);
@@ -115,7 +115,7 @@ def score(text: str, fluency: float, keywords: set[str], prose: bool, sentence: 
     """
     words = re.findall(r"[a-z0-9']+", text.lower())
     stems = {w[:5] for w in words}
-    on_topic = sum(k[:5] in stems for k in keywords) / len(keywords) if keywords else 0.0
+    on_topic = sum(k[:5] in stems for k in key_words) / len(key_words) if key_words else 0.0
     repetition = ngram_repeats(text, 3)
     if prose:
         valid = len(words) >= MIN_WORDS and ends_sentence(text) and ngram_repeats(text, 4) <= 3

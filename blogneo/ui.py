@@ -200,9 +200,9 @@ class Studio(w.VBox):
 
     def snapshot(self) -> Run:
         """The run the controls describe now; bad values raise ParameterError (shown as a message)."""
-        return Run(mode=self.mode.value, prompt=check_prompt(self.prompt.value, "topic" if self.mode.value ==
-                                                             "Whole post" else "prompt"),
-                   params=self.params(), preset=self.preset.value, sections=int(self.sections.value), model=self.model)
+        field = "topic" if self.mode.value == "Whole post" else "prompt"
+        return Run(mode=self.mode.value, prompt=check_prompt(self.prompt.value, field), params=self.params(),
+                   preset=self.preset.value, sections=int(self.sections.value), model=self.model)
 
     def show_error(self, error: Exception) -> None:
         if isinstance(error, BlogneoError):
