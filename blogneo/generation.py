@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+from torch._dynamo.exc import TorchDynamoException
+from transformers import CompileConfig, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from .errors import ParameterError
 from .loading import LoadedModel, loaded
-from .memory import check_run
+from .memory import cache_bucket, check_run
 from .precision import FiniteScores, HalfPrecisionOverflow
 from .prompts import check_prompt, encode
 from .sampling import SamplingParams, resolve_params
@@ -170,10 +171,22 @@ class _Cancelled(StoppingCriteria):
 
 
 def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens: int):
-    """``params`` as the GenerationConfig ``generate`` runs with on ``model``: its special tokens included."""
+    """``params`` as the GenerationConfig ``generate`` runs with on ``model``: its special tokens included.
+
+    A model that compiles (``model.compile``, the default on CUDA) gets transformers' static KV
+    cache, sized to the run's bucket (``blogneo.memory.cache_bucket``) or to the largest cache this
+    model has used, whichever is longer, so that the compiled step is reused instead of rebuilt.
+    """
     config = params.to_generation_config(prompt_tokens=prompt_tokens)
     own = model.model.generation_config
     config.pad_token_id, config.eos_token_id, config.bos_token_id = own.pad_token_id, own.eos_token_id, own.bos_token_id
+    if model.compile:
+        config.cache_implementation = "static"
+        config.max_cache_len = max(cache_bucket(prompt_tokens + config.max_new_tokens, model.context_length),
+                                   getattr(model.model, "_previous_max_cache_length", 0))
+        if model.device.type != "cuda":  # transformers compiles by itself on CUDA only
+            config.compile_config = CompileConfig()
+            config.compile_config._compile_all_devices = True  # its documented switch for other devices
     return config
 
 
@@ -191,17 +204,19 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     prompt_len = input_ids.shape[1]
     config = generation_config(model, params, prompt_len)
     # Refused before anything is allocated: the KV cache and logits for every candidate's whole length.
-    check_run(model.shape, model.precision, model.device, params.num_candidates, prompt_len + config.max_new_tokens)
+    tokens = config.max_cache_len if model.compile else prompt_len + config.max_new_tokens
+    check_run(model.shape, model.precision, model.device, params.num_candidates, tokens, static=model.compile)
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
     with model.lock, torch.inference_mode():
         try:
-            output, elapsed = _generate_once(model, input_ids, config, seed, cancel, streamer)
+            output, elapsed = _generate_compiled(model, input_ids, config, seed, cancel, streamer, params)
         except HalfPrecisionOverflow:
             model.fall_back_to_fp32("overflowed while writing")
             if streamer is not None:
                 streamer.restart()  # the reader keeps what it was sent; the fp32 run goes on from there
-            output, elapsed = _generate_once(model, input_ids, config, seed, cancel, streamer)  # fp32 now
+            config = generation_config(model, params, prompt_len)
+            output, elapsed = _generate_compiled(model, input_ids, config, seed, cancel, streamer, params)
     ends = {config.pad_token_id, *_as_list(config.eos_token_id)} - {None}
     # MaxTimeCriteria ended the run before its token budget ran out.
     timed_out = params.max_time is not None and output.shape[1] - prompt_len < config.max_new_tokens \
@@ -210,22 +225,46 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
             for row in output[:, prompt_len:]]
 
 
+def _generate_compiled(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, cancel: threading.Event,
+                       streamer, params: SamplingParams) -> tuple[torch.Tensor, float]:
+    """``_generate_once``, announcing a compile the first time a (candidates, cache size) runs; a compile
+    that fails here (no compiler, an unsupported GPU) is said in one line and the run goes on eagerly."""
+    if not model.compile:
+        return _generate_once(model, input_ids, config, seed, cancel, streamer)
+    key = (params.num_candidates, config.max_cache_len)
+    if key not in model.compiled:
+        where = "GPU" if model.device.type == "cuda" else model.device.type.upper()
+        model.note(f"compiling for this {where} (once, about 20 s)")
+    try:
+        output = _generate_once(model, input_ids, config, seed, cancel, streamer)
+    except TorchDynamoException as error:  # what torch.compile raises, a failing backend compiler included
+        model.stop_compiling(error)
+        if streamer is not None:
+            streamer.restart()
+        return _generate_once(model, input_ids, generation_config(model, params, input_ids.shape[1]), seed,
+                              cancel, streamer)
+    model.compiled.add(key)
+    return output
+
+
 def _generate_once(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, cancel: threading.Event,
                    streamer) -> tuple[torch.Tensor, float]:
     """One call of transformers' generate: (output ids, seconds). A model that really computes in fp16
-    gets the overflow guard, which raises HalfPrecisionOverflow instead of sampling from NaN."""
-    guard = [FiniteScores()] if model.dtype == torch.float16 else []
+    gets the overflow guard; if its scores overflowed, this raises HalfPrecisionOverflow after the call."""
+    guard = FiniteScores(_as_list(config.eos_token_id)[0]) if model.dtype == torch.float16 else None
     torch.manual_seed(seed)  # the only source of randomness in sampling
     started = time.perf_counter()
     output = model.model.generate(
         input_ids=input_ids,
         attention_mask=torch.ones_like(input_ids),
         generation_config=config,
-        logits_processor=LogitsProcessorList(guard),
+        logits_processor=LogitsProcessorList([guard] if guard else []),
         stopping_criteria=StoppingCriteriaList([_Cancelled(cancel)]),
         tokenizer=model.tokenizer,  # StopStringCriteria needs it
         streamer=streamer,
     )
+    if guard is not None and guard.overflowed:
+        raise HalfPrecisionOverflow
     return output, max(time.perf_counter() - started, 1e-9)
 
 

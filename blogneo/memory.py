@@ -28,6 +28,23 @@ OVERHEAD_FIXED = 512 * 2**20
 CACHE_GROWTH = 2
 # For a model whose architecture is not known, the run's part is estimated as a share of the weights.
 UNKNOWN_RUN_FRACTION = 0.20
+# The smallest static KV cache: shorter runs share it, and so share one compiled decoding step.
+SMALLEST_BUCKET = 256
+
+
+def cache_bucket(tokens: int, context: int) -> int:
+    """The static KV cache's length for a run of ``tokens`` (prompt and new): the next power of two.
+
+    A compiled decoding step is specialised to its cache's size, so rounding up to a few sizes
+    (256, 512, 1,024, 2,048...; never beyond the context) means changing ``max_new_tokens`` or the
+    prompt does not recompile: each bucket compiles once per process.
+
+    Example:
+        >>> cache_bucket(30, 2048), cache_bucket(257, 2048), cache_bucket(1500, 2048), cache_bucket(3000, 2048)
+        (256, 512, 2048, 2048)
+    """
+    bucket = max(SMALLEST_BUCKET, 1 << max(tokens - 1, 0).bit_length())
+    return min(bucket, context)
 
 
 @dataclass(frozen=True)
@@ -59,12 +76,14 @@ class Shape:
         return cls(int(config.num_hidden_layers), int(kv_heads * head_size), int(config.vocab_size), context)
 
 
-def run_bytes(shape: Shape, precision: str, device_type: str, candidates: int = 1, tokens: int | None = None) -> int:
+def run_bytes(shape: Shape, precision: str, device_type: str, candidates: int = 1, tokens: int | None = None,
+              static: bool = False) -> int:
     """Memory one run adds to the weights: the KV cache for ``candidates`` x ``tokens``, and the logits.
 
     ``tokens`` counts the prompt and the new tokens; None is the whole context, the worst case.
     Activations are fp32 on the CPU (its fp16 and int8 weights compute in fp32) and in fp32, and
-    2 bytes in half precision on a GPU. The cache counts twice while it grows (``CACHE_GROWTH``).
+    2 bytes in half precision on a GPU. A dynamic cache counts twice while it grows
+    (``CACHE_GROWTH``); a static one (``static=True``) is allocated once, at its bucket's length.
 
     Example:
         >>> gib = run_bytes(Shape(32, 2560, 50257, 2048), "bf16", "cuda", candidates=4, tokens=2048) / 2**30
@@ -72,8 +91,10 @@ def run_bytes(shape: Shape, precision: str, device_type: str, candidates: int = 
         5.0
     """
     tokens = shape.context if tokens is None else tokens
+    if static:
+        tokens = cache_bucket(tokens, shape.context)
     width = 4 if device_type == "cpu" or precision == "fp32" else 2
-    kv_cache = CACHE_GROWTH * 2 * shape.layers * shape.kv_width * width * candidates * tokens
+    kv_cache = (1 if static else CACHE_GROWTH) * 2 * shape.layers * shape.kv_width * width * candidates * tokens
     logits = 3 * 4 * candidates * shape.vocab  # fp32 scores, the processors' copy and the probabilities
     return kv_cache + logits
 
@@ -151,12 +172,12 @@ def check_memory(parameters: int, precision: str, device: torch.device, availabl
 
 
 def check_run(shape: Shape, precision: str, device: torch.device, candidates: int, tokens: int,
-              available: int | None = None) -> None:
+              available: int | None = None, static: bool = False) -> None:
     """Refuse, before it allocates, a run whose KV cache and logits do not fit in free memory.
 
     The model is loaded already, so what is free now is what the run may use.
     """
-    need = run_bytes(shape, precision, device.type, candidates, tokens)
+    need = run_bytes(shape, precision, device.type, candidates, tokens, static)
     have = available_memory(device) if available is None else available
     if need <= have:
         return

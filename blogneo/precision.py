@@ -124,19 +124,31 @@ class HalfPrecisionOverflow(Exception):
 
 
 class FiniteScores(LogitsProcessor):
-    """Stops generate when the scores hold NaN or +inf, before sampling can choke on them.
+    """Keeps NaN and +inf scores away from sampling, without a GPU sync a step.
 
     GPT-Neo in fp16 can overflow at long lengths (transformers issue 11076); ``torch.multinomial``
-    would then fail with "probability tensor contains either inf, nan or element < 0", and greedy
-    decoding would pick garbage silently. Only installed for a model that really computes in fp16:
-    the check costs a GPU sync a step. -inf is fine: it is what top-k and top-p write for the
-    tokens they drop, and this runs after them.
+    would then fail with "probability tensor contains either inf, nan or element < 0" (on CUDA, a
+    device-side assert that breaks the session), and greedy decoding would pick garbage silently.
+    A row whose scores are not finite is given ``end_token`` instead, so the run ends, and
+    ``overflowed`` says so once ``generate`` returns: one check a run, not a sync a step. Only
+    installed for a model that really computes in fp16. -inf is fine: it is what top-k and top-p
+    write for the tokens they drop, and this runs after them.
     """
 
+    def __init__(self, end_token: int):
+        self.end_token = end_token
+        self._seen: torch.Tensor | None = None  # rows that overflowed at any step so far, on the model's device
+
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        if bool((torch.isnan(scores) | torch.isposinf(scores)).any()):  # one sync a step, not two
-            raise HalfPrecisionOverflow
-        return scores
+        bad = (torch.isnan(scores) | torch.isposinf(scores)).any(dim=-1, keepdim=True)
+        self._seen = bad if self._seen is None else self._seen | bad
+        ended = torch.full_like(scores, float("-inf"))
+        ended[:, self.end_token] = 0.0
+        return torch.where(bad, ended, scores)
+
+    @property
+    def overflowed(self) -> bool:
+        return self._seen is not None and bool(self._seen.any())
 
 
 def overflows(model: torch.nn.Module, input_ids: torch.Tensor) -> bool:

@@ -299,9 +299,19 @@ class Studio(w.VBox):
 
     def _use(self, model: LoadedModel) -> None:
         self.model = model
+        self._show_model()
+        self._set_busy(False)
+
+    def _show_model(self) -> None:
+        """The model line under the bar; a run's note there ("compiling for this GPU...") ends with the run."""
+        model = self.model
         self.load_bar.value, self.load_bar.bar_style = 100, "success"
         kind = "chat model: the prompt is a request" if model.chat else "base model: it continues the prompt"
-        self.load_status.value = f"{model.name} on {model.device.type}, {model.precision} ({kind})"
+        compiled = ", compiled" if model.compile else ""
+        self.load_status.value = f"{model.name} on {model.device.type}, {model.precision}{compiled} ({kind})"
+
+    def _run_ended(self) -> None:
+        self._show_model()
         self._set_busy(False)
 
     # --- controls ----------------------------------------------------------------------------
@@ -362,7 +372,7 @@ class Studio(w.VBox):
             self._on_main(self.show_error, error)
         finally:
             self._stream = None
-            self._on_main(self._set_busy, False)
+            self._on_main(self._run_ended)
 
     def _show_candidates(self, view: CandidatesView, candidates: list[Candidate]) -> None:
         self.candidates = candidates
@@ -401,7 +411,7 @@ class Studio(w.VBox):
         except Exception as error:  # noqa: BLE001
             self._on_main(self.show_error, error)
         finally:
-            self._on_main(self._set_busy, False)
+            self._on_main(self._run_ended)
 
     def _show_post(self, view: PostView, post: Post) -> None:
         self.post = post
@@ -427,7 +437,7 @@ class Studio(w.VBox):
             self._on_main(self.show_error, error)
         finally:
             self._on_main(view.show, self.post)
-            self._on_main(self._set_busy, False)
+            self._on_main(self._run_ended)
 
     @_guarded
     def _on_save_post(self) -> None:

@@ -1,0 +1,132 @@
+"""The static KV cache and the compiled decoding step: CUDA's default, tested here on the CPU.
+
+``load(..., compile=True)`` on the CPU takes the same path as CUDA's default: transformers' static
+cache sized to a bucket, and ``torch.compile`` of the decoding step (inductor, for the CPU here;
+the GPU adds CUDA graphs). The tiny GPT-Neo compiles in about 12 s on this machine, so one
+compiled model serves the whole file, and each test keeps to the cache sizes and candidate
+counts that are compiled already where it can.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from torch._dynamo.utils import counters
+
+import blogneo
+from blogneo.generation import generation_config
+from blogneo.memory import CACHE_GROWTH, Shape, cache_bucket, run_bytes
+from blogneo.sampling import resolve_params
+
+PROMPTS = ["The old lighthouse", "Baking bread", "Our team moved"]
+
+
+@pytest.fixture(scope="module")
+def notes():
+    return []
+
+
+@pytest.fixture(scope="module")
+def compiled(tiny_folder, tmp_path_factory, notes):
+    # A copy: the in-process cache hands out one object per folder, and compile= is set on it.
+    folder = shutil.copytree(tiny_folder, tmp_path_factory.mktemp("compiled") / "tiny")
+    return blogneo.load(folder, dtype="fp32", compile=True, progress=notes.append)
+
+
+@pytest.fixture(scope="module")
+def eager(tiny_folder, tmp_path_factory):
+    folder = shutil.copytree(tiny_folder, tmp_path_factory.mktemp("eager") / "tiny")
+    return blogneo.load(folder, dtype="fp32", compile=False)
+
+
+def test_compiling_is_cudas_default_and_off_on_the_cpu(tiny_folder, tmp_path):
+    model = blogneo.load(shutil.copytree(tiny_folder, tmp_path / "t"), device="cpu")
+    assert model.compile is False  # the CPU keeps eager decoding: faster there (see load's docstring)
+    assert blogneo.load(tmp_path / "t", device="cpu", compile=True).compile is True  # the same object, switched
+
+
+def test_the_compiled_path_writes_the_same_greedy_text_as_the_eager_one(compiled, eager, notes):
+    for prompt in PROMPTS:
+        [fast] = blogneo.generate(prompt, "precise", compiled, max_new_tokens=40, seed=1)
+        [slow] = blogneo.generate(prompt, "precise", eager, max_new_tokens=40, seed=1)
+        assert fast.text == slow.text and fast.finish_reason == slow.finish_reason
+        assert len(fast.text) > 20
+    assert notes.count("compiling for this CPU (once, about 20 s)") == 1  # one bucket, one candidate: once
+    assert compiled.compiled == {(1, 256)}
+
+
+def test_another_length_in_the_same_bucket_reuses_the_compiled_step(compiled, notes):
+    blogneo.generate("The old lighthouse", "precise", compiled, max_new_tokens=10)  # compiled by now
+    frames, said = counters["frames"]["ok"], len(notes)
+    for new_tokens in (5, 33, 120):  # prompt and new tokens stay under 256
+        blogneo.generate("Our team moved to a new office", "precise", compiled, max_new_tokens=new_tokens)
+    assert counters["frames"]["ok"] == frames  # dynamo compiled no new frame
+    assert len(notes) == said
+
+
+def test_stop_strings_streaming_and_stop_work_compiled(compiled, eager):
+    [stopped] = blogneo.generate("The old lighthouse", "precise", compiled, max_new_tokens=40, stop=["bay"])
+    assert stopped.finish_reason == "stop" and stopped.text.endswith("above the")
+    running = blogneo.stream("Baking bread", "precise", compiled, max_new_tokens=40)
+    streamed = "".join(running)
+    [final] = running.result()
+    [reference] = blogneo.generate("Baking bread", "precise", eager, max_new_tokens=40)
+    assert streamed.startswith(final.text) and final.text == reference.text
+    running = blogneo.stream("The old lighthouse", "precise", compiled, max_new_tokens=200, min_new_tokens=200)
+    next(iter(running))  # the first words are on screen
+    running.cancel()
+    [cancelled] = running.result(timeout=30)
+    assert cancelled.finish_reason == "cancelled" and cancelled.new_tokens < 200
+
+
+def test_several_candidates_and_max_time_work_compiled(compiled):
+    first = blogneo.generate("The old lighthouse", "creative", compiled, max_new_tokens=30, seed=5, num_candidates=2)
+    again = blogneo.generate("The old lighthouse", "creative", compiled, max_new_tokens=30, seed=5, num_candidates=2)
+    assert [c.text for c in first] == [c.text for c in again] and len(first) == 2
+    assert (2, 256) in compiled.compiled
+    [timed] = blogneo.generate("The old lighthouse", "precise", compiled, max_new_tokens=200, min_new_tokens=200,
+                               max_time=0.001)
+    assert timed.finish_reason == "time" and timed.new_tokens < 200
+
+
+def test_the_lens_reads_a_compiled_model(compiled, eager):
+    lens = blogneo.next_token_lens("The old lighthouse stood on the", "precise", compiled)
+    assert lens.tokens == blogneo.next_token_lens("The old lighthouse stood on the", "precise", eager).tokens
+    assert "rocks".startswith(lens.tokens[0].strip())  # the tiny tokenizer splits words into pieces
+
+
+def test_the_cache_buckets_and_their_memory_by_hand(compiled):
+    assert [cache_bucket(n, 2048) for n in (1, 256, 257, 700, 1024, 1025, 2048, 5000)] == \
+        [256, 256, 512, 1024, 1024, 2048, 2048, 2048]
+    assert cache_bucket(300, 256) == 256  # never beyond the context (the tiny model's is 256)
+    params = resolve_params("precise", max_new_tokens=200)
+    compiled.model._previous_max_cache_length = 0  # as a fresh model: the bucket alone decides
+    assert generation_config(compiled, params, prompt_tokens=40).max_cache_len == 256
+    compiled.model._previous_max_cache_length = 512  # a longer cache was used: keep it, so nothing recompiles
+    assert generation_config(compiled, params, prompt_tokens=40).max_cache_len == 512
+    compiled.model._previous_max_cache_length = 256
+    # GPT-Neo-2.7B, bf16 on a GPU, 4 candidates of 1,500 tokens: the static cache is 2,048 long, allocated once.
+    shape = Shape(layers=32, kv_width=2560, vocab=50257, context=2048)
+    kv = 2 * 32 * 2560 * 2 * 4 * 2048  # keys and values x layers x width x 2 bytes x candidates x bucket
+    logits = 3 * 4 * 4 * 50257
+    assert run_bytes(shape, "bf16", "cuda", 4, 1500, static=True) == kv + logits  # 2.5 GiB of cache
+    assert run_bytes(shape, "bf16", "cuda", 4, 1500) == CACHE_GROWTH * 2 * 32 * 2560 * 2 * 4 * 1500 + logits
+
+
+def test_a_compile_that_fails_is_one_line_and_the_run_goes_on_eagerly(tiny_folder, tmp_path, monkeypatch, capsys):
+    # A real failure of the real compiler: inductor's C++ compiler is /bin/false, and its caches are off,
+    # so nothing compiled earlier can stand in. On a GPU the same happens without Triton or a toolchain.
+    import torch._inductor.config as inductor
+
+    monkeypatch.setattr(inductor.cpp, "cxx", ("/bin/false",))
+    monkeypatch.setattr(inductor, "fx_graph_cache", False)
+    monkeypatch.setattr(inductor, "force_disable_caches", True)
+    torch._dynamo.reset()
+    model = blogneo.load(shutil.copytree(tiny_folder, tmp_path / "t"), dtype="fp32", compile=True)
+    [candidate] = blogneo.generate("The old lighthouse", "precise", model, max_new_tokens=40)
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "compiling the decoding step failed" in line]
+    assert len(lines) == 1 and "compile=False" in lines[0], out
+    assert candidate.text == " stood on the rocks above the bay." and model.compile is False
