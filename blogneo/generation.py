@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from concurrent import futures
 from dataclasses import dataclass
 from typing import Literal
 
@@ -208,6 +209,36 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     check_run(model.shape, model.precision, model.device, params.num_candidates, tokens, static=model.compile)
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
+    output, elapsed, config = _on_decoding_thread(model, cancel, _decode, model, input_ids, params, config, seed,
+                                                  cancel, streamer)
+    ends = {config.pad_token_id, *_as_list(config.eos_token_id)} - {None}
+    # MaxTimeCriteria ended the run before its token budget ran out.
+    timed_out = params.max_time is not None and output.shape[1] - prompt_len < config.max_new_tokens \
+        and elapsed >= params.max_time
+    return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out)
+            for row in output[:, prompt_len:]]
+
+
+def _on_decoding_thread(model: LoadedModel, cancel: threading.Event, work, *args):
+    """``work(*args)`` on the model's one decoding thread; an interrupt while waiting cancels it first.
+
+    Every run of a model decodes on the same thread, whichever thread asked (a notebook cell, a
+    Stream, the studio's workers): PyTorch keeps compiled CUDA graphs per thread, so a new thread
+    a run would record them, and hold their memory, anew each time.
+    """
+    running = model.decoder.submit(work, *args)
+    try:
+        futures.wait([running])
+    except BaseException:  # a kernel interrupt (KeyboardInterrupt) lands here, in the caller's thread
+        cancel.set()  # the run stops within one step
+        futures.wait([running])
+        raise
+    return running.result()
+
+
+def _decode(model: LoadedModel, input_ids: torch.Tensor, params: SamplingParams, config, seed: int,
+            cancel: threading.Event, streamer) -> tuple[torch.Tensor, float, object]:
+    """(output ids, seconds, the config it ran with): fp32 once if half precision overflowed."""
     with model.lock, torch.inference_mode():
         try:
             output, elapsed = _generate_compiled(model, input_ids, config, seed, cancel, streamer, params)
@@ -215,14 +246,9 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
             model.fall_back_to_fp32("overflowed while writing")
             if streamer is not None:
                 streamer.restart()  # the reader keeps what it was sent; the fp32 run goes on from there
-            config = generation_config(model, params, prompt_len)
+            config = generation_config(model, params, input_ids.shape[1])
             output, elapsed = _generate_compiled(model, input_ids, config, seed, cancel, streamer, params)
-    ends = {config.pad_token_id, *_as_list(config.eos_token_id)} - {None}
-    # MaxTimeCriteria ended the run before its token budget ran out.
-    timed_out = params.max_time is not None and output.shape[1] - prompt_len < config.max_new_tokens \
-        and elapsed >= params.max_time
-    return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out)
-            for row in output[:, prompt_len:]]
+    return output, elapsed, config
 
 
 def _generate_compiled(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, cancel: threading.Event,

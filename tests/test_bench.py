@@ -43,3 +43,51 @@ def test_the_table_and_the_plot_show_every_engine(report):
     figure = bench.plot_report(report)
     [ax] = figure.axes
     assert len(ax.patches) == 2  # one bar per engine
+
+
+def test_on_a_gpu_the_benchmark_takes_the_larger_shapes_that_fit(monkeypatch):
+    # The one thing a CPU cannot provide is the GPU's free memory, so it is patched: with 8 GiB free,
+    # A's fp32 weights for 4 candidates fit for 125M (0.5 GB) and 1.3B (5.3 GB) but not 2.7B (10.6 GB).
+    import blogneo.memory
+
+    monkeypatch.setattr(blogneo.memory, "available_memory", lambda device="cpu": 8 * 2**30)
+    models = bench._models("cuda")
+    assert [m for m in models if m != "embedded"] == ["gpt-neo-125m-shape", "gpt-neo-1.3b-shape"]
+    monkeypatch.setattr(blogneo.memory, "available_memory", lambda device="cpu": 80 * 2**30)
+    assert "gpt-neo-2.7b-shape" in bench._models("cuda")
+
+
+def test_a_gpu_report_names_the_gpu_and_its_goals(report):
+    gpu = {**report, "device": "cuda", "device_name": "NVIDIA T4",
+           "models": {"gpt-neo-1.3b-shape": report["models"]["tiny"]}}
+    table = bench.format_report(gpu)
+    assert table.startswith("NVIDIA T4: memory bandwidth 20.0 GB/s")
+    assert "llama.cpp: not installed" not in table  # llama.cpp is a CPU engine here
+    last = table.splitlines()[-1]
+    assert last.startswith("gpt-neo-1.3b-shape: B/A ") and "(goal 4x)" in last and "(goal < 50 ms)" in last
+
+
+def test_the_gpu_checks_summary_is_one_table_that_fails_on_a_failure(report, tmp_path, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_summary.py"
+    spec = importlib.util.spec_from_file_location("gpu_summary", path)
+    summary = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(summary)
+    (tmp_path / "tests.xml").write_text('<testsuites><testsuite tests="10" failures="0" errors="0" skipped="2">'
+                                        '</testsuite></testsuites>')
+    gpu = {**report, "device": "cuda", "device_name": "NVIDIA T4", "models": {"gpt-neo-1.3b-shape":
+                                                                              report["models"]["tiny"]}}
+    (tmp_path / "bench.json").write_text(json.dumps(gpu))
+    memory = [{"shape": "gpt-neo-1.3b", "precision": "fp16", "run": "4 x 1045", "estimate": "4.48 GiB",
+               "peak reserved": "4.04 GiB", "covered": "yes"}]
+    (tmp_path / "memory.json").write_text(json.dumps(memory))
+    assert summary.main(str(tmp_path)) == 0
+    table = capsys.readouterr().out
+    assert "8 passed, 0 failed, 2 skipped" in table and "not run" in table  # no notebooks.xml
+    assert "gpt-neo-1.3b-shape: B / A tokens per s" in table and ">= 4x" in table
+    assert "4.48 GiB vs 4.04 GiB" in table
+    (tmp_path / "tests.xml").write_text('<testsuite tests="10" failures="1" errors="0" skipped="0"></testsuite>')
+    assert summary.main(str(tmp_path)) == 1
