@@ -1,10 +1,11 @@
-"""Quality of whole posts on a fixed set of 10 topics (issue 5). Not a test: it prints figures.
+"""Quality of whole posts on 20 topics across post types and tones. Not a test: it prints figures.
 
-    python benchmarks/post_quality.py [--model embedded] [--sections 4] [--seed 1] [--json FILE]
+    python benchmarks/post_quality.py [--model embedded] [--sections 4] [--seed 1] [--topics N] [--json FILE]
 
-For each post it checks what every post must have: a title, the requested number of sections,
-whole sentences at the end of every part, and no run of 4 words repeated more than 3 times
-within any section. It prints words per post, the worst repetition count and seconds per post.
+Each post is written with default settings apart from its topic's post type and tone, and checked
+with blogneo's defect checker (``blogneo.defects``: the same checker best-of-N uses). It prints,
+per post, the defects by kind, the words per section against the target, and the seconds it
+took; then the totals: defects per post, and how many posts were free of defects.
 """
 
 from __future__ import annotations
@@ -13,23 +14,64 @@ import argparse
 import json
 import statistics
 import time
+from collections import Counter
 
 import blogneo
-from blogneo.post import write_post
-from blogneo.text import ends_sentence, ngram_repeats
+from blogneo.defects import KINDS, check_post
 
+# (topic, post type, tone): four topics for each post type, the tones spread across them.
 TOPICS = [
-    "Why I bike to work",
-    "Growing tomatoes on a balcony",
-    "Learning to play chess as an adult",
-    "A weekend in Lisbon on a budget",
-    "How I organise my week with a paper notebook",
-    "Baking sourdough bread for the first time",
-    "What running a marathon taught me",
-    "Setting up a home office in a small flat",
-    "Reading more books without trying harder",
-    "Teaching my parents to video call",
+    ("How to fix a flat bicycle tyre", "how-to", "friendly"),
+    ("How to start a balcony herb garden", "how-to", "professional"),
+    ("How to plan a week of cheap dinners", "how-to", "humorous"),
+    ("How to prepare for a job interview", "how-to", "persuasive"),
+    ("Reasons to learn a second language", "listicle", "persuasive"),
+    ("Habits that help me sleep better", "listicle", "friendly"),
+    ("Things nobody tells you about owning a dog", "listicle", "humorous"),
+    ("Tools every home cook should own", "listicle", "professional"),
+    ("Why I bike to work", "opinion", "persuasive"),
+    ("Remote work is here to stay", "opinion", "professional"),
+    ("Why board games beat streaming", "opinion", "humorous"),
+    ("Why every town needs a public library", "opinion", "friendly"),
+    ("A week with a paper notebook instead of apps", "review", "friendly"),
+    ("Reviewing my first electric kettle", "review", "humorous"),
+    ("The public transport of Lisbon, reviewed", "review", "professional"),
+    ("An honest review of learning guitar online", "review", "persuasive"),
+    ("What running a marathon taught me", "personal story", "friendly"),
+    ("Baking sourdough bread for the first time", "personal story", "humorous"),
+    ("Teaching my parents to video call", "personal story", "friendly"),
+    ("Moving to a new city alone", "personal story", "professional"),
 ]
+
+
+def measure(post, seconds: float, target_words: int) -> dict:
+    """One post's row: its defects by kind, words per prose part, and seconds."""
+    defects = check_post(post, target_words)
+    words = [len(p.text.split()) for p in [post.introduction, *post.sections, post.conclusion]]
+    return {
+        "defects": len(defects),
+        "by_kind": dict(Counter(d.kind for d in defects)),
+        "found": [str(d) for d in defects],
+        "words_per_part": round(statistics.mean(words)),
+        "target_words": target_words,
+        "seconds": round(seconds, 1),
+        "markdown": post.to_markdown(),
+    }
+
+
+def summary(rows: list[dict]) -> dict:
+    kinds = Counter()
+    for row in rows:
+        kinds.update(row["by_kind"])
+    return {
+        "posts": len(rows),
+        "defects_per_post": round(sum(r["defects"] for r in rows) / len(rows), 2),
+        "posts_without_defects": sum(r["defects"] == 0 for r in rows),
+        "by_kind": {k: kinds.get(k, 0) for k in KINDS},
+        "mean_words_per_part": round(statistics.mean(r["words_per_part"] for r in rows)),
+        "target_words": rows[0]["target_words"],
+        "mean_seconds_per_post": round(statistics.mean(r["seconds"] for r in rows), 1),
+    }
 
 
 def main() -> None:
@@ -37,41 +79,25 @@ def main() -> None:
     parser.add_argument("--model", default="embedded")
     parser.add_argument("--sections", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--topics", type=int, default=len(TOPICS), help="only the first N topics")
     parser.add_argument("--json", help="also write the figures and every post to this file")
     args = parser.parse_args()
     model = blogneo.load(args.model)
-    rows, posts = [], []
-    for topic in TOPICS:
+    rows = []
+    for topic, kind, tone in TOPICS[: args.topics]:
         started = time.perf_counter()
-        post = write_post(topic, model, sections=args.sections, params=blogneo.SamplingParams(seed=args.seed))
-        seconds = time.perf_counter() - started
-        prose = [post.introduction, *post.sections, post.conclusion]
-        row = {
-            "topic": topic,
-            "title": bool(post.title.text.strip()),
-            "sections": len(post.sections),
-            "whole_sentences": all(ends_sentence(p.text) for p in [post.description, *prose]),
-            "worst_4gram_in_a_section": max(ngram_repeats(p.text, 4) for p in prose),
-            "words": len(post.body().split()),
-            "seconds": round(seconds, 1),
-        }
-        row["ok"] = (row["title"] and row["sections"] == args.sections and row["whole_sentences"]
-                     and row["worst_4gram_in_a_section"] <= 3)
+        post = blogneo.write_post(topic, model, sections=args.sections, params=blogneo.SamplingParams(seed=args.seed),
+                                  post_type=kind, tone=tone)
+        row = {"topic": topic, "type": kind, "tone": tone,
+               **measure(post, time.perf_counter() - started, post.words)}
         rows.append(row)
-        posts.append(post.to_markdown())
-        print(f"{'ok ' if row['ok'] else 'BAD'} {row['words']:4d} words  4-gram max {row['worst_4gram_in_a_section']}"
-              f"  {row['seconds']:5.1f} s  {topic}", flush=True)
-    summary = {
-        "model": args.model, "sections": args.sections, "seed": args.seed, "posts": len(rows),
-        "all_ok": all(r["ok"] for r in rows),
-        "mean_words": round(statistics.mean(r["words"] for r in rows), 1),
-        "worst_repetition": max(r["worst_4gram_in_a_section"] for r in rows),
-        "mean_seconds_per_post": round(statistics.mean(r["seconds"] for r in rows), 1),
-    }
-    print(json.dumps(summary, indent=1))
+        print(f"{row['defects']} defects {row['words_per_part']:4d}/{row['target_words']} words a part "
+              f"{row['seconds']:5.1f} s  {topic} ({kind}, {tone})  {'; '.join(row['found'])}", flush=True)
+    result = summary(rows)
+    print(json.dumps(result, indent=1))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"summary": summary, "rows": rows, "posts": posts}, f, indent=1)
+            json.dump({"summary": result, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from .memory import cache_bucket, check_run
 from .precision import FiniteScores, HalfPrecisionOverflow
 from .prompts import check_prompt, encode
 from .sampling import SamplingParams, resolve_params
-from .text import trim_to_sentence
+from .text import SENTENCE_END, ends_sentence, trim_to_sentence
 
 FinishReason = Literal["length", "stop", "eos", "cancelled", "time"]
 
@@ -40,6 +40,12 @@ class Candidate:
     model generated for it, before trimming. ``finish_reason`` says why it ended: ``length``
     (max_new_tokens), ``stop`` (a stop string), ``eos`` (the model ended the text),
     ``cancelled`` or ``time`` (``max_time`` ran out). ``seed`` reproduces it with the same model and params.
+
+    With ``trim_to_sentence`` (the default) a run that reaches ``max_new_tokens`` mid-sentence
+    goes on for a few tokens to finish it (``finishing_room``), then is cut back to its last
+    whole sentence. ``whole`` says whether the text ends on a whole sentence; after trimming it
+    is False only when the text has no sentence end at all, so a fragment is never mistaken for a
+    finished text (a stop string or Stop can also end a text mid-sentence).
     """
 
     text: str
@@ -48,6 +54,7 @@ class Candidate:
     seed: int
     tokens_per_second: float
     prompt: str
+    whole: bool = True
 
     def __str__(self) -> str:
         return self.text
@@ -171,8 +178,29 @@ class _Cancelled(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
+def finishing_room(budget: int) -> int:
+    """Tokens a run may add past its budget to finish its last sentence: a quarter, from 8 to 40.
+
+    Example:
+        >>> finishing_room(20), finishing_room(120), finishing_room(1000)
+        (8, 30, 40)
+    """
+    return max(FINISH_MIN, min(FINISH_MAX, budget // 4))
+
+
+FINISH_MIN, FINISH_MAX = 8, 40
+
+
+def _budget(params: SamplingParams, prompt_tokens: int) -> int:
+    """New tokens the run was asked for: max_new_tokens, or what max_length leaves after the prompt."""
+    return params.max_new_tokens if params.max_length is None else params.max_length - prompt_tokens
+
+
 def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens: int):
     """``params`` as the GenerationConfig ``generate`` runs with on ``model``: its special tokens included.
+
+    With ``trim_to_sentence`` the run may go on past its budget (``finishing_room``, within the
+    context) to finish a sentence; a stopping criterion ends it at the first sentence end there.
 
     A model that compiles (``model.compile``, the default on CUDA) gets transformers' static KV
     cache, sized to the run's bucket (``blogneo.memory.cache_bucket``) or to the largest cache this
@@ -181,6 +209,9 @@ def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens:
     config = params.to_generation_config(prompt_tokens=prompt_tokens)
     own = model.model.generation_config
     config.pad_token_id, config.eos_token_id, config.bos_token_id = own.pad_token_id, own.eos_token_id, own.bos_token_id
+    if params.trim_to_sentence:
+        room = model.context_length - prompt_tokens - config.max_new_tokens
+        config.max_new_tokens += max(0, min(room, finishing_room(config.max_new_tokens)))
     if model.compile:
         config.cache_implementation = "static"
         config.max_cache_len = max(cache_bucket(prompt_tokens + config.max_new_tokens, model.context_length),
@@ -209,14 +240,17 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     check_run(model.shape, model.precision, model.device, params.num_candidates, tokens, static=model.compile)
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
+    budget = _budget(params, prompt_len)
+    finish = _SentenceEnd(model.tokenizer, prompt_len, budget) if params.trim_to_sentence else None
     output, elapsed, config = _on_decoding_thread(model, cancel, _decode, model, input_ids, params, config, seed,
-                                                  cancel, streamer)
+                                                  cancel, streamer, finish)
     ends = {config.pad_token_id, *_as_list(config.eos_token_id)} - {None}
     # MaxTimeCriteria ended the run before its token budget ran out.
     timed_out = params.max_time is not None and output.shape[1] - prompt_len < config.max_new_tokens \
         and elapsed >= params.max_time
-    return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out)
-            for row in output[:, prompt_len:]]
+    finished = finish.ended if finish else {}
+    return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out,
+                       finished.get(i), budget) for i, row in enumerate(output[:, prompt_len:])]
 
 
 def _on_decoding_thread(model: LoadedModel, cancel: threading.Event, work, *args):
@@ -237,43 +271,46 @@ def _on_decoding_thread(model: LoadedModel, cancel: threading.Event, work, *args
 
 
 def _decode(model: LoadedModel, input_ids: torch.Tensor, params: SamplingParams, config, seed: int,
-            cancel: threading.Event, streamer) -> tuple[torch.Tensor, float, object]:
+            cancel: threading.Event, streamer, finish) -> tuple[torch.Tensor, float, object]:
     """(output ids, seconds, the config it ran with): fp32 once if half precision overflowed."""
+    criteria = [_Cancelled(cancel), *([finish] if finish else [])]
     with model.lock, torch.inference_mode():
         try:
-            output, elapsed = _generate_compiled(model, input_ids, config, seed, cancel, streamer, params)
+            output, elapsed = _generate_compiled(model, input_ids, config, seed, criteria, streamer, params)
         except HalfPrecisionOverflow:
             model.fall_back_to_fp32("overflowed while writing")
             if streamer is not None:
                 streamer.restart()  # the reader keeps what it was sent; the fp32 run goes on from there
+            if finish is not None:
+                finish.ended.clear()
             config = generation_config(model, params, input_ids.shape[1])
-            output, elapsed = _generate_compiled(model, input_ids, config, seed, cancel, streamer, params)
+            output, elapsed = _generate_compiled(model, input_ids, config, seed, criteria, streamer, params)
     return output, elapsed, config
 
 
-def _generate_compiled(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, cancel: threading.Event,
+def _generate_compiled(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, criteria: list,
                        streamer, params: SamplingParams) -> tuple[torch.Tensor, float]:
     """``_generate_once``, announcing a compile the first time a (candidates, cache size) runs; a compile
     that fails here (no compiler, an unsupported GPU) is said in one line and the run goes on eagerly."""
     if not model.compile:
-        return _generate_once(model, input_ids, config, seed, cancel, streamer)
+        return _generate_once(model, input_ids, config, seed, criteria, streamer)
     key = (params.num_candidates, config.max_cache_len)
     if key not in model.compiled:
         where = "GPU" if model.device.type == "cuda" else model.device.type.upper()
         model.note(f"compiling for this {where} (once, about 20 s)")
     try:
-        output = _generate_once(model, input_ids, config, seed, cancel, streamer)
+        output = _generate_once(model, input_ids, config, seed, criteria, streamer)
     except TorchDynamoException as error:  # what torch.compile raises, a failing backend compiler included
         model.stop_compiling(error)
         if streamer is not None:
             streamer.restart()
         return _generate_once(model, input_ids, generation_config(model, params, input_ids.shape[1]), seed,
-                              cancel, streamer)
+                              criteria, streamer)
     model.compiled.add(key)
     return output
 
 
-def _generate_once(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, cancel: threading.Event,
+def _generate_once(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, criteria: list,
                    streamer) -> tuple[torch.Tensor, float]:
     """One call of transformers' generate: (output ids, seconds). A model that really computes in fp16
     gets the overflow guard; if its scores overflowed, this raises HalfPrecisionOverflow after the call."""
@@ -285,7 +322,7 @@ def _generate_once(model: LoadedModel, input_ids: torch.Tensor, config, seed: in
         attention_mask=torch.ones_like(input_ids),
         generation_config=config,
         logits_processor=LogitsProcessorList([guard] if guard else []),
-        stopping_criteria=StoppingCriteriaList([_Cancelled(cancel)]),
+        stopping_criteria=StoppingCriteriaList(criteria),
         tokenizer=model.tokenizer,  # StopStringCriteria needs it
         streamer=streamer,
     )
@@ -294,9 +331,11 @@ def _generate_once(model: LoadedModel, input_ids: torch.Tensor, config, seed: in
     return output, max(time.perf_counter() - started, 1e-9)
 
 
-def _candidate(model, tokens: list[int], ends: set[int], params: SamplingParams, seed: int,
-               elapsed: float, cancelled: bool, prompt: str, timed_out: bool = False) -> Candidate:
-    hit_eos = any(t in ends for t in tokens)
+def _candidate(model, tokens: list[int], ends: set[int], params: SamplingParams, seed: int, elapsed: float,
+               cancelled: bool, prompt: str, timed_out: bool, finished_at: int | None, budget: int) -> Candidate:
+    if finished_at is not None:  # ended by _SentenceEnd, past its budget: what follows is padding
+        tokens = tokens[:finished_at]
+    hit_eos = finished_at is None and any(t in ends for t in tokens)
     if hit_eos:
         tokens = tokens[: next(i for i, t in enumerate(tokens) if t in ends)]
     text = model.tokenizer.decode(tokens, skip_special_tokens=True)
@@ -311,8 +350,10 @@ def _candidate(model, tokens: list[int], ends: set[int], params: SamplingParams,
         reason = "time" if timed_out else "length"  # both cut the text short, so both are trimmed
         if params.trim_to_sentence:
             text = trim_to_sentence(text)
-    return Candidate(text=text.rstrip(), new_tokens=len(tokens), finish_reason=reason, seed=seed,
-                     tokens_per_second=len(tokens) / elapsed, prompt=prompt)
+    text = text.rstrip()
+    return Candidate(text=text, new_tokens=len(tokens), finish_reason=reason, seed=seed,
+                     tokens_per_second=len(tokens) / elapsed, prompt=prompt,
+                     whole=ends_sentence(text))
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
@@ -322,6 +363,36 @@ def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
 
 def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+class _SentenceEnd(StoppingCriteria):
+    """Past ``budget`` new tokens, ends each row at its first sentence end followed by a space.
+
+    The run's limit is its budget plus ``finishing_room``, so this only finishes a sentence that
+    the budget cut; ``ended`` records, per row, how many new tokens it kept. Only the last few
+    tokens are decoded, and only during those extra steps.
+    """
+
+    WINDOW = 6  # tokens decoded at the end of a row: enough for ". " and the word after
+
+    def __init__(self, tokenizer, start: int, budget: int):
+        self.tokenizer, self.start, self.budget = tokenizer, start, budget
+        self.ended: dict[int, int] = {}
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        new = input_ids.shape[1] - self.start
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        if new <= self.budget:
+            return done
+        for row, ids in enumerate(input_ids[:, -self.WINDOW:].tolist()):
+            if row in self.ended:
+                done[row] = True
+                continue
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            if any(m.end() < len(text) for m in SENTENCE_END.finditer(text)):  # a space follows the end
+                self.ended[row] = new
+                done[row] = True
+        return done
 
 
 class _ChunkStreamer(BaseStreamer):

@@ -92,8 +92,8 @@ def test_every_docstring_example_runs(module, tiny_folder, tiny, embedded, monke
 
 
 # The README's "How blogneo is built" order: each module may import only from those before it.
-LAYERS = ["errors", "runtime", "text", "display", "files", "markdown", "sampling", "prompts", "precision", "memory",
-          "catalog", "convert", "loading", "generation", "lens", "post", "history", "speed", "bench",
+LAYERS = ["errors", "runtime", "text", "defects", "display", "files", "markdown", "sampling", "prompts", "precision",
+          "memory", "catalog", "convert", "loading", "generation", "lens", "post", "history", "speed", "bench",
           "ui_candidates", "ui_post", "ui_updates", "ui", "cli"]
 
 

@@ -226,7 +226,8 @@ def test_streaming_decodes_a_few_tokens_a_step_not_the_whole_text(random_model, 
         return original(self, ids, *args, **kwargs)
 
     monkeypatch.setattr(type(tokenizer), "decode", counting)
-    s = blogneo.stream("The", model=random_model, seed=2, temperature=1.0, max_new_tokens=200, min_new_tokens=200)
+    s = blogneo.stream("The", model=random_model, seed=2, temperature=1.0, max_new_tokens=200, min_new_tokens=200,
+                       trim_to_sentence=False)  # exactly 200 tokens: no room to finish a sentence
     streamed = "".join(s)
     [c] = s.result()
     assert c.new_tokens == 200

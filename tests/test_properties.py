@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import blogneo
 from blogneo import ParameterError, SamplingParams
+from blogneo.generation import finishing_room
 
 numbers = st.one_of(st.floats(-2, 7, allow_nan=False), st.sampled_from([math.nan, math.inf, -math.inf, 0, 1]))
 anything = st.one_of(st.none(), st.text(max_size=3), st.booleans(), st.lists(st.integers(), max_size=2))
@@ -81,7 +82,8 @@ def test_every_accepted_combination_generates_on_the_tiny_gpt_neo(random_model, 
     candidates = blogneo.generate("The old lighthouse", p, random_model)
     assert len(candidates) == p.num_candidates
     for c in candidates:
-        assert c.finish_reason in ("length", "stop", "eos", "time") and 0 <= c.new_tokens <= p.max_new_tokens
+        room = finishing_room(p.max_new_tokens) if p.trim_to_sentence else 0  # to finish a sentence the budget cut
+        assert c.finish_reason in ("length", "stop", "eos", "time") and 0 <= c.new_tokens <= p.max_new_tokens + room
         assert not any(s in c.text for s in p.stop)
         if p.seed is not None:
             assert c.seed == p.seed

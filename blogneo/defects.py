@@ -1,0 +1,151 @@
+"""What a reader sees at once in a generated post: one checker, used everywhere.
+
+Best-of-N and retries in ``write_post`` use it (a candidate with a defect loses to one without),
+``Post.defects()`` reports it, and ``benchmarks/post_quality.py`` measures with it. The checks are
+plain rules over strings, each a few lines, so that they are cheap, deterministic and readable:
+
+  meta-talk          the text addresses the request or the writer: "Here is your...", "Sure!",
+                     "I'd like you to...", "As an AI...", "the article you wrote", "In this post I will..."
+  artifact           template or chat debris: <<...>>, <|...|>, role markers ("Assistant:"), stray
+                     "Title:" or "Tags:" labels, [placeholders], a Markdown heading inside prose
+  title-repeated     a section heading that repeats the title
+  duplicate-heading  a heading that repeats an earlier one
+  heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The")
+  invented-author    a byline in a title ("... by Chris Larkin")
+  unfinished         a prose part (or the description) that does not end on a whole sentence
+  too-short          a part far shorter than asked: prose under 40% of its target words (at least
+                     12 words), a description under 5 words, an empty title, heading or tag list
+  repetition         a run of four words repeated more than three times (a loop)
+
+Every defect found is "blocking": a part with one is not chosen while a candidate without exists.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .text import MIN_WORDS, ends_sentence, ngram_repeats
+
+KINDS = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "invented-author",
+         "unfinished", "too-short", "repetition")
+#: What a part is, for the checks that apply to it.
+PART_KINDS = ("title", "description", "tags", "heading", "prose")
+SHORT_SHARE = 0.4  # a prose part under this share of its target words is too short
+
+_META_TALK = re.compile("|".join([
+    r"\bhere(?:'s|\u2019s| is| are)\s+(?:your|the|a|an|my|some)\b[^.!?\n]*\b(?:version|post|article|blog|"
+    r"introduction|conclusion|section|paragraph|title|outline|draft|rewrite|text|response|answer)",
+    r"^\s*(?:sure|certainly|of course|absolutely|okay|ok)\b[!,.]",
+    r"\b(?:I'd|I would) like you to\b", r"\bcan you (?:please )?write\b", r"\bplease write\b",
+    r"\bas an ai\b", r"\b(?:an? )?(?:ai )?language model\b",
+    r"\b(?:the|this|your) (?:article|post|blog post|piece|essay|text|draft) you(?:'ve| have)? "
+    r"(?:just )?(?:wrote|written|asked|requested|provided|shared|gave|sent)\b",
+    r"\bin this (?:blog )?(?:post|article|piece|essay),? (?:I|we) (?:will|'ll|am going to|are going to)\b",
+    r"\b(?:rewritten|revised|edited|improved|updated) version\b", r"\bedited so far\b",
+    r"\b(?:I hope this helps|let me know if|feel free to (?:ask|let me know))\b",
+    r"\b(?:your|the) (?:request|prompt|instructions)\b", r"\bword count\b",
+]), re.I | re.M)
+_ARTIFACT = re.compile("|".join([
+    r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
+    r"^\s*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion)\s*:",
+    r"\[(?:insert|your|add|name|topic)\b[^\]\n]*\]", r"^\s*#{1,6}\s",
+]), re.I | re.M)
+_BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$")
+_OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S")
+
+
+@dataclass(frozen=True)
+class Defect:
+    """One defect: its ``kind`` (see ``KINDS``), the ``part`` it is in, and ``where`` (a character offset)."""
+
+    kind: str
+    part: str
+    where: int
+    excerpt: str
+
+    def __str__(self) -> str:
+        return f"{self.part}: {self.kind} at {self.where}: {self.excerpt!r}"
+
+
+def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str = "",
+                 headings: tuple[str, ...] = (), target_words: int | None = None) -> list[Defect]:
+    """The defects of one part of a post.
+
+    Args:
+        text: the part's text.
+        kind: what the part is: "title", "description", "tags", "heading" or "prose".
+        part: its name in reports ("section 2"); defaults to ``kind``.
+        title: the post's title, which a heading must not repeat.
+        headings: the headings before this one, which it must not repeat.
+        target_words: the words asked for (prose); far fewer is ``too-short``.
+
+    Example:
+        >>> [d.kind for d in find_defects("Sure! Here is your rewritten version: cycling is fun and")]
+        ['meta-talk', 'meta-talk', 'unfinished', 'too-short']
+        >>> find_defects("The Unsustainable Choice by Chris Larkin", "title")[0].kind
+        'invented-author'
+    """
+    if kind not in PART_KINDS:
+        raise ValueError(f"kind={kind!r}: use one of {', '.join(PART_KINDS)}.")
+    part = part or kind
+    found = [Defect("meta-talk", part, m.start(), m.group(0).strip()) for m in _META_TALK.finditer(text)]
+    found += [Defect("artifact", part, m.start(), m.group(0).strip()) for m in _ARTIFACT.finditer(text)]
+    words = len(re.findall(r"\w+", text))
+    if kind == "title":
+        if (m := _BYLINE.search(text.strip())) is not None:
+            found.append(Defect("invented-author", part, m.start(), m.group(0).strip()))
+    if kind == "heading":
+        found += _heading_defects(text, part, title, headings)
+    if kind in ("prose", "description") and text.strip() and not ends_sentence(text):
+        found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
+    if kind == "prose" and (m := _too_short(words, target_words)):
+        found.append(Defect("too-short", part, 0, m))
+    elif kind == "description" and words < 5:
+        found.append(Defect("too-short", part, 0, f"{words} words, at least 5 wanted"))
+    elif kind in ("title", "heading", "tags") and words == 0:
+        found.append(Defect("too-short", part, 0, "empty"))
+    if ngram_repeats(text, 4) > 3:
+        found.append(Defect("repetition", part, 0, f"a run of 4 words {ngram_repeats(text, 4)} times"))
+    return sorted(found, key=lambda d: (KINDS.index(d.kind), d.where))
+
+
+def _too_short(words: int, target: int | None) -> str:
+    least = max(MIN_WORDS, round(SHORT_SHARE * target)) if target else MIN_WORDS
+    return f"{words} words, at least {least} wanted" if words < least else ""
+
+
+def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]) -> list[Defect]:
+    found = []
+    mine = _words(text)
+    if title and mine and (mine == _words(title) or (len(mine) >= 3 and set(mine) <= set(_words(title)))):
+        found.append(Defect("title-repeated", part, 0, text))
+    if mine and any(mine == _words(h) for h in headings):
+        found.append(Defect("duplicate-heading", part, 0, text))
+    if (m := _OTHER_ITEM.search(text)) is not None:
+        found.append(Defect("heading-number", part, m.start(), m.group(0).strip()))
+    return found
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def check_post(post, target_words: int | None = None) -> list[Defect]:
+    """Every defect of a written post (a ``blogneo.Post``), part by part, in reading order.
+
+    ``target_words`` is the words asked for per prose part; None takes the post's own target.
+    """
+    target = target_words if target_words is not None else getattr(post, "words", None)
+    title = post.title.text
+    found = find_defects(title, "title", part="title")
+    found += find_defects(post.description.text, "description", part="description")
+    found += find_defects(post.tags.text, "tags", part="tags")
+    for i, heading in enumerate(post.headings):
+        found += find_defects(heading, "heading", part=f"heading {i + 1}", title=title,
+                              headings=tuple(post.headings[:i]))
+    found += find_defects(post.introduction.text, part="introduction", target_words=target)
+    for i, section in enumerate(post.sections):
+        found += find_defects(section.text, part=f"section {i + 1}", target_words=target)
+    found += find_defects(post.conclusion.text, part="conclusion", target_words=target)
+    return found

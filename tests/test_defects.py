@@ -1,0 +1,85 @@
+"""The defect checker, one real example per kind: the post committed in notebook 05 before this
+checker existed (embedded model, seed 7), and posts from the quality benchmark."""
+
+import pytest
+
+import blogneo
+from blogneo.defects import KINDS, find_defects
+
+
+def kinds(text, kind="prose", **kwargs):
+    return [d.kind for d in find_defects(text, kind, **kwargs)]
+
+
+@pytest.mark.parametrize("text", [
+    "I'd like you to write a piece on the topic of biking to work, and why it matters to the people who do it.",
+    "The blog posts that have been edited so far contain grammatical errors. Here is your rewritten version of them, "
+    "which reads better.",
+    "In conclusion, the article you just wrote shows that a bike is the best way to get to work in a busy city.",
+    "Sure! Biking to work keeps me fit, saves money and lets me see the city wake up every single morning.",
+    "As an AI language model, I do not ride a bike, but many people find that cycling to work is good for them.",
+    "In this post I will explain why I ride my bike to work every day, even when it rains in the morning.",
+])
+def test_meta_talk_is_found(text):
+    assert "meta-talk" in kinds(text)
+
+
+@pytest.mark.parametrize("text", [
+    "<<the blog posts of the day>> Biking is a way of life for many people who live in a city and love it.",
+    "Assistant: Biking is a way of life for many people who live in a city and love it every single day.",
+    "Tags: biking, commute\nBiking is a way of life for many people who live in a city and love it daily.",
+    "Biking to work is a joy for [insert your city here] and for anyone who likes fresh air in the morning.",
+])
+def test_template_and_chat_artifacts_are_found(text):
+    assert "artifact" in kinds(text)
+
+
+def test_headings_that_repeat_the_title_or_each_other_or_carry_another_items_number():
+    title = "Why I Bike to Work: The Unsustainable Choice"
+    assert kinds("Why I Bike to Work: The Unsustainable Choice", "heading", title=title) == ["title-repeated"]
+    assert kinds("Why I Bike to Work", "heading", title=title) == ["title-repeated"]
+    assert kinds("Choosing a bike", "heading", headings=("The morning ride", "Choosing a Bike")) == \
+        ["duplicate-heading"]
+    assert kinds("Why ride at all? 2", "heading") == ["heading-number"]
+    assert kinds("The first week | 4. The 5 mistakes", "heading") == ["heading-number"]
+    for fine in ("The 5 mistakes new riders make", "Tips for 2025", "What a flat tyre taught me", "Rain, and why"):
+        assert kinds(fine, "heading", title=title) == [], fine
+
+
+def test_a_byline_invented_in_a_title():
+    assert kinds("Why I Bike to Work: The Unsustainable Choice by Chris Larkin", "title") == ["invented-author"]
+    assert kinds("Ten Years of Cycling - Anna Smith", "title") == ["invented-author"]
+    assert kinds("Stand by Me: Riding With a Friend", "title") == []
+
+
+def test_prose_that_stops_mid_sentence_or_far_short_of_its_target():
+    cut = "Baking bread takes patience, and the first loaf is rarely the best one, but it requires patience"
+    assert kinds(cut) == ["unfinished"]
+    assert kinds("Bread is good. I like it.") == ["too-short"]  # under 12 words
+    short = "Bread takes patience. The dough must rest for an hour, and the oven must be very hot before it goes in."
+    assert kinds(short, target_words=100) == ["too-short"]  # 22 words of 100 asked
+    assert kinds(short, target_words=40) == []
+    assert kinds("This post explores", "description") == ["unfinished", "too-short"]
+
+
+def test_a_repetition_loop():
+    loop = "I love my bike because it is fast. " * 5
+    assert kinds(loop.strip()) == ["repetition"]
+
+
+def test_each_defect_says_its_kind_part_and_where_it_is():
+    text = "Cycling is great for your health and your wallet. Here is your rewritten version of the section."
+    [defect] = find_defects(text, part="section 3")
+    assert (defect.kind, defect.part) == ("meta-talk", "section 3")
+    assert text[defect.where:].startswith("Here is your rewritten version")
+    assert str(defect).startswith("section 3: meta-talk at 50: ")
+
+
+def test_clean_text_has_no_defects_and_every_kind_is_documented():
+    text = ("Riding to work changed my mornings. The air is cool, the streets are quiet, and I arrive awake "
+            "instead of tired. It took a month to find the right route, but now I would not go back.")
+    assert find_defects(text, target_words=40) == []
+    for kind in KINDS:
+        assert kind in blogneo.defects.__doc__
+    with pytest.raises(ValueError, match="kind="):
+        find_defects("text", "paragraph")
