@@ -15,6 +15,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   unfinished         a prose part (or the description) that does not end on a whole sentence
   too-short          a part far shorter than asked: prose under 40% of its target words (at least
                      12 words), a description under 5 words, an empty title, heading or tag list
+  too-long           a description over 160 characters (what search engines show), prose over 2.5
+                     times its target words
   repetition         a run of four words repeated more than three times (a loop)
 
 Every defect found is "blocking": a part with one is not chosen while a candidate without exists.
@@ -28,10 +30,12 @@ from dataclasses import dataclass
 from .text import MIN_WORDS, ends_sentence, ngram_repeats
 
 KINDS = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "invented-author",
-         "unfinished", "too-short", "repetition")
+         "unfinished", "too-short", "too-long", "repetition")
 #: What a part is, for the checks that apply to it.
 PART_KINDS = ("title", "description", "tags", "heading", "prose")
 SHORT_SHARE = 0.4  # a prose part under this share of its target words is too short
+LONG_SHARE = 2.5  # and one over this multiple of them too long
+DESCRIPTION_CHARS = 160  # a meta description longer than this is cut off in search results
 
 _META_TALK = re.compile("|".join([
     r"\bhere(?:'s|\u2019s| is| are)\s+(?:your|the|a|an|my|some)\b[^.!?\n]*\b(?:version|post|article|blog|"
@@ -105,6 +109,10 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         found.append(Defect("too-short", part, 0, f"{words} words, at least 5 wanted"))
     elif kind in ("title", "heading", "tags") and words == 0:
         found.append(Defect("too-short", part, 0, "empty"))
+    if kind == "description" and len(text.strip()) > DESCRIPTION_CHARS:
+        found.append(Defect("too-long", part, DESCRIPTION_CHARS, f"{len(text.strip())} characters"))
+    elif kind == "prose" and target_words and words > LONG_SHARE * target_words:
+        found.append(Defect("too-long", part, 0, f"{words} words, {target_words} wanted"))
     if ngram_repeats(text, 4) > 3:
         found.append(Defect("repetition", part, 0, f"a run of 4 words {ngram_repeats(text, 4)} times"))
     return sorted(found, key=lambda d: (KINDS.index(d.kind), d.where))

@@ -25,7 +25,7 @@ from .errors import ParameterError
 from .loading import LoadedModel, loaded
 from .memory import cache_bucket, check_run
 from .precision import FiniteScores, HalfPrecisionOverflow
-from .prompts import check_prompt, encode
+from .prompts import banned_ids, check_prompt, encode
 from .sampling import SamplingParams, resolve_params
 from .text import SENTENCE_END, ends_sentence, trim_to_sentence
 
@@ -209,6 +209,8 @@ def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens:
     config = params.to_generation_config(prompt_tokens=prompt_tokens)
     own = model.model.generation_config
     config.pad_token_id, config.eos_token_id, config.bos_token_id = own.pad_token_id, own.eos_token_id, own.bos_token_id
+    if params.banned:
+        config.bad_words_ids = banned_ids(model.tokenizer, params.banned)
     if params.trim_to_sentence:
         room = model.context_length - prompt_tokens - config.max_new_tokens
         config.max_new_tokens += max(0, min(room, finishing_room(config.max_new_tokens)))

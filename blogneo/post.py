@@ -1,11 +1,13 @@
 """A whole blog post: title, description, tags, outline, introduction, sections and conclusion.
 
 Each step is one generation (the outline is one short generation per heading) with its own seed,
-derived from the post's seed (``params.seed``), so the same topic, model and params give the same
-post. Stop strings keep each step to its part. With ``params.num_candidates > 1`` every step
-generates that many in one batch and keeps the best by ``blogneo.text.score`` (documented there);
-every candidate's score is kept, so a reader can see why one won. Cleaning and scoring the text
-are plain functions in ``blogneo.text``; this module runs the steps.
+derived from the post's seed (``params.seed``), so the same topic, model, params and controls (post
+type, tone, words, banned phrases) give the same post. Stop strings keep each step to its part.
+With ``params.num_candidates > 1`` every step generates that many in one batch and keeps the best
+by ``blogneo.text.score`` (documented there); a candidate with a defect (``blogneo.defects``)
+loses to any without, and a step with no defect-free candidate retries with new seeds. Every
+candidate's score and defects are kept, so a reader can see why one won. Cleaning and scoring the
+text are plain functions in ``blogneo.text``; this module runs the steps.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from .defects import check_post, find_defects
 from .display import HTML
 from .errors import BlogneoError, ParameterError
-from .files import write_new
+from .files import slugify, write_new
 from .generation import stream
 from .lens import score_text
 from .loading import LoadedModel, loaded
 from .markdown import document, front_matter
-from .prompts import POST_STOPS, check_prompt, post_prompt
+from .prompts import POST_STOPS, POST_TYPES, TONES, check_prompt, post_prompt
 from .sampling import SamplingParams, resolve_params
 from .text import Scored, clean_description, clean_heading, clean_prose, clean_tags, clean_title, keywords, score, tail
 
@@ -35,6 +38,12 @@ SHORT_BUDGET = {"title": 24, "description": 60, "tags": 24, "heading": 16}
 SHORT_TEMPERATURE = 0.5  # short, structured steps are sampled cooler than the prose
 ATTEMPTS = 3  # rounds of candidates per step before taking the best of what there is
 MAX_SECTIONS = 10  # sections between the introduction and the conclusion: 1 to this
+WORDS = (30, 400)  # target words per prose part: from, to
+TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times this (English: about 1.3)
+#: Clichés no post needs, banned while writing (beside the phrases a writer bans).
+DEFAULT_BANNED = ("in today's fast-paced world", "delve into", "game-changer", "embark on a journey",
+                  "unlock the secrets", "a testament to")
+_PART_KIND = {"title": "title", "description": "description", "tags": "tags", "heading": "heading"}
 
 
 class PostEvent(NamedTuple):
@@ -66,8 +75,9 @@ def derive_seed(seed: int, name: str) -> int:
 class Post:
     """A written post. Parts are attributes; ``regenerate`` rewrites a section; ``to_markdown`` and ``save`` export.
 
-    ``params`` are the post's own: ``params.seed`` is the post's seed (drawn when none was given)
-    and ``params.num_candidates`` how many candidates each step chose from.
+    ``params`` are the post's own: ``params.seed`` is the post's seed (drawn when none was given),
+    ``params.num_candidates`` how many candidates each step chose from and ``params.banned`` the
+    phrases it could not write. ``post_type``, ``tone`` and ``words`` are the rest of its recipe.
 
     Example:
         >>> post = blogneo.write_post("Why I bike to work", sections=3, params=blogneo.SamplingParams(seed=7))
@@ -75,8 +85,10 @@ class Post:
         (7, 3)
     """
 
-    def __init__(self, topic: str, model: LoadedModel, params: SamplingParams):
+    def __init__(self, topic: str, model: LoadedModel, params: SamplingParams, post_type: str = "opinion",
+                 tone: str = "friendly", words: int = 100):
         self.topic, self.model, self.params = topic, model, params
+        self.post_type, self.tone, self.words = post_type, tone, words
         self.title: Part | None = None
         self.description: Part | None = None
         self.tags: Part | None = None
@@ -137,21 +149,38 @@ class Post:
         named["conclusion"] = self.conclusion
         return {name: part.seed for name, part in named.items() if part is not None}
 
+    @property
+    def slug(self) -> str:
+        """The post's URL slug (and file name): its title in lower-case ASCII and hyphens."""
+        return slugify(self.title.text)
+
+    def defects(self) -> list:
+        """Every defect ``blogneo.defects`` finds in the post, part by part; [] for a clean post."""
+        return check_post(self, self.words)
+
     def body(self) -> str:
+        numbered = self.post_type == "listicle"  # a listicle's headings are its numbered items
         blocks = [self.introduction.text]
-        blocks += [f"## {s.heading}\n\n{s.text}" for s in self.sections]
+        blocks += [f"## {f'{i}. ' if numbered else ''}{s.heading}\n\n{s.text}" for i, s in enumerate(self.sections, 1)]
         blocks.append(f"## Conclusion\n\n{self.conclusion.text}")
         return "\n\n".join(blocks)
 
     def to_markdown(self) -> str:
-        """The post as Markdown with YAML front matter: what a static site generator reads."""
-        meta = front_matter(self.title.text, self.model, self.params, self.seed, description=self.description.text,
-                            tags=self.tag_list, topic=self.topic)
+        """The post as Markdown with YAML front matter: what a static site generator reads.
+
+        Beside the title and date: the SEO fields Hugo and Jekyll read (``slug``, ``description``,
+        at most 160 characters when the checker found no defect, and ``tags``), the recipe
+        (topic, post type, tone, words per part) and the provenance (model, revision, params,
+        every step's seed), so the post can be written again.
+        """
+        meta = front_matter(self.title.text, self.model, self.params, self.seed, slug=self.slug,
+                            description=self.description.text, tags=self.tag_list, topic=self.topic,
+                            post_type=self.post_type, tone=self.tone, words=self.words)
         meta["seeds"] = self.seeds()
         return document(meta, self.body())
 
     def save(self, folder: str | Path = "posts") -> Path:
-        """Write ``<slug of the title>.md`` into ``folder``, atomically, never overwriting (``-2.md`` then)."""
+        """Write ``<slug>.md`` into ``folder``, atomically, never overwriting (``-2.md`` then)."""
         return write_new(folder, self.title.text, self.to_markdown())
 
     def scores(self) -> HTML:
@@ -164,11 +193,11 @@ class Post:
                 chosen = "✔" if won else ""
                 short = c.text if len(c.text) <= 70 else c.text[:69] + "…"
                 cells = [name, chosen, f"{c.score:.2f}", f"{c.fluency:.2f}", f"{c.on_topic:.2f}", str(c.repetition),
-                         "yes" if c.valid else "no", short]
+                         "; ".join(c.defects) or "none", short]
                 rows.append("".join(f"<td style='text-align:left'>{html.escape(x)}</td>" for x in cells))
                 lines.append(" | ".join(cells))
         head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
-                       ("step", "chosen", "score", "fluency", "on topic", "repetition", "valid", "text"))
+                       ("step", "chosen", "score", "fluency", "on topic", "repetition", "defects", "text"))
         markup = f"<table><tr>{head}</tr>" + "".join(f"<tr>{r}</tr>" for r in rows) + "</table>"
         return HTML(markup, "\n".join(lines))
 
@@ -184,7 +213,8 @@ class Post:
 
 
 def write_post(topic: str, model: LoadedModel | str | None = None, sections: int = 4,
-               params: SamplingParams | str | None = None, *,
+               params: SamplingParams | str | None = None, *, post_type: str = "opinion", tone: str = "friendly",
+               words: int = 100, banned: tuple[str, ...] | list[str] = (),
                on_event: Callable[[PostEvent], None] | None = None,
                cancel: threading.Event | None = None) -> Post:
     """Write a whole post about ``topic``.
@@ -196,7 +226,13 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
         params: SamplingParams or a preset name for the prose (short steps are sampled cooler).
             ``params.seed`` is the post's seed, from which each step's seed is derived (None
             draws one, kept in ``post.seed``); ``params.num_candidates`` is how many candidates
-            each step generates in one batch, keeping the best by ``blogneo.text.score``.
+            each step generates in one batch, keeping the best by ``blogneo.text.score``. Prose
+            parts take their token budget from ``words``, not from ``params.max_new_tokens``.
+        post_type: one of ``POST_TYPES`` (how-to, listicle, opinion, review, personal story); it
+            shapes the outline, and a listicle's headings are numbered.
+        tone: one of ``TONES`` (friendly, professional, persuasive, humorous) or a few words of your own.
+        words: target words per prose part (30 to 400); far off it is a defect.
+        banned: phrases the post may not contain, beside ``DEFAULT_BANNED``; enforced as it is written.
         on_event: called with a PostEvent as each step starts, streams and ends.
         cancel: set it (from another thread) to stop; the run raises BlogneoError.
 
@@ -209,10 +245,21 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
     if not isinstance(sections, int) or isinstance(sections, bool) or not 1 <= sections <= MAX_SECTIONS:
         raise ParameterError("sections", f"sections={sections!r} is out of range: use from 1 to {MAX_SECTIONS}.")
     params = resolve_params(params)
+    if post_type not in POST_TYPES:
+        raise ParameterError("post_type", f"post_type={post_type!r} is not one we know: use one of "
+                                          f"{', '.join(POST_TYPES)}.")
+    tone = check_prompt(tone, "tone").strip()
+    if len(tone.split()) > 6:
+        raise ParameterError("tone", f"tone={tone!r} is too long: a few words, such as {', '.join(TONES)}.")
+    if not isinstance(words, int) or isinstance(words, bool) or not WORDS[0] <= words <= WORDS[1]:
+        raise ParameterError("words", f"words={words!r} is out of range: use from {WORDS[0]} to {WORDS[1]} "
+                                      "words per part.")
+    banned = (banned,) if isinstance(banned, str) else tuple(banned)
+    params = params.replace(banned=(*DEFAULT_BANNED, *params.banned, *banned))  # validated there
     if params.seed is None:
         params = params.replace(seed=secrets.randbelow(2**32))
     model = loaded(model)  # last: every check above runs before any model loads
-    post = Post(topic.strip(), model, params)
+    post = Post(topic.strip(), model, params, post_type, tone, words)
     writer = _Writer(post, on_event, cancel)
     post.title = writer.title()
     post.description = writer.description()
@@ -301,16 +348,18 @@ class _Writer:
               heading: str = "", announce: bool = True, reject: set[str] | None = None,
               stops: tuple[str, ...] | None = None) -> Part:
         post = self.post
-        values = {"topic": post.topic, "title": post.title.text if post.title else post.topic,
-                  "sections": len(post.headings), "headings": "; ".join(post.headings) or post.topic,
-                  "outline": "", "number": 1, "heading": heading, "previous": ""}
+        title = post.title.text if post.title else ""
+        values = {"topic": post.topic, "title": title or post.topic, "kind": post.post_type, "tone": post.tone,
+                  "words": post.words, "sections": len(post.headings),
+                  "headings": "; ".join(post.headings) or post.topic, "outline": "", "number": 1,
+                  "heading": heading, "previous": ""}
         values.update(fields or {})
         prompt, reply = post_prompt(step, self.chat, **values)
         prose = step in ("introduction", "section", "conclusion")
         params = post.params.replace(
             stop=stops or POST_STOPS[step],
             trim_to_sentence=prose or step == "description",
-            max_new_tokens=post.params.max_new_tokens if prose else SHORT_BUDGET[step], max_length=None,
+            max_new_tokens=self._prose_budget() if prose else SHORT_BUDGET[step], max_length=None,
             min_new_tokens=0)
         if not prose and params.temperature > SHORT_TEMPERATURE:
             params = params.replace(temperature=SHORT_TEMPERATURE)
@@ -327,7 +376,9 @@ class _Writer:
                 if reject and text.lower() in reject:
                     text = ""
                 fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
-                scored.append(score(text, fluency, wanted, prose, sentence=step == "description"))
+                defects = find_defects(text, _PART_KIND.get(step, "prose"), part=label, title=title,
+                                       headings=tuple(post.headings), target_words=post.words)
+                scored.append(score(text, fluency, wanted, defects))
             if any(s.valid for s in scored):
                 break
         best = max(scored, key=lambda s: s.score)
@@ -335,6 +386,10 @@ class _Writer:
         if announce:
             self.on_event(PostEvent("done", label, best.text))
         return part
+
+    def _prose_budget(self) -> int:
+        """Tokens for a prose part: its target words' worth, within a quarter of the model's context."""
+        return min(round(self.post.words * TOKENS_PER_WORD), self.model.context_length // 4)
 
     def _generate(self, prompt: str, reply: str, params: SamplingParams, label: str) -> list[str]:
         if self.cancel.is_set():
@@ -357,4 +412,4 @@ class _Writer:
         return keywords(self.post.topic, self.post.title.text if self.post.title else "", heading)
 
 
-__all__ = ["MAX_SECTIONS", "Part", "Post", "PostEvent", "derive_seed", "write_post"]
+__all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "Part", "Post", "PostEvent", "derive_seed", "write_post"]

@@ -103,6 +103,24 @@ def text_ids(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
 
 
+def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
+    """Token sequences that spell each phrase as it can appear: lower case or capitalised, at a
+    line's start or after a space; what transformers' ``bad_words_ids`` forbids.
+
+    Example:
+        >>> len(banned_ids(model.tokenizer, ("delve",)))  # delve, Delve, " delve", " Delve"
+        4
+    """
+    sequences: list[list[int]] = []
+    for phrase in phrases:
+        for variant in dict.fromkeys((phrase, phrase.lower(), phrase[:1].upper() + phrase[1:])):
+            for text in (variant, " " + variant):
+                ids = text_ids(tokenizer, text)
+                if ids and ids not in sequences:
+                    sequences.append(ids)
+    return sequences
+
+
 # Stands in for the user's message while the chat template is rendered; a private-use character
 # that no template changes, so the rendered text splits exactly around the message.
 _SLOT = "\ue000"
@@ -120,24 +138,38 @@ def _template(model, user_ids: list[int]) -> list[int]:
 # --- A whole post (blogneo.post) ------------------------------------------------------------------
 # One (prompt, reply) pair per step, for each kind of model. ``reply`` is what the answer is made
 # to start with: a chat model gets it after its assistant turn, a base model straight after the
-# prompt. Placeholders: {topic} {title} {sections} {headings} {outline} {number} {heading} {previous}.
-# Chat models get requests; base models (GPT-Neo) get documents to continue, with a worked example
-# where the format matters (few-shot).
+# prompt. Placeholders: {topic} {title} {sections} {headings} {outline} {number} {heading} {previous}
+# {tone} {kind} {shape} {words}. Chat models get requests that say what to leave out (a preface,
+# a title, notes about the request: what small chat models add when not told); base models
+# (GPT-Neo) get documents to continue, with a worked example where the format matters (few-shot).
+TONES = ("friendly", "professional", "persuasive", "humorous")
+POST_TYPES = ("how-to", "listicle", "opinion", "review", "personal story")
+# What each post type's sections are: it shapes the outline.
+SHAPES = {
+    "how-to": "the steps of a how-to guide, each heading an action the reader takes",
+    "listicle": "the items of a list post, each heading one item of the list",
+    "opinion": "the arguments of an opinion piece, each heading one reason",
+    "review": "the aspects a review weighs, each heading one aspect",
+    "personal story": "the moments of a personal story, in the order they happened",
+}
+_ONLY = "Reply with the text only: no preface, no title or heading, no notes about this request."
 POST_TEMPLATES = {
     "chat": {
-        "title": ("Write a catchy title for a blog post about: {topic}\nReply with the title only.", ""),
-        "description": ('Describe the blog post "{title}" in one sentence.', "This post"),
+        "title": ("Write a catchy title for a {kind} blog post about: {topic}\nReply with the title only, "
+                  "without an author's name.", ""),
+        "description": ('Describe the blog post "{title}" in one sentence of at most 25 words.', "This post"),
         "tags": ("Suggest four short tags for a blog post.\n\nExample:\nTopic: Learning to bake bread\n"
                  "Tags: baking, bread, home cooking, beginners\n\nTopic: {topic}", "Tags:"),
-        "heading": ('Write the outline of a blog post titled "{title}": {sections} short headings for its main '
-                    "sections, one per line, without an introduction or a conclusion.", "{outline}{number}."),
-        "introduction": ('Write the introduction of the blog post "{title}". The post has these sections: '
-                         "{headings}. Write one paragraph and no heading.", ""),
-        "section": ('You are writing the blog post "{title}". Its sections are: {headings}. The part before this '
-                    'one ends: "{previous}"\n\nWrite the section "{heading}" as one or two paragraphs, without '
-                    "a heading.", ""),
-        "conclusion": ('Write the conclusion of the blog post "{title}", which covered: {headings}. Write one '
-                       "short paragraph and no heading.", ""),
+        "heading": ('Write the outline of the {kind} blog post "{title}": {sections} short headings, {shape}. '
+                    "One per line, no introduction or conclusion, and none that repeats the title.",
+                    "{outline}{number}."),
+        "introduction": ('Write the introduction of the {kind} blog post "{title}", in a {tone} tone. The post has '
+                         "these sections: {headings}. Write one paragraph of about {words} words. " + _ONLY, ""),
+        "section": ('You are writing the {kind} blog post "{title}", in a {tone} tone. Its sections are: '
+                    '{headings}. The part before this one ends: "{previous}"\n\nWrite the section "{heading}" in '
+                    "about {words} words. " + _ONLY, ""),
+        "conclusion": ('Write the conclusion of the {kind} blog post "{title}", in a {tone} tone. It covered: '
+                       "{headings}. Write one paragraph of about {words} words. " + _ONLY, ""),
     },
     "base": {
         "title": ("Topic: Learning to bake bread\nTitle: The Joy of Baking Your First Loaf\n\n"
@@ -146,28 +178,34 @@ POST_TEMPLATES = {
                         "first loaf, from flour to crust.\n\nTitle: {title}\nSummary:", " This post"),
         "tags": ("Title: The Joy of Baking Your First Loaf\nTags: baking, bread, home cooking, beginners\n\n"
                  "Title: {title}\nTags:", ""),
-        "heading": ("Title: How to Start Running\nSections:\n1. Why run at all\n2. Choosing your shoes\n"
-                    "3. The first week\n4. Staying motivated\n\nTitle: {title}\nSections:\n", "{outline}{number}."),
+        "heading": ("Type: how-to\nTitle: How to Start Running\nSections:\n1. Choose your shoes\n2. Run slowly\n"
+                    "3. Plan the first week\n4. Stay motivated\n\nType: {kind}\nTitle: {title}\nSections:\n",
+                    "{outline}{number}."),
         "introduction": ("# {title}\n\n", ""),
         "section": ("# {title}\n\n{previous}\n\n## {heading}\n\n", ""),
         "conclusion": ("# {title}\n\n{previous}\n\n## Conclusion\n\n", ""),
     },
 }
 
-# What ends each step: a heading stays one line; a part of the post ends before the next heading.
+# What ends each step: a heading stays one line; a part of the post ends before the next heading,
+# a rule or a note.
+_PART_END = ("\n#", "\n**", "\n\n\n", "\n---", "\nNote:")
 POST_STOPS = {
     "title": ("\n",), "description": ("\n",), "tags": ("\n",), "heading": ("\n",),
-    "introduction": ("\n#", "\n**", "\n\n\n"), "section": ("\n#", "\n**", "\n\n\n"),
-    "conclusion": ("\n#", "\n**", "\n\n\n"),
+    "introduction": _PART_END, "section": _PART_END, "conclusion": _PART_END,
 }
 
 
 def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:
     """(prompt, reply) for one step of a post, filled in.
 
+    ``kind`` (the post type) also fills ``shape``, what its sections are.
+
     Example:
         >>> post_prompt("title", chat=False, topic="Sourdough")[0].splitlines()[-2:]
         ['Topic: Sourdough', 'Title:']
     """
     prompt, reply = POST_TEMPLATES["chat" if chat else "base"][step]
+    fields = {"tone": TONES[0], "kind": "opinion", "words": 100, **fields}
+    fields.setdefault("shape", SHAPES.get(fields["kind"], "its main sections"))
     return prompt.format(**fields), reply.format(**fields)

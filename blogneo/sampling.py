@@ -36,6 +36,8 @@ class SamplingParams:
         num_candidates: independent continuations, generated as one batch [1, 16].
         seed: makes sampling reproducible; None draws one and reports it [0, 2**32-1].
         stop: strings that end the run; they are removed from the text.
+        banned: words or phrases the model may not write, enforced while it writes (transformers'
+            ``bad_words_ids``), in lower case, capitalised, and after a space alike.
         trim_to_sentence: when a run ends on the length limit, cut back to the last whole sentence.
         max_length: the tutorial's knob, prompt plus new tokens (transformers' meaning); when
             set it replaces max_new_tokens.
@@ -63,6 +65,7 @@ class SamplingParams:
     num_candidates: int = 1
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    banned: tuple[str, ...] = ()
     trim_to_sentence: bool = True
     max_length: int | None = None
     max_time: float | None = None
@@ -92,6 +95,10 @@ class SamplingParams:
         if not isinstance(stop, (tuple, list)) or not all(isinstance(s, str) and s for s in stop):
             raise ParameterError("stop", f"stop={self.stop!r} must be a string or a list of non-empty strings.")
         object.__setattr__(self, "stop", tuple(stop))
+        banned = (self.banned,) if isinstance(self.banned, str) else self.banned
+        if not isinstance(banned, (tuple, list)) or not all(isinstance(s, str) and s.strip() for s in banned):
+            raise ParameterError("banned", f"banned={self.banned!r} must be a phrase or a list of non-empty phrases.")
+        object.__setattr__(self, "banned", tuple(dict.fromkeys(s.strip() for s in banned)))
         if not isinstance(self.trim_to_sentence, bool):
             raise ParameterError("trim_to_sentence",
                                  f"trim_to_sentence={self.trim_to_sentence!r} must be True or False.")
@@ -125,6 +132,7 @@ class SamplingParams:
         """Every field as plain JSON/YAML values; ``SamplingParams(**d)`` gives the same params back."""
         fields = dataclasses.asdict(self)
         fields["stop"] = list(self.stop)
+        fields["banned"] = list(self.banned)
         return fields
 
     def to_generation_config(self, prompt_tokens: int = 0) -> GenerationConfig:

@@ -98,34 +98,33 @@ class Scored:
     fluency: float  # mean log-probability per token under the model: nearer 0 reads more fluent
     repetition: int  # how often the most repeated run of 3 words occurs (1: no repeats)
     on_topic: float  # share of the topic's key words the text uses, 0 to 1
-    valid: bool  # long enough, ends on a whole sentence (prose), and no 4-gram more than 3 times
+    defects: tuple[str, ...] = ()  # what blogneo.defects found, as "kind at where: excerpt"
+
+    @property
+    def valid(self) -> bool:
+        """No defects: the only candidates a step chooses while it has any."""
+        return not self.defects
 
 
-def score(text: str, fluency: float, key_words: set[str], prose: bool, sentence: bool = False) -> Scored:
-    """Best-of-N's score: ``fluency + on_topic - 0.5 * (repetition - 1)``, and -100 when not valid.
+def score(text: str, fluency: float, key_words: set[str], defects: tuple = ()) -> Scored:
+    """Best-of-N's score: ``fluency + on_topic - 0.5 * (repetition - 1)``, and -100 with any defect.
 
     - fluency: mean natural-log probability of the text's tokens under the model (about -1 to -4);
     - on_topic: the share of the key words of the topic (and title and heading) that the text
       uses, matched on their first five letters, from 0 to 1;
     - repetition: how often the most repeated run of three words occurs; each repeat beyond the
       first costs 0.5;
-    - valid: a prose part has at least 12 words, ends on a whole sentence, and repeats no run of
-      four words more than 3 times. A one-sentence part (the description) needs 5 to 60 words
-      ending a sentence; a short part (title, heading, tags) needs 1 to 16 words.
+    - defects: what ``blogneo.defects.find_defects`` found in it (meta-talk, artifacts, an
+      unfinished or far too short part...); any one makes the candidate invalid.
     """
     words = re.findall(r"[a-z0-9']+", text.lower())
     stems = {w[:5] for w in words}
     on_topic = sum(k[:5] in stems for k in key_words) / len(key_words) if key_words else 0.0
     repetition = ngram_repeats(text, 3)
-    if prose:
-        valid = len(words) >= MIN_WORDS and ends_sentence(text) and ngram_repeats(text, 4) <= 3
-    elif sentence:
-        valid = 5 <= len(words) <= 60 and ends_sentence(text)
-    else:
-        valid = 1 <= len(words) <= 16
-    total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (0 if valid else 100)
+    found = tuple(str(d).split(": ", 1)[-1] for d in defects)
+    total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (100 if found else 0)
     return Scored(text=text, score=round(total, 4), fluency=round(fluency, 4), repetition=repetition,
-                  on_topic=round(on_topic, 4), valid=valid)
+                  on_topic=round(on_topic, 4), defects=found)
 
 
 # --- shaping what the model wrote into what each step of a post needs -------------------------

@@ -6,6 +6,7 @@ import pytest
 
 import blogneo
 from blogneo import BlogneoError, ParameterError
+from blogneo.defects import find_defects
 from blogneo.markdown import read
 from blogneo.post import PostEvent, write_post
 from blogneo.text import clean_heading, clean_prose, clean_tags, clean_title, score
@@ -93,18 +94,23 @@ def test_best_of_n_keeps_the_highest_scoring_candidate_and_shows_every_score(ran
     assert "✔" in repr(table)
 
 
-def test_score_rewards_fluency_and_topic_and_punishes_repetition_and_broken_text():
+def test_score_rewards_fluency_and_topic_and_punishes_repetition_and_defects():
     keywords = {"bread", "baking"}
-    good = score("Baking bread at home is slow and rewarding. The bread is worth it.", -2.0, keywords, prose=True)
-    loop = score("the bread is good the bread is good the bread is good the bread is good.", -2.0, keywords,
-                 prose=True)
-    cut = score("Baking bread at home is slow and rewarding and then the oven", -2.0, keywords, prose=True)
-    off = score("Cats sleep most of the day and the night, and nobody minds it at all.", -2.0, keywords, prose=True)
+
+    def scored(text):
+        return score(text, -2.0, keywords, find_defects(text, target_words=12))
+
+    good = scored("Baking bread at home is slow and rewarding. The bread is worth it, every time.")
+    loop = scored("the bread is good the bread is good the bread is good the bread is good.")
+    cut = scored("Baking bread at home is slow and rewarding and then the oven")
+    meta = scored("Here is your rewritten version: baking bread at home is slow and rewarding, and worth it.")
+    off = scored("Cats sleep most of the day and the night, and nobody minds it at all.")
     assert good.valid and good.on_topic == 1.0 and good.repetition == 1 and good.score == -1.0
     assert loop.repetition == 4 and not loop.valid and loop.score < good.score
-    assert not cut.valid and cut.score < -90
+    assert not cut.valid and cut.score < -90 and cut.defects[0].startswith("unfinished")
+    assert not meta.valid and meta.defects[0].startswith("meta-talk at 0")
     assert off.valid and off.on_topic == 0 and off.score < good.score
-    assert score("Bread", -1.0, keywords, prose=False).valid
+    assert score("Bread", -1.0, keywords).valid
 
 
 def _retitled(post, title):
