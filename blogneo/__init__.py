@@ -65,6 +65,10 @@ _API = {
     # a whole post, the studio, files
     "Post": ("post", "Post"),
     "write_post": ("post", "write_post"),
+    "POST_TYPES": ("prompts", "POST_TYPES"),
+    "TONES": ("prompts", "TONES"),
+    "DEFAULT_BANNED": ("post", "DEFAULT_BANNED"),
+    "find_defects": ("defects", "find_defects"),
     "studio": ("ui", "studio"),
     "read_markdown": ("markdown", "read"),
     # speed
