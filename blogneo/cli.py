@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
                                                 "--post, the folder to save the post in")
     write.add_argument("--post", action="store_true", help="write a whole post: title, outline, sections, Markdown")
     write.add_argument("--sections", type=int, default=4, help="sections in a whole post (default 4)")
+    write.add_argument("--type", dest="post_type", default="opinion", metavar="TYPE",
+                       help="with --post: how-to, listicle, opinion (default), review or 'personal story'")
+    write.add_argument("--tone", default="friendly",
+                       help="with --post: friendly (default), professional, persuasive, humorous, or your own words")
+    write.add_argument("--words", type=int, default=100, help="with --post: target words per part (default 100)")
+    write.add_argument("--ban", action="append", default=[], metavar="PHRASE",
+                       help="with --post: a phrase the post may not contain (repeatable); a few clichés always are")
 
     commands.add_parser("checkpoints", help="list the known checkpoints and what fits here")
 
@@ -173,30 +180,37 @@ def _write(args) -> int:
 def _write_post(args, params) -> int:
     from tqdm.auto import tqdm
 
-    from .loading import load
     from .post import MAX_SECTIONS, write_post
 
     if not 1 <= args.sections <= MAX_SECTIONS:  # checked again by write_post; here before the model loads
         raise BlogneoError(f"--sections {args.sections} is out of range: use from 1 to {MAX_SECTIONS}.")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise BlogneoError(f"--out {args.out} is a file; with --post it names the folder the post is saved in.")
-    model = load(args.model)
     steps = 6 + args.sections  # title, description, tags, outline, introduction, sections, conclusion
-    with tqdm(total=steps, desc="writing", unit="step", file=sys.stderr, leave=False) as bar:
-        def progress(event):
-            if event.kind == "start":
-                bar.set_postfix_str(event.step)
-            elif event.kind == "done":
-                bar.update(1)
+    bars = []  # the bar opens with the first step, after write_post has checked its arguments
 
-        post = write_post(args.topic, model, sections=args.sections, params=params, on_event=progress)
+    def progress(event):
+        if not bars:
+            bars.append(tqdm(total=steps, desc="writing", unit="step", file=sys.stderr, leave=False))
+        if event.kind == "start":
+            bars[0].set_postfix_str(event.step)
+        elif event.kind == "done":
+            bars[0].update(1)
+
+    try:  # write_post checks the type, tone, words and phrases before it loads the model
+        post = write_post(args.topic, args.model, sections=args.sections, params=params, post_type=args.post_type,
+                          tone=args.tone, words=args.words, banned=args.ban, on_event=progress)
+    finally:
+        for bar in bars:
+            bar.close()
     if args.out is not None:
         path = post.save(args.out)
         print(f"wrote {path}", file=sys.stderr)
     else:
         print(post.to_markdown())
-    print(f"[{post.title.text!r}: {len(post.sections)} sections, seed {post.seed}, model {model.name}]",
-          file=sys.stderr)
+    defects = post.defects()
+    print(f"[{post.title.text!r}: {len(post.sections)} sections, seed {post.seed}, model {post.model.name}, "
+          f"{len(defects)} defect(s){': ' + '; '.join(map(str, defects)) if defects else ''}]", file=sys.stderr)
     return 0
 
 

@@ -96,8 +96,11 @@ class SamplingParams:
             raise ParameterError("stop", f"stop={self.stop!r} must be a string or a list of non-empty strings.")
         object.__setattr__(self, "stop", tuple(stop))
         banned = (self.banned,) if isinstance(self.banned, str) else self.banned
-        if not isinstance(banned, (tuple, list)) or not all(isinstance(s, str) and s.strip() for s in banned):
-            raise ParameterError("banned", f"banned={self.banned!r} must be a phrase or a list of non-empty phrases.")
+        if not isinstance(banned, (tuple, list)):
+            raise ParameterError("banned", f"banned={self.banned!r} must be a phrase or a list of phrases.")
+        for phrase in banned:
+            if not isinstance(phrase, str) or not phrase.strip():
+                raise ParameterError("banned", f"banned phrases must be words (non-empty text), not {phrase!r}.")
         object.__setattr__(self, "banned", tuple(dict.fromkeys(s.strip() for s in banned)))
         if not isinstance(self.trim_to_sentence, bool):
             raise ParameterError("trim_to_sentence",

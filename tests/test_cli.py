@@ -39,6 +39,9 @@ BAD_INPUT = [
     (("write", "   "), "topic is empty"),
     (("write", "--post", "   "), "topic is empty"),
     (("write", "--post", "bread", "--sections", "0", "--model", "gpt-neo-2.7b"), "--sections 0 is out of range"),
+    (("write", "--post", "bread", "--type", "poem", "--model", "gpt-neo-2.7b"), "post_type='poem' is not one"),
+    (("write", "--post", "bread", "--words", "5", "--model", "gpt-neo-2.7b"), "words=5 is out of range"),
+    (("write", "--post", "bread", "--ban", " ", "--model", "gpt-neo-2.7b"), "banned phrases must be words"),
     (("write", "bread", "--model", "gpt-neo-9b"), "Unknown checkpoint 'gpt-neo-9b'"),
     (("write", "bread", "--model", "./no/such/folder"), "No folder at"),
     (("write", "bread", "--temperature", "warm"), "invalid float value"),
@@ -89,7 +92,8 @@ def test_write_post_saves_markdown_with_front_matter_and_shows_progress(tiny_fol
     from blogneo.markdown import read
 
     args = ("write", "--post", "Baking bread", "--sections", "2", "--seed", "7", "--model", tiny_folder,
-            "--out", tmp_path / "posts")
+            "--out", tmp_path / "posts", "--type", "how-to", "--tone", "professional", "--words", "40",
+            "--ban", "oven")
     first = run(*args)
     assert first.returncode == 0, first.stderr
     [path] = (tmp_path / "posts").iterdir()
@@ -97,6 +101,9 @@ def test_write_post_saves_markdown_with_front_matter_and_shows_progress(tiny_fol
     assert "step" in first.stderr  # the progress bar over the steps
     meta, body = read(path.read_text())
     assert meta["seed"] == 7 and meta["topic"] == "Baking bread" and body.count("\n## ") == 3  # 2 + Conclusion
+    assert (meta["post_type"], meta["tone"], meta["words"]) == ("how-to", "professional", 40)
+    assert "oven" in meta["params"]["banned"] and "oven" not in body.lower()
+    assert "defect(s)" in first.stderr
     again = run(*args)
     assert again.returncode == 0
     assert sorted(p.read_text() for p in (tmp_path / "posts").iterdir()) == [path.read_text()] * 2  # a new file
