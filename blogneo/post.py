@@ -286,7 +286,7 @@ class _Writer:
 
     def title(self) -> Part:
         part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=clean_title)
-        if not part.text:  # no usable title in any round: the topic itself is a fine title
+        if not any(c.valid for c in part.candidates):  # no usable title in any round: the topic is a fine title
             part.text = self.post.topic[:1].upper() + self.post.topic[1:]
         return part
 

@@ -28,9 +28,9 @@ from .history import Entry, History
 from .loading import LoadedModel, default_spec, load
 from .markdown import document, front_matter
 from .memory import available_memory, fits, format_gib, load_footprint
-from .post import MAX_SECTIONS, Post, write_post
+from .post import MAX_SECTIONS, WORDS, Post, write_post
 from .precision import resolve_device, resolve_dtype
-from .prompts import check_prompt
+from .prompts import POST_TYPES, TONES, check_prompt
 from .sampling import MAX_CANDIDATES, MAX_SEED, PRESETS, SamplingParams
 from .ui_candidates import CandidatesView
 from .ui_post import PostView
@@ -68,6 +68,10 @@ class Run:
     preset: str
     sections: int
     model: LoadedModel
+    post_type: str = "opinion"  # the Whole post mode's controls
+    tone: str = "friendly"
+    words: int = 100
+    banned: tuple[str, ...] = ()
 
 
 def _guarded(method):
@@ -107,6 +111,15 @@ class Studio(w.VBox):
         self.mode = w.ToggleButtons(options=["Text", "Whole post"], value="Text",
                                     tooltips=["continue or answer the prompt", "write a post about the prompt"])
         self.sections = w.IntSlider(4, min=1, max=MAX_SECTIONS, description="sections", layout=w.Layout(width="300px"))
+        short = {"style": {"description_width": "50px"}, "layout": w.Layout(width="240px")}
+        self.post_type = w.Dropdown(options=list(POST_TYPES), value="opinion", description="type", **short)
+        self.tone = w.Combobox(options=list(TONES), value="friendly", description="tone", ensure_option=False,
+                               placeholder="or your own words", **short)
+        self.words = w.IntSlider(100, min=WORDS[0], max=WORDS[1], step=10, description="words", **short)
+        self.banned = w.Text(placeholder="phrases the post may not contain, comma-separated", description="ban",
+                             style={"description_width": "50px"}, layout=w.Layout(width="100%"))
+        self.post_controls = w.VBox([w.HBox([self.post_type, self.tone, self.words]), self.banned],
+                                    layout=w.Layout(display="none"))  # shown in the Whole post mode
         self.prompt = w.Textarea(placeholder="Start your post, or ask for one: e.g. 'Write a short blog post "
                                  "about why I bike to work.'", layout=w.Layout(width="100%", height="7em"))
         self.checkpoint = w.Dropdown(description="Model", layout=full, style={"description_width": "70px"})
@@ -144,9 +157,11 @@ class Studio(w.VBox):
         self.generate.on_click(self._on_generate)
         self.stop.on_click(self._on_stop)
         self.restore.on_click(self._on_restore)
+        self.mode.observe(self._on_mode, names="value")
 
         super().__init__([
             w.HBox([self.mode, self.sections]),
+            self.post_controls,
             self.prompt,
             w.HBox([self.checkpoint], layout=full),
             w.HBox([self.load_bar, self.load_status]),
@@ -201,8 +216,11 @@ class Studio(w.VBox):
     def snapshot(self) -> Run:
         """The run the controls describe now; bad values raise ParameterError (shown as a message)."""
         field = "topic" if self.mode.value == "Whole post" else "prompt"
+        banned = tuple(p.strip() for p in self.banned.value.split(",") if p.strip())
         return Run(mode=self.mode.value, prompt=check_prompt(self.prompt.value, field), params=self.params(),
-                   preset=self.preset.value, sections=int(self.sections.value), model=self.model)
+                   preset=self.preset.value, sections=int(self.sections.value), model=self.model,
+                   post_type=self.post_type.value, tone=check_prompt(self.tone.value, "tone").strip(),
+                   words=int(self.words.value), banned=banned)
 
     def show_error(self, error: Exception) -> None:
         if isinstance(error, BlogneoError):
@@ -327,6 +345,10 @@ class Studio(w.VBox):
             getattr(self, field).value = getattr(preset, field)
 
     @_guarded
+    def _on_mode(self, change) -> None:
+        self.post_controls.layout.display = "" if change["new"] == "Whole post" else "none"
+
+    @_guarded
     def _on_candidates(self, change) -> None:
         if not self.running:  # what fits depends on how many candidates a run writes
             self._fill_checkpoints(self.checkpoint.value)
@@ -403,6 +425,7 @@ class Studio(w.VBox):
     def _post_worker(self, run: Run, view: PostView, cancel: threading.Event) -> None:
         try:
             post = write_post(run.prompt, run.model, sections=run.sections, params=run.params,
+                              post_type=run.post_type, tone=run.tone, words=run.words, banned=run.banned,
                               on_event=lambda event: self._on_main(view.event, event), cancel=cancel)
             entry = Entry(prompt=run.prompt, model=run.model.name, preset=run.preset, params=run.params.to_dict(),
                           texts=[post.to_markdown()], finish_reasons=["post"])
@@ -416,6 +439,10 @@ class Studio(w.VBox):
     def _show_post(self, view: PostView, post: Post) -> None:
         self.post = post
         view.show(post)
+        defects = post.defects()  # what the retries could not avoid: named, never hidden
+        if defects:
+            self.show_note(f"{len(defects)} defect(s) left: " + "; ".join(map(str, defects)) +
+                           ". Regenerate those sections, or try another seed.")
         self._refresh_history(select_last=True)
 
     @_guarded

@@ -232,14 +232,21 @@ def test_an_unreadable_history_file_is_set_aside_and_said(make, tiny, tmp_path):
 
 def test_whole_post_mode_shows_the_outline_and_sections_and_rewrites_one_section(make, tiny, tmp_path):
     s = make(tiny)
+    assert s.post_controls.layout.display == "none"  # type, tone, words and bans belong to the Whole post mode
     s.mode.value = "Whole post"
+    assert s.post_controls.layout.display == ""
     s.sections.value = 2
     s.prompt.value = "Baking bread"
     s.seed.value = 3
+    s.post_type.value, s.tone.value, s.words.value, s.banned.value = "how-to", "humorous", 40, "oven, crust"
     s.generate.click()
     assert s.running and not s.stop.disabled
     assert s.wait(120), s.message.value
-    assert s.message.value == "" and s.post is not None and len(s.post.sections) == 2
+    assert "blogneo-error" not in s.message.value and s.post is not None and len(s.post.sections) == 2
+    defects = s.post.defects()  # the tiny model, with "oven" banned, cannot write every part whole
+    assert (f"{len(defects)} defect(s) left" in s.message.value) if defects else s.message.value == ""
+    assert (s.post.post_type, s.post.tone, s.post.words) == ("how-to", "humorous", 40)
+    assert {"oven", "crust"} <= set(s.post.params.banned) and "oven" not in s.post.body().lower()
     view = s.view
     assert "Outline" in view.outline.value and view.outline.value.count("<li>") == 2
     assert html.escape(s.post.title.text) in view.header.value
