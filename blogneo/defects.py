@@ -19,7 +19,9 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      times its target words
   repetition         a run of four words repeated more than three times (a loop)
 
-Every defect found is "blocking": a part with one is not chosen while a candidate without exists.
+Any defect makes a candidate lose to one without, in best-of-N. Most are ``BLOCKING``: a reader
+sees them at once and no post should keep one. The measures of length and the loop check
+(too-short, too-long, repetition) are not: a part a little off its length still reads as a post.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from .text import MIN_WORDS, ends_sentence, ngram_repeats
 
 KINDS = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "invented-author",
          "unfinished", "too-short", "too-long", "repetition")
+#: Kinds no post should keep (see the module's doc).
+BLOCKING = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "invented-author",
+            "unfinished")
 #: What a part is, for the checks that apply to it.
 PART_KINDS = ("title", "description", "tags", "heading", "prose")
 SHORT_SHARE = 0.4  # a prose part under this share of its target words is too short
@@ -67,6 +72,10 @@ class Defect:
     part: str
     where: int
     excerpt: str
+
+    @property
+    def blocking(self) -> bool:
+        return self.kind in BLOCKING
 
     def __str__(self) -> str:
         return f"{self.part}: {self.kind} at {self.where}: {self.excerpt!r}"
