@@ -11,6 +11,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   title-repeated     a section heading that repeats the title
   duplicate-heading  a heading that repeats an earlier one
   heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The")
+  unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
+                     "the", "and", "you're" or a comma
   invented-author    a byline in a title ("... by Chris Larkin")
   unfinished         a prose part (or the description) that does not end on a whole sentence
   too-short          a part far shorter than asked: prose under 40% of its target words (at least
@@ -54,6 +56,9 @@ _META_TALK = re.compile("|".join([
     r"\b(?:rewritten|revised|edited|improved|updated) version\b", r"\bedited so far\b",
     r"\b(?:I hope this helps|let me know if|feel free to (?:ask|let me know))\b",
     r"\b(?:your|the) (?:request|prompt|instructions)\b", r"\bword count\b",
+    r"\byour (?:entire |whole )?(?:message|opinion piece|essay|draft)\b",
+    r"\b(?:has been|was) (?:crafted|generated|rewritten)\b", r"\bI hope this (?:message|email|letter) finds you\b",
+    r"\b(?:glad|happy) (?:that )?you enjoyed\b", r"^\s*dear [a-z]+,",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
@@ -141,7 +146,15 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
         found.append(Defect("duplicate-heading", part, 0, text))
     if (m := _OTHER_ITEM.search(text)) is not None:
         found.append(Defect("heading-number", part, m.start(), m.group(0).strip()))
+    if len(mine) > HEADING_WORDS or (mine and (mine[-1] in _DANGLING or text.rstrip().endswith((",", ";")))):
+        found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
     return found
+
+
+HEADING_WORDS = 10  # a heading longer than this is a sentence that lost its end
+# Words a heading does not end on: it was cut off mid-phrase.
+_DANGLING = set("""a an and are as at be but by for from has have in into is its of on or our so than the their
+to was were which while will with your you're we're they're it's i'm there's""".split())
 
 
 def _words(text: str) -> list[str]:

@@ -179,16 +179,16 @@ class _Cancelled(StoppingCriteria):
 
 
 def finishing_room(budget: int) -> int:
-    """Tokens a run may add past its budget to finish its last sentence: a quarter, from 8 to 40.
+    """Tokens a run may add past its budget to finish its last sentence: a quarter, from 16 to 40.
 
     Example:
         >>> finishing_room(20), finishing_room(120), finishing_room(1000)
-        (8, 30, 40)
+        (16, 30, 40)
     """
     return max(FINISH_MIN, min(FINISH_MAX, budget // 4))
 
 
-FINISH_MIN, FINISH_MAX = 8, 40
+FINISH_MIN, FINISH_MAX = 16, 40  # a sentence is often 15 to 25 tokens
 
 
 def _budget(params: SamplingParams, prompt_tokens: int) -> int:

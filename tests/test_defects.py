@@ -42,7 +42,7 @@ def test_headings_that_repeat_the_title_or_each_other_or_carry_another_items_num
         ["duplicate-heading"]
     assert kinds("Why ride at all? 2", "heading") == ["heading-number"]
     assert kinds("The first week | 4. The 5 mistakes", "heading") == ["heading-number"]
-    for fine in ("The 5 mistakes new riders make", "Tips for 2025", "What a flat tyre taught me", "Rain, and why"):
+    for fine in ("The 5 mistakes new riders make", "Tips for 2025", "What a flat tyre taught me", "Rain, and how I ride in it"):
         assert kinds(fine, "heading", title=title) == [], fine
 
 
@@ -83,3 +83,20 @@ def test_clean_text_has_no_defects_and_every_kind_is_documented():
         assert kind in blogneo.defects.__doc__
     with pytest.raises(ValueError, match="kind="):
         find_defects("text", "paragraph")
+
+
+def test_what_a_reader_found_in_a_post_the_checker_had_passed():
+    # Notebook 05's post, read by a person after an earlier version of the checker passed it.
+    assert "meta-talk" in kinds("Your entire message has been crafted by a creative mind, offering a mix of "
+                                "personal reflection and engaging storytelling techniques.")
+    assert "meta-talk" in kinds("Dear Sarah,\nI hope this message finds you well. I recently had the pleasure of "
+                                "sharing a piece titled 'The Joy of Bike Riding'.")
+    assert "meta-talk" in kinds("Your opinion piece highlights the importance of finding harmony within oneself "
+                                "while engaging others through leisure activities.")
+    assert "meta-talk" in kinds("I'm so glad you enjoyed our posts on the joys of biking! When I first started "
+                                "blogging, I was passionate about cycling.")
+    assert kinds("There's something special about enjoying your favorite sport with friends when you're",
+                 "heading") == ["unfinished"]
+    assert kinds("The joy of bike riding is undeniable; however it's also worth noting this", "heading") == \
+        ["unfinished"]
+    assert kinds("Why I ride in the rain", "heading") == []
