@@ -1,6 +1,7 @@
 """Quality of whole posts on 20 topics across post types and tones. Not a test: it prints figures.
 
     python benchmarks/post_quality.py [--model embedded] [--sections 4] [--seed 1] [--topics N] [--json FILE]
+    python benchmarks/post_quality.py --rescore FILE     (check the posts a --json FILE holds again)
 
 Each post is written with default settings apart from its topic's post type and tone, and checked
 with blogneo's defect checker (``blogneo.defects``: the same checker best-of-N uses). It prints,
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import time
 from collections import Counter
+from types import SimpleNamespace
 
 import blogneo
 from blogneo.defects import KINDS, check_post
@@ -59,6 +62,32 @@ def measure(post, seconds: float, target_words: int) -> dict:
     }
 
 
+def from_markdown(markdown: str) -> SimpleNamespace:
+    """The parts of a post saved as Markdown, as the checker reads them from a ``blogneo.Post``."""
+    meta, body = blogneo.read_markdown(markdown)
+    blocks = re.split(r"^## ", body, flags=re.M)
+    sections = [block.split("\n\n", 1) for block in blocks[1:-1]]
+    headings = [re.sub(r"^\d+\. ", "", h.strip()) if meta.get("post_type") == "listicle" else h.strip()
+                for h, _ in sections]
+    part = SimpleNamespace
+    return part(title=part(text=meta["title"]), description=part(text=meta.get("description", "")),
+                tags=part(text=", ".join(meta.get("tags", []))), headings=headings,
+                introduction=part(text=blocks[0].strip()), sections=[part(text=t.strip()) for _, t in sections],
+                conclusion=part(text=blocks[-1].split("\n\n", 1)[-1].strip()), words=meta.get("words"))
+
+
+def rescore(path: str) -> None:
+    """Check again, with this checker, the posts a --json file holds (an earlier run's, for a before/after)."""
+    rows = json.load(open(path))["rows"]
+    for row in rows:
+        post = from_markdown(row["markdown"])
+        defects = check_post(post, row["target_words"])
+        row.update(defects=len(defects), by_kind=dict(Counter(d.kind for d in defects)),
+                   found=[str(d) for d in defects])
+        print(f"{row['defects']} defects  {row['topic']}  {'; '.join(row['found'])}")
+    print(json.dumps(summary(rows), indent=1))
+
+
 def summary(rows: list[dict]) -> dict:
     kinds = Counter()
     for row in rows:
@@ -81,7 +110,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--topics", type=int, default=len(TOPICS), help="only the first N topics")
     parser.add_argument("--json", help="also write the figures and every post to this file")
+    parser.add_argument("--rescore", metavar="FILE", help="check the posts of an earlier --json FILE again, and stop")
     args = parser.parse_args()
+    if args.rescore:
+        return rescore(args.rescore)
     model = blogneo.load(args.model)
     rows = []
     for topic, kind, tone in TOPICS[: args.topics]:

@@ -13,7 +13,7 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The")
   unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
                      "the", "and", "you're" or a comma
-  invented-author    a byline in a title ("... by Chris Larkin")
+  invented-author    a byline in a title ("... by Chris Larkin") or in the text ("By: Emma Johnson")
   unfinished         a prose part (or the description) that does not end on a whole sentence
   too-short          a part far shorter than asked: prose under 40% of its target words (at least
                      12 words), a description under 5 words, an empty title, heading or tag list
@@ -59,13 +59,17 @@ _META_TALK = re.compile("|".join([
     r"\byour (?:entire |whole )?(?:message|opinion piece|essay|draft)\b",
     r"\b(?:has been|was) (?:crafted|generated|rewritten)\b", r"\bI hope this (?:message|email|letter) finds you\b",
     r"\b(?:glad|happy) (?:that )?you enjoyed\b", r"^\s*dear [a-z]+,",
+    r"\byour (?:posting|dedication to (?:blogging|writing|sharing))\b", r"\bthe following is\b",
+    r"\bmy (?:next|last) (?:message|posting|blog ?post|task|piece)\b", r"\b(?:this|your) template\b",
+    r"\bI (?:wholeheartedly |completely |totally |fully )?agree (?:that|with you)\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
-    r"^\s*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion)\s*:",
-    r"\[(?:insert|your|add|name|topic)\b[^\]\n]*\]", r"^\s*#{1,6}\s",
+    r"^\s*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list)\s*:",
+    r"\[(?:insert|your|add|name|topic|user)\b[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
 ]), re.I | re.M)
 _BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$")
+_BYLINE_IN_PROSE = re.compile(r"\b(?:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+", re.I)
 _OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S")
 
 
@@ -110,9 +114,9 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
     found = [Defect("meta-talk", part, m.start(), m.group(0).strip()) for m in _META_TALK.finditer(text)]
     found += [Defect("artifact", part, m.start(), m.group(0).strip()) for m in _ARTIFACT.finditer(text)]
     words = len(re.findall(r"\w+", text))
-    if kind == "title":
-        if (m := _BYLINE.search(text.strip())) is not None:
-            found.append(Defect("invented-author", part, m.start(), m.group(0).strip()))
+    byline = _BYLINE.search(text.strip()) if kind == "title" else _BYLINE_IN_PROSE.search(text)
+    if byline is not None:
+        found.append(Defect("invented-author", part, byline.start(), byline.group(0).strip()))
     if kind == "heading":
         found += _heading_defects(text, part, title, headings)
     if kind in ("prose", "description") and text.strip() and not ends_sentence(text):

@@ -139,9 +139,11 @@ def _template(model, user_ids: list[int]) -> list[int]:
 # One (prompt, reply) pair per step, for each kind of model. ``reply`` is what the answer is made
 # to start with: a chat model gets it after its assistant turn, a base model straight after the
 # prompt. Placeholders: {topic} {title} {sections} {headings} {outline} {number} {heading} {previous}
-# {tone} {kind} {shape} {words}. Chat models get requests that say what to leave out (a preface,
-# a title, notes about the request: what small chat models add when not told); base models
-# (GPT-Neo) get documents to continue, with a worked example where the format matters (few-shot).
+# {tone} {kind} {a_kind} {shape} {words}. Chat models get short, direct requests for one paragraph: measured
+# on the embedded model (6 sections x 2 seeds), quoting the outline and the previous part made it
+# answer as an editor ("Here is your rewritten version...") in 5 of 12 sections, one short request
+# in 1 of 12. Base models (GPT-Neo) get documents to continue, with a worked example where the
+# format matters (few-shot), the previous part included.
 TONES = ("friendly", "professional", "persuasive", "humorous")
 POST_TYPES = ("how-to", "listicle", "opinion", "review", "personal story")
 # What each post type's sections are: it shapes the outline.
@@ -152,10 +154,9 @@ SHAPES = {
     "review": "the aspects a review weighs, each heading one aspect",
     "personal story": "the moments of a personal story, in the order they happened",
 }
-_ONLY = "Reply with the text only: no preface, no title or heading, no notes about this request."
 POST_TEMPLATES = {
     "chat": {
-        "title": ("Write a catchy title for a {kind} blog post about: {topic}\nReply with the title only, "
+        "title": ("Write a catchy title for {a_kind} blog post about: {topic}\nReply with the title only, "
                   "without an author's name.", ""),
         "description": ('Describe the blog post "{title}" in one sentence of at most 25 words.', "This post"),
         "tags": ("Suggest four short tags for a blog post.\n\nExample:\nTopic: Learning to bake bread\n"
@@ -163,13 +164,12 @@ POST_TEMPLATES = {
         "heading": ('Write the outline of the {kind} blog post "{title}": {sections} short headings, {shape}. '
                     "One per line, no introduction or conclusion, and none that repeats the title.",
                     "{outline}{number}."),
-        "introduction": ('Write the introduction of the {kind} blog post "{title}", in a {tone} tone. The post has '
-                         "these sections: {headings}. Write one paragraph of about {words} words. " + _ONLY, ""),
-        "section": ('You are writing the {kind} blog post "{title}", in a {tone} tone. Its sections are: '
-                    '{headings}. The part before this one ends: "{previous}"\n\nWrite the section "{heading}" in '
-                    "about {words} words. " + _ONLY, ""),
-        "conclusion": ('Write the conclusion of the {kind} blog post "{title}", in a {tone} tone. It covered: '
-                       "{headings}. Write one paragraph of about {words} words. " + _ONLY, ""),
+        "introduction": ('Write the {tone} opening paragraph, of about {words} words, of {a_kind} blog post titled '
+                         '"{title}".', ""),
+        "section": ('Write a {tone} paragraph of about {words} words for {a_kind} blog post titled "{title}", '
+                    "about: {heading}.", ""),
+        "conclusion": ('Write the {tone} closing paragraph, of about {words} words, of {a_kind} blog post titled '
+                       '"{title}".', ""),
     },
     "base": {
         "title": ("Topic: Learning to bake bread\nTitle: The Joy of Baking Your First Loaf\n\n"
@@ -208,4 +208,5 @@ def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:
     prompt, reply = POST_TEMPLATES["chat" if chat else "base"][step]
     fields = {"tone": TONES[0], "kind": "opinion", "words": 100, **fields}
     fields.setdefault("shape", SHAPES.get(fields["kind"], "its main sections"))
+    fields["a_kind"] = ("an " if fields["kind"][:1].lower() in "aeio" else "a ") + fields["kind"]
     return prompt.format(**fields), reply.format(**fields)

@@ -157,7 +157,7 @@ def clean_heading(text: str) -> str:
     if len(line.split()) > 8 and "," in line:
         line = line.split(",")[0]
     line = line.strip().rstrip(":.-–—,;").strip()
-    if re.match(r"^(introduction|conclusion)\b", line, re.I) or _META.search(line):
+    if re.match(r"^(in )?(introduction|conclusion)\b", line, re.I) or _META.search(line):
         return ""  # the post has its own introduction and conclusion; a heading about the post is no heading
     words = line.split()[:12]
     while words and words[-1].lower() in STOPWORDS:  # a heading cut off at "... and how to"
@@ -166,8 +166,8 @@ def clean_heading(text: str) -> str:
 
 
 # Words that mark a "heading" as the model talking about the post instead of naming a section.
-_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|outline|headings?|words?|"
-                   r"sentences?)\b", re.I)
+_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|outline|headings?|headers?|words?|"
+                   r"sentences?|list items?)\b", re.I)
 
 
 def clean_tags(text: str) -> str:

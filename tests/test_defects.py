@@ -100,3 +100,14 @@ def test_what_a_reader_found_in_a_post_the_checker_had_passed():
     assert kinds("The joy of bike riding is undeniable; however it's also worth noting this", "heading") == \
         ["unfinished"]
     assert kinds("Why I ride in the rain", "heading") == []
+
+
+def test_what_a_reader_found_in_the_next_version_of_that_post():
+    assert "meta-talk" in kinds("Your posting touches on the universal human quest for self-improvement through "
+                                "enjoyment, which resonates deeply with me.")
+    assert "meta-talk" in kinds("In conclusion, I wholeheartedly agree that there is so much more to life than "
+                                "just physical activity alone.")
+    assert "invented-author" in kinds("The Joy of Bicycle Riding: Your Unique Ability is Key By: Emma Johnson "
+                                      "You're on a journey of self-discovery every day.")
+    assert "artifact" in kinds("1) Welcome to my blog, where I share the stories of my cycling adventures over "
+                               "the years.")

@@ -237,7 +237,7 @@ def test_the_post_type_and_tone_reach_the_prompts():
     assert base.endswith("Type: review\nTitle: Bread\nSections:\n")
     section, _ = post_prompt("section", chat=True, title="Bread", headings="a; b", previous="", heading="a",
                              tone="humorous", words=80)
-    assert "in a humorous tone" in section and "about 80 words" in section and "no preface" in section
+    assert section.startswith("Write a humorous paragraph of about 80 words for an opinion blog post")
 
 
 def test_banned_phrases_are_never_written(tiny):
@@ -261,3 +261,20 @@ def test_the_base_model_post_has_headings_and_never_hides_a_fragment(tiny_post):
     assert len(unfinished) < len(names)  # the paragraphs it knows come out whole
     assert not [d for d in post.defects() if d.kind in ("meta-talk", "artifact", "title-repeated",
                                                          "duplicate-heading", "heading-number")]
+
+
+def test_the_quality_benchmark_reads_a_saved_post_as_the_checker_reads_the_post(tiny_post, listicle):
+    # benchmarks/post_quality.py --rescore checks earlier runs' Markdown again: it must see what post.defects() sees.
+    import importlib.util
+    from pathlib import Path
+
+    from blogneo.defects import check_post
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "post_quality.py"
+    spec = importlib.util.spec_from_file_location("post_quality", path)
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    for post in (tiny_post[0], listicle):
+        again = quality.from_markdown(post.to_markdown())
+        assert again.headings == post.headings and [s.text for s in again.sections] == [s.text for s in post.sections]
+        assert check_post(again, post.words) == post.defects()
