@@ -250,7 +250,8 @@ def _pipeline(model: str, folder: Path):
 
 
 def _blogneo(model: str, folder: Path):
-    """B: blogneo's defaults (device, precision and the balanced preset); only the length is forced."""
+    """B: blogneo's defaults (device, precision and the balanced preset); only the length is forced (no
+    extra tokens to finish a sentence, so both engines write the same number)."""
     import blogneo
     from blogneo.speed import weight_bytes
 
@@ -258,7 +259,7 @@ def _blogneo(model: str, folder: Path):
 
     def generate(candidates: int, tokens: int):
         blogneo.generate(PROMPT, model=loaded, seed=0, max_new_tokens=tokens, min_new_tokens=tokens,
-                         num_candidates=candidates)
+                         num_candidates=candidates, trim_to_sentence=False)  # exactly `tokens`, as A
 
     return generate, lambda: weight_bytes(loaded)
 

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="with --post: friendly (default), professional, persuasive, humorous, or your own words")
     write.add_argument("--words", type=int, default=100, help="with --post: target words per part (default 100)")
     write.add_argument("--ban", action="append", default=[], metavar="PHRASE",
-                       help="with --post: a phrase the post may not contain (repeatable); a few clichés always are")
+                       help="a phrase the text may not contain (repeatable); in a --post a few clichés always are")
 
     commands.add_parser("checkpoints", help="list the known checkpoints and what fits here")
 
@@ -155,7 +155,8 @@ def _write(args) -> int:
     check_prompt(args.topic, "topic")
     overrides = {name: value for name, value in (
         ("max_new_tokens", args.max_new_tokens), ("temperature", args.temperature),
-        ("seed", args.seed), ("num_candidates", args.candidates)) if value is not None}
+        ("seed", args.seed), ("num_candidates", args.candidates), ("banned", tuple(args.ban) or None))
+        if value is not None}
     params = resolve_params(args.preset, **overrides)
     if args.post:
         return _write_post(args, params)
@@ -199,7 +200,7 @@ def _write_post(args, params) -> int:
 
     try:  # write_post checks the type, tone, words and phrases before it loads the model
         post = write_post(args.topic, args.model, sections=args.sections, params=params, post_type=args.post_type,
-                          tone=args.tone, words=args.words, banned=args.ban, on_event=progress)
+                          tone=args.tone, words=args.words, on_event=progress)  # --ban is in params
     finally:
         for bar in bars:
             bar.close()

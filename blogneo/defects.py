@@ -7,7 +7,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   meta-talk          the text addresses the request or the writer: "Here is your...", "Sure!",
                      "I'd like you to...", "As an AI...", "the article you wrote", "In this post I will..."
   artifact           template or chat debris: <<...>>, <|...|>, role markers ("Assistant:"), stray
-                     "Title:" or "Tags:" labels, [placeholders], a Markdown heading inside prose
+                     "Title:" or "Tags:" labels, [placeholders], a Markdown heading inside prose,
+                     a placeholder heading ("Part 2", "Step 3")
   title-repeated     a section heading that repeats the title
   duplicate-heading  a heading that repeats an earlier one
   heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The")
@@ -52,7 +53,10 @@ _META_TALK = re.compile("|".join([
     r"\bas an ai\b", r"\b(?:an? )?(?:ai )?language model\b",
     r"\b(?:the|this|your) (?:article|post|blog post|piece|essay|text|draft) you(?:'ve| have)? "
     r"(?:just )?(?:wrote|written|asked|requested|provided|shared|gave|sent)\b",
-    r"\bin this (?:blog )?(?:post|article|piece|essay),? (?:I|we) (?:will|'ll|am going to|are going to)\b",
+    r"\bin this (?:blog ?post|blog|post|article|piece|essay),? (?:I|we) (?:will|'ll|am going to|are going to|"
+    r"would like to|want to|aim(?:ed)? to|tried to)\b",
+    r"\b(?:this|my) (?:blog ?post|blog|post|article|piece) (?:will|is going to|aims to) (?:cover|explore|discuss|"
+    r"show|share)\b", r"\bI am writing (?:a|this) (?:blog|post|article|piece)\b", r"\bladies and gentlemen\b",
     r"\b(?:rewritten|revised|edited|improved|updated) version\b", r"\bedited so far\b",
     r"\b(?:I hope this helps|let me know if|feel free to (?:ask|let me know))\b",
     r"\b(?:your|the) (?:request|prompt|instructions)\b", r"\bword count\b",
@@ -69,7 +73,9 @@ _ARTIFACT = re.compile("|".join([
     r"\[(?:insert|your|add|name|topic|user)\b[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
 ]), re.I | re.M)
 _BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$")
-_BYLINE_IN_PROSE = re.compile(r"\b(?:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+", re.I)
+_BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+|"
+                              r"\b(?i:my name is) [A-Z][a-z]+\s+[A-Z][a-zA-Z]+")
+_PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$", re.I)
 _OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S")
 
 
@@ -142,7 +148,7 @@ def _too_short(words: int, target: int | None) -> str:
 
 
 def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]) -> list[Defect]:
-    found = []
+    found = [Defect("artifact", part, 0, text)] if _PLACEHOLDER.match(text) else []
     mine = _words(text)
     if title and mine and (mine == _words(title) or (len(mine) >= 3 and set(mine) <= set(_words(title)))):
         found.append(Defect("title-repeated", part, 0, text))

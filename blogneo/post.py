@@ -37,6 +37,7 @@ from .text import Scored, clean_description, clean_heading, clean_prose, clean_t
 SHORT_BUDGET = {"title": 24, "description": 60, "tags": 24, "heading": 16}
 SHORT_TEMPERATURE = 0.5  # short, structured steps are sampled cooler than the prose
 ATTEMPTS = 3  # rounds of candidates per step before taking the best of what there is
+HEADING_ATTEMPTS = 6  # a heading is 16 tokens: more rounds cost little, and a placeholder would show
 MAX_SECTIONS = 10  # sections between the introduction and the conclusion: 1 to this
 WORDS = (30, 400)  # target words per prose part: from, to
 TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times this (English: about 1.3)
@@ -318,7 +319,9 @@ class _Writer:
                               announce=False, reject={h.lower() for h in headings},
                               stops=(f"\n{len(written) + 2}.",))
             valid = any(c.valid and c.text == part.text for c in part.candidates) and part.text
-            headings.append(part.text if valid else f"Part {k}")
+            # Without a clean heading, the best that was written (post.defects() names its defect);
+            # a placeholder only when nothing was written at all, and the checker names that too.
+            headings.append(part.text or f"Part {k}")
             if valid:
                 written.append(part.text)
             chosen.append(part)
@@ -367,7 +370,7 @@ class _Writer:
         if announce:
             self.on_event(PostEvent("start", label))
         scored: list[Scored] = []
-        for attempt in range(ATTEMPTS):
+        for attempt in range(HEADING_ATTEMPTS if step == "heading" else ATTEMPTS):
             attempt_seed = seed if attempt == 0 else derive_seed(seed, f"retry {attempt}")
             for text in self._generate(prompt, reply, params.replace(seed=attempt_seed), label):
                 if step == "description":  # the reply "This post" is part of the sentence

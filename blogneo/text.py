@@ -192,5 +192,9 @@ _PREAMBLE = re.compile(r"^(here(?:'s| is| are)|sure|certainly|below|this is)\b[^
 
 def clean_prose(text: str) -> str:
     text = _PREAMBLE.sub("", text.strip())
+    if len(text) > 2 and text[0] in "\"\u201c" and text.count(text[0]) == 1:  # an opening quote never closed
+        text = text[1:]
+    elif re.fullmatch(r"[\"\u201c][^\"\u201c\u201d]+[\"\u201d]", text.strip()):  # a paragraph in quotes
+        text = text.strip()[1:-1]
     text = trim_to_sentence(text.strip())
     return re.sub(r"\n{3,}", "\n\n", text)

@@ -31,6 +31,9 @@ def test_write_prints_the_post_and_writes_the_file_once(tiny_folder, tmp_path):
     assert again.returncode == 2
     assert again.stderr.strip().count("\n") == 0 and "already exists" in again.stderr
     assert out.read_text() == before
+    banned = run("write", "The old lighthouse", "--model", tiny_folder, "--temperature", "0", "--max-new-tokens", "60",
+                 "--ban", "rocks")
+    assert banned.returncode == 0 and "rocks" in first.stdout and "rocks" not in banned.stdout
 
 
 BAD_INPUT = [

@@ -42,7 +42,8 @@ def test_headings_that_repeat_the_title_or_each_other_or_carry_another_items_num
         ["duplicate-heading"]
     assert kinds("Why ride at all? 2", "heading") == ["heading-number"]
     assert kinds("The first week | 4. The 5 mistakes", "heading") == ["heading-number"]
-    for fine in ("The 5 mistakes new riders make", "Tips for 2025", "What a flat tyre taught me", "Rain, and how I ride in it"):
+    for fine in ("The 5 mistakes new riders make", "Tips for 2025", "What a flat tyre taught me",
+                 "Rain, and how I ride in it"):
         assert kinds(fine, "heading", title=title) == [], fine
 
 
@@ -111,3 +112,25 @@ def test_what_a_reader_found_in_the_next_version_of_that_post():
                                       "You're on a journey of self-discovery every day.")
     assert "artifact" in kinds("1) Welcome to my blog, where I share the stories of my cycling adventures over "
                                "the years.")
+
+
+def test_what_a_reader_found_in_the_benchmarks_posts():
+    assert kinds("Part 2", "heading") == ["artifact"] and kinds("Step 3", "heading") == ["artifact"]
+    assert kinds("Step 3: oil the chain", "heading") == []
+    assert "meta-talk" in kinds("This blogpost will cover all you need to know about bicycles and how they help "
+                                "people get to work.")
+    assert "meta-talk" in kinds("In this blog I would like to share my perspective on bikes and the people who "
+                                "ride them to work.")
+    assert "meta-talk" in kinds("Ladies and gentlemen, today I'm thrilled to share with you an inspiring piece "
+                                "from my own journey.")
+    assert "invented-author" in kinds("My name is Aria LaRosa, and I've dedicated myself to helping people run "
+                                      "their first marathon.")
+
+
+def test_a_paragraph_wrapped_in_quotes_is_unwrapped():
+    from blogneo.text import clean_prose
+
+    assert clean_prose('"Cycling to work keeps me fit and happy."') == "Cycling to work keeps me fit and happy."
+    assert clean_prose('"Bridging the gap between sport and growth, I am excited.') == \
+        "Bridging the gap between sport and growth, I am excited."
+    assert clean_prose('She said "yes" and we rode on.') == 'She said "yes" and we rode on.'
