@@ -168,8 +168,9 @@ POST_TEMPLATES = {
                          '"{title}".', ""),
         "section": ('Write a {tone} paragraph of about {words} words for {a_kind} blog post titled "{title}", '
                     "about: {heading}.", ""),
-        "conclusion": ('Write the {tone} closing paragraph, of about {words} words, of {a_kind} blog post titled '
-                       '"{title}".', ""),
+        # not "closing paragraph": in a professional tone that asked for a letter's ("Dear [Name], I hope...")
+        "conclusion": ('Write the last paragraph of {a_kind} blog post titled "{title}", summing it up in about '
+                       "{words} words, in a {tone} tone.", ""),
     },
     "base": {
         "title": ("Topic: Learning to bake bread\nTitle: The Joy of Baking Your First Loaf\n\n"
