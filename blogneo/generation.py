@@ -252,7 +252,7 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
         and elapsed >= params.max_time
     finished = finish.ended if finish else {}
     return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out,
-                       finished.get(i), budget) for i, row in enumerate(output[:, prompt_len:])]
+                       finished.get(i)) for i, row in enumerate(output[:, prompt_len:])]
 
 
 def _on_decoding_thread(model: LoadedModel, cancel: threading.Event, work, *args):
@@ -334,7 +334,7 @@ def _generate_once(model: LoadedModel, input_ids: torch.Tensor, config, seed: in
 
 
 def _candidate(model, tokens: list[int], ends: set[int], params: SamplingParams, seed: int, elapsed: float,
-               cancelled: bool, prompt: str, timed_out: bool, finished_at: int | None, budget: int) -> Candidate:
+               cancelled: bool, prompt: str, timed_out: bool, finished_at: int | None) -> Candidate:
     if finished_at is not None:  # ended by _SentenceEnd, past its budget: what follows is padding
         tokens = tokens[:finished_at]
     hit_eos = finished_at is None and any(t in ends for t in tokens)
