@@ -57,7 +57,9 @@ _META_TALK = re.compile("|".join([
     r"would like to|want to|aim(?:ed)? to|tried to)\b",
     r"\b(?:this|my) (?:blog ?post|blog|post|article|piece) (?:will|is going to|aims to) (?:cover|explore|discuss|"
     r"show|share)\b", r"\bI am writing (?:a|this) (?:blog|post|article|piece)\b", r"\bladies and gentlemen\b",
-    r"\b(?:rewritten|revised|edited|improved|updated) version\b", r"\bedited so far\b",
+    r"\b(?:rewritten|revised|edited|unedited|improved|updated) version\b", r"\bedited so far\b",
+    r"\bthis (?:message|text|paragraph|piece) (?:conveys|reads|is written)\b", r"\bgrammar (?:errors?|mistakes?)\b",
+    r"\byour (?:last |final )?edits?\b", r"\bediting (?:the |written )?text\b", r"\bin this piece,? you\b",
     r"\b(?:I hope this helps|let me know if|feel free to (?:ask|let me know))\b",
     r"\b(?:your|the) (?:request|prompt|instructions)\b", r"\bword count\b",
     r"\byour (?:entire |whole )?(?:message|opinion piece|essay|draft)\b",

@@ -134,3 +134,10 @@ def test_a_paragraph_wrapped_in_quotes_is_unwrapped():
     assert clean_prose('"Bridging the gap between sport and growth, I am excited.') == \
         "Bridging the gap between sport and growth, I am excited."
     assert clean_prose('She said "yes" and we rode on.') == 'She said "yes" and we rode on.'
+
+
+def test_what_a_reader_found_in_the_last_benchmark_run():
+    text = ("Sleep is essential to overall health. This message conveys your idea clearly and concisely while being "
+            "mindful of grammar errors, as you need help with editing written text after your last edit.")
+    assert kinds(text).count("meta-talk") == 4
+    assert kinds("The unedited version", "heading") == ["meta-talk"]
