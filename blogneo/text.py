@@ -194,6 +194,8 @@ def clean_prose(text: str) -> str:
     text = _PREAMBLE.sub("", text.strip())
     if len(text) > 2 and text[0] in "\"\u201c" and text.count(text[0]) == 1:  # an opening quote never closed
         text = text[1:]
+    elif len(text) > 2 and text[-1] in "\"\u201d" and text.count(text[-1]) == 1 and "\u201c" not in text:
+        text = text[:-1]  # a closing quote never opened
     elif re.fullmatch(r"[\"\u201c][^\"\u201c\u201d]+[\"\u201d]", text.strip()):  # a paragraph in quotes
         text = text.strip()[1:-1]
     text = trim_to_sentence(text.strip())

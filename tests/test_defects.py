@@ -134,6 +134,7 @@ def test_a_paragraph_wrapped_in_quotes_is_unwrapped():
     assert clean_prose('"Bridging the gap between sport and growth, I am excited.') == \
         "Bridging the gap between sport and growth, I am excited."
     assert clean_prose('She said "yes" and we rode on.') == 'She said "yes" and we rode on.'
+    assert clean_prose('Cycling keeps me fit, and I love it."') == "Cycling keeps me fit, and I love it."
 
 
 def test_what_a_reader_found_in_the_last_benchmark_run():
