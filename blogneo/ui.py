@@ -123,6 +123,7 @@ class Studio(w.VBox):
         self.prompt = w.Textarea(placeholder="Start your post, or ask for one: e.g. 'Write a short blog post "
                                  "about why I bike to work.'", layout=w.Layout(width="100%", height="7em"))
         self.checkpoint = w.Dropdown(description="Model", layout=full, style={"description_width": "70px"})
+        self.checkpoint.add_class("blogneo-model")  # what a page test finds it by
         self.load_bar = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="30%"))
         self.load_status = w.Label("")
         self.preset = w.Dropdown(options=list(PRESETS), value="balanced", description="Preset",

@@ -145,7 +145,7 @@ def test_type_generate_see_text_stream_stop_and_screenshot(app):
             page.goto(app.url, timeout=120_000)
             page.wait_for_selector(".blogneo-studio textarea", timeout=120_000)
             _enabled(page, "Generate", 120_000)  # the embedded model has loaded in the kernel
-            assert page.locator(".blogneo-studio select").first.input_value().startswith("embedded · ")
+            assert page.locator(".blogneo-model select").first.input_value().startswith("embedded · ")
             page.locator(".blogneo-studio textarea").first.fill("Write a blog post about the history of bicycles.")
 
             clicked = time.monotonic()
