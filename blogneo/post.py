@@ -31,7 +31,8 @@ from .loading import LoadedModel, loaded
 from .markdown import document, front_matter
 from .prompts import POST_STOPS, POST_TYPES, TONES, check_prompt, post_prompt
 from .sampling import SamplingParams, resolve_params
-from .text import Scored, clean_description, clean_heading, clean_prose, clean_tags, clean_title, keywords, score, tail
+from .text import (Scored, clean_description, clean_heading, clean_prose, clean_tags, clean_title, keywords, score,
+                   tail, title_phrases)
 
 # Tokens for the short steps; the prose steps use params.max_new_tokens.
 SHORT_BUDGET = {"title": 24, "description": 60, "tags": 24, "heading": 16}
@@ -317,7 +318,7 @@ class _Writer:
             part = self._step("heading", f"outline {k}", derive_seed(seed, str(k)), clean=clean_heading,
                               fields={"outline": outline, "number": len(written) + 1, "sections": n},
                               announce=False, reject={h.lower() for h in headings},
-                              stops=(f"\n{len(written) + 2}.",))
+                              stops=(f"\n{len(written) + 2}.",), ban=title_phrases(self.post.title.text))
             valid = any(c.valid and c.text == part.text for c in part.candidates) and part.text
             # Without a clean heading, the best that was written (post.defects() names its defect);
             # a placeholder only when nothing was written at all, and the checker names that too.
@@ -349,7 +350,7 @@ class _Writer:
 
     def _step(self, step: str, label: str, seed: int, clean=None, fields: dict | None = None,
               heading: str = "", announce: bool = True, reject: set[str] | None = None,
-              stops: tuple[str, ...] | None = None) -> Part:
+              stops: tuple[str, ...] | None = None, ban: tuple[str, ...] = ()) -> Part:
         post = self.post
         title = post.title.text if post.title else ""
         values = {"topic": post.topic, "title": title or post.topic, "kind": post.post_type, "tone": post.tone,
@@ -360,7 +361,7 @@ class _Writer:
         prompt, reply = post_prompt(step, self.chat, **values)
         prose = step in ("introduction", "section", "conclusion")
         params = post.params.replace(
-            stop=stops or POST_STOPS[step],
+            stop=stops or POST_STOPS[step], banned=post.params.banned + ban,
             trim_to_sentence=prose or step == "description",
             max_new_tokens=self._prose_budget() if prose else SHORT_BUDGET[step], max_length=None,
             min_new_tokens=0)

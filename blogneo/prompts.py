@@ -104,8 +104,9 @@ def text_ids(tokenizer, text: str) -> list[int]:
 
 
 def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
-    """Token sequences that spell each phrase as it can appear: lower case or capitalised, at a
-    line's start or after a space; what transformers' ``bad_words_ids`` forbids.
+    """Token sequences that spell each phrase as it can appear: as given, lower case, capitalised
+    or in sentence case, at a line's start or after a space; what transformers' ``bad_words_ids``
+    forbids.
 
     Example:
         >>> len(banned_ids(model.tokenizer, ("delve",)))  # delve, Delve, " delve", " Delve"
@@ -113,7 +114,8 @@ def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
     """
     sequences: list[list[int]] = []
     for phrase in phrases:
-        for variant in dict.fromkeys((phrase, phrase.lower(), phrase[:1].upper() + phrase[1:])):
+        variants = (phrase, phrase.lower(), phrase[:1].upper() + phrase[1:], phrase[:1].upper() + phrase[1:].lower())
+        for variant in dict.fromkeys(variants):
             for text in (variant, " " + variant):
                 ids = text_ids(tokenizer, text)
                 if ids and ids not in sequences:

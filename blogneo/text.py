@@ -87,6 +87,18 @@ def keywords(*texts: str) -> set[str]:
     return {w for w in words if len(w) >= 4 and w not in STOPWORDS}
 
 
+def title_phrases(title: str) -> tuple[str, ...]:
+    """The title and its halves (split at a colon, a dash, a bar or "and"): what a section heading
+    must not copy. The outline bans them while it writes (a heading tends to repeat the title).
+
+    Example:
+        >>> title_phrases("The Art of Running: Notes from a Slow Runner")
+        ('The Art of Running: Notes from a Slow Runner', 'The Art of Running', 'Notes from a Slow Runner')
+    """
+    halves = re.split(r"\s*(?::|\s[-\u2013\u2014]\s|\|)\s*|\s+and\s+", title.strip())
+    return tuple(dict.fromkeys(p for p in [title.strip(), *halves] if len(p.split()) >= 2))
+
+
 # --- scoring best-of-N candidates ------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -250,6 +250,16 @@ def test_banned_phrases_are_never_written(tiny):
     assert "oven" not in banned.text.lower() and banned.text != free.text
 
 
+def test_a_banned_title_is_banned_in_sentence_case_too(tiny):
+    # The outline bans the title and its halves, which a heading tends to copy, often in sentence
+    # case: "The Art of Running" comes back as "The art of running".
+    prompt = "Baking bread takes patience. Mix the flour with water and salt, then let the dough rest for an hour."
+    [free] = blogneo.generate(prompt, "precise", tiny, max_new_tokens=20)
+    assert " Bake it in a hot oven" in free.text
+    [banned] = blogneo.generate(prompt, "precise", tiny, max_new_tokens=20, banned=["BAKE It In A Hot Oven"])
+    assert "bake it in a hot oven" not in banned.text.lower()
+
+
 def test_the_base_model_post_has_headings_and_never_hides_a_fragment(tiny_post):
     # The tiny GPT-Neo knows three paragraphs, so some parts stay fragments after every retry:
     # such a part is never presented as whole, post.defects() names it.
