@@ -65,6 +65,7 @@ _API = {
     # a whole post, the studio, files
     "Post": ("post", "Post"),
     "write_post": ("post", "write_post"),
+    "rewrite_post": ("post", "rewrite_post"),
     "POST_TYPES": ("prompts", "POST_TYPES"),
     "TONES": ("prompts", "TONES"),
     "DEFAULT_BANNED": ("post", "DEFAULT_BANNED"),

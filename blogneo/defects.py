@@ -13,7 +13,7 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   duplicate-heading  a heading that repeats an earlier one
   heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The")
   unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
-                     "the", "and", "you're" or a comma
+                     "the", "and", "you're", a comma or a separator ("... - July 2018 |")
   invented-author    a byline in a title ("... by Chris Larkin") or in the text ("By: Emma Johnson")
   unfinished         a prose part (or the description) that does not end on a whole sentence
   too-short          a part far shorter than asked: prose under 40% of its target words (at least
@@ -158,7 +158,7 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
         found.append(Defect("duplicate-heading", part, 0, text))
     if (m := _OTHER_ITEM.search(text)) is not None:
         found.append(Defect("heading-number", part, m.start(), m.group(0).strip()))
-    if len(mine) > HEADING_WORDS or (mine and (mine[-1] in _DANGLING or text.rstrip().endswith((",", ";")))):
+    if len(mine) > HEADING_WORDS or (mine and (mine[-1] in _DANGLING or text.rstrip().endswith((",", ";", "|", "/", "-", "\u2013", "\u2014", ":")))):
         found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
     return found
 

@@ -57,7 +57,7 @@ class LoadedModel:
     compile: bool = False
     progress: Callable[[str], None] | None = field(default=None, repr=False)  # load's callback, for later notes
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # The one thread every run of this model decodes on (its thread starts with the first run).
+    # The one thread every compiled run of this model decodes on (its thread starts with the first such run).
     decoder: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "blogneo-decode"), repr=False)
     compiled: set = field(default_factory=set, repr=False)  # (candidates, cache length) compiled so far
 

@@ -16,6 +16,7 @@ import hashlib
 import html
 import secrets
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from .files import slugify, write_new
 from .generation import stream
 from .lens import score_text
 from .loading import LoadedModel, loaded
-from .markdown import document, front_matter
+from .markdown import document, front_matter, read
 from .prompts import POST_STOPS, POST_TYPES, TONES, check_prompt, post_prompt
 from .sampling import SamplingParams, resolve_params
 from .text import (Scored, clean_description, clean_heading, clean_prose, clean_tags, clean_title, keywords, score,
@@ -274,6 +275,43 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
     return post
 
 
+_RECIPE = ("topic", "post_type", "tone", "words", "model", "revision", "seed", "candidates", "params", "seeds")
+
+
+def rewrite_post(saved: str | Path, model: LoadedModel | str | None = None, on_event=None) -> Post:
+    """Write a saved post again from its front matter: the same recipe, parameters and step seeds,
+    a section rewritten with a seed of its own included.
+
+    ``saved`` is the saved file, or its Markdown. ``model`` defaults to the one the post names;
+    another revision of it is said in a warning, since it may write other words. With the same
+    model and revision, the new post's Markdown is the saved one's (the date aside).
+
+    Example:
+        >>> post = write_post("Why I bike to work", model, sections=1, params=SamplingParams(seed=7))
+        >>> again = rewrite_post(post.save("posts"), model)
+        >>> again.to_markdown() == post.to_markdown()
+        True
+    """
+    text = saved if isinstance(saved, str) and saved.startswith("---\n") else Path(saved).read_text(encoding="utf-8")
+    meta, _ = read(text)
+    missing = [key for key in _RECIPE if key not in meta]
+    if missing:
+        raise ParameterError("saved", f"This is not a post blogneo saved: its front matter has no {', '.join(missing)}. "
+                                      "Pass a file written by post.save().")
+    params = SamplingParams(**meta["params"], seed=meta["seed"], num_candidates=meta["candidates"])
+    sections = sum(name.startswith("section ") for name in meta["seeds"])
+    model = loaded(model if model is not None else meta["model"])
+    if model.revision != meta["revision"]:
+        warnings.warn(f"The post was written with {meta['model']} at revision {meta['revision']}; this model is at "
+                      f"{model.revision}, so its words may differ.", stacklevel=2)
+    post = write_post(meta["topic"], model, sections=sections, params=params, post_type=meta["post_type"],
+                      tone=meta["tone"], words=meta["words"], on_event=on_event)
+    for i, part in enumerate(post.sections):  # the sections that were rewritten with seeds of their own
+        if meta["seeds"].get(f"section {i + 1}", part.seed) != part.seed:
+            post.regenerate(i, seed=meta["seeds"][f"section {i + 1}"], on_event=on_event)
+    return post
+
+
 class _Writer:
     """Runs the steps of one post: prompts, batched candidates, scoring, retries."""
 
@@ -416,4 +454,4 @@ class _Writer:
         return keywords(self.post.topic, self.post.title.text if self.post.title else "", heading)
 
 
-__all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "Part", "Post", "PostEvent", "derive_seed", "write_post"]
+__all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "Part", "Post", "PostEvent", "derive_seed", "rewrite_post", "write_post"]

@@ -168,7 +168,7 @@ def clean_heading(text: str) -> str:
     line = line.strip().strip("\"'*#“”‘’ ").strip()
     if len(line.split()) > 8 and "," in line:
         line = line.split(",")[0]
-    line = line.strip().rstrip(":.-–—,;").strip()
+    line = line.strip().rstrip(":.-–—,;|/ ").strip()  # "The first year - July 2018 |": a stray separator
     if re.match(r"^(in )?(introduction|conclusion)\b", line, re.I) or _META.search(line):
         return ""  # the post has its own introduction and conclusion; a heading about the post is no heading
     words = line.split()[:12]

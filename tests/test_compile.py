@@ -137,3 +137,20 @@ def test_a_compile_that_fails_is_one_line_and_the_run_goes_on_eagerly(tiny_folde
     recited = "' stood on the rocks above the bay. Every night its lamp turned slowly, and the ships passed safely"
     assert lines[-1] == recited + " into the harbour.' False"  # 40 tokens, then on to the sentence's end
     assert "Traceback" not in done.stderr
+
+
+def test_compiled_runs_share_one_decoding_thread_and_eager_runs_start_none(compiled, eager):
+    # CUDA graphs are kept per thread, so compiled runs all decode on the model's one thread. An
+    # eager run decodes where it was asked: a second long-lived thread keeps OpenMP workers of its
+    # own, which halved the speed of every eager run on a 2-core CPU while it lived.
+    import threading
+
+    def decoders():
+        return [t for t in threading.enumerate() if t.name.startswith("blogneo-decode")]
+
+    before = len(decoders())
+    blogneo.generate("Baking bread", "precise", eager, max_new_tokens=5)
+    assert len(decoders()) == before and not eager.decoder._threads
+    blogneo.generate("Baking bread", "precise", compiled, max_new_tokens=5)
+    blogneo.generate("Baking bread", "precise", compiled, max_new_tokens=5)
+    assert len(compiled.decoder._threads) == 1

@@ -100,6 +100,7 @@ def test_what_a_reader_found_in_a_post_the_checker_had_passed():
                  "heading") == ["unfinished"]
     assert kinds("The joy of bike riding is undeniable; however it's also worth noting this", "heading") == \
         ["unfinished"]
+    assert kinds("The year of journaling - July 2018 |", "heading") == ["unfinished"]  # notebook 07's first post
     assert kinds("Why I ride in the rain", "heading") == []
 
 

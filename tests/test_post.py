@@ -182,6 +182,7 @@ def test_titles_are_cleaned_to_one_line(raw, clean):
     (" Here's the first section with two paragraphs that cover what this blogpost", ""),
     (" This is where you introduce yourself and your role as a blogger.", ""),
     (" The long road to a greener city and how we can", "The long road to a greener city"),
+    (" The year of journaling - July 2018 |", "The year of journaling - July 2018"),
 ])
 def test_headings_are_cleaned(raw, clean):
     assert clean_heading(raw) == clean
@@ -290,3 +291,21 @@ def test_the_quality_benchmark_reads_a_saved_post_as_the_checker_reads_the_post(
         again = quality.from_markdown(post.to_markdown())
         assert again.headings == post.headings and [s.text for s in again.sections] == [s.text for s in post.sections]
         assert check_post(again, post.words) == post.defects()
+
+
+def test_a_saved_post_is_written_again_from_its_front_matter(tiny, tmp_path):
+    # The recipe in the front matter is enough: the same post, a section rewritten with its own seed included.
+    post = write_post("Baking bread", tiny, sections=2, params=SEED_11, post_type="how-to", tone="calm", words=30,
+                      banned=["crust"])
+    post.regenerate(1, seed=99)
+    path = post.save(tmp_path)
+    again = blogneo.rewrite_post(path, tiny)
+    assert again.to_markdown() == post.to_markdown() and again.seeds()["section 2"] == 99
+    assert blogneo.rewrite_post(path.read_text(), tiny).body() == post.body()  # its Markdown works as well
+
+
+def test_rewriting_a_file_that_is_not_a_post_says_so_before_loading(tmp_path):
+    note = tmp_path / "note.md"
+    note.write_text("---\ntitle: A note\n---\nHello.\n")
+    with pytest.raises(ParameterError, match="not a post blogneo saved.*topic"):
+        blogneo.rewrite_post(note, "gpt-neo-2.7b")  # cannot be fetched here: it must fail before loading
