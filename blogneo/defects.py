@@ -53,12 +53,17 @@ _META_TALK = re.compile("|".join([
     r"\bas an ai\b", r"\b(?:an? )?(?:ai )?language model\b",
     r"\b(?:the|this|your) (?:article|post|blog post|piece|essay|text|draft) you(?:'ve| have)? "
     r"(?:just )?(?:wrote|written|asked|requested|provided|shared|gave|sent)\b",
-    r"\bin this (?:blog ?post|blog|post|article|piece|essay),? (?:I|we) (?:will|'ll|am going to|are going to|"
-    r"would like to|want to|aim(?:ed)? to|tried to)\b",
-    r"\b(?:this|my) (?:blog ?post|blog|post|article|piece) (?:will|is going to|aims to) (?:cover|explore|discuss|"
-    r"show|share)\b", r"\bI am writing (?:a|this) (?:blog|post|article|piece)\b", r"\bladies and gentlemen\b",
+    r"\bin this (?:[a-z-]+,? (?:and )?){0,3}(?:blog ?post|blog|post|article|piece|essay)\b[^.!?\n]{0,80}?\b(?:I|we) "
+    r"(?:will|'ll|am going to|are going to|would like to|want to|aim(?:ed)? to|tried to|delve|explore|discuss)\b",
+    r"\b(?:this|my) (?:blog ?post|blog|post|article|piece|essay|guide) (?:will|is going to|aims to) (?:cover|explore|"
+    r"discuss|show|share|walk|take)\b", r"\bI am writing (?:a|this) (?:blog|post|article|piece)\b",
+    r"\bI am writing to (?:you|provide|share|inform|let you|tell you)\b", r"\bladies and gentlemen\b",
     r"\b(?:rewritten|revised|edited|unedited|improved|updated) version\b", r"\bedited so far\b",
-    r"\bthis (?:message|text|paragraph|piece) (?:conveys|reads|is written)\b", r"\bgrammar (?:errors?|mistakes?)\b",
+    r"\bthis (?:message|text|paragraph|piece|essay|passage|response) (?:effectively |successfully |clearly )?"
+    r"(?:conveys|reads|is written|captures|highlights|resonates)\b",
+    r"\bwork you(?:'ve| have) done on (?:our|the|this|your) blog\b",
+    r"\byou(?:'re| are) doing (?:an? )?(?:excellent|great|amazing|fantastic|wonderful) job\b",
+    r"\byour expertise shines\b", r"\bgrammar (?:errors?|mistakes?)\b",
     r"\byour (?:last |final )?edits?\b", r"\bediting (?:the |written )?text\b", r"\bin this piece,? you\b",
     r"\b(?:I hope this helps|let me know if|feel free to (?:ask|let me know))\b",
     r"\b(?:your|the) (?:request|prompt|instructions)\b", r"\bword count\b",
@@ -73,6 +78,7 @@ _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
     r"^\s*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list)\s*:",
     r"\[(?:insert|your|add|name|topic|user)\b[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
+    r"^\s*\d{1,2}[.)]\s*$",  # a list's number on a line of its own
 ]), re.I | re.M)
 _BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$")
 _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+|"

@@ -30,7 +30,7 @@ from .generation import stream
 from .lens import score_text
 from .loading import LoadedModel, loaded
 from .markdown import document, front_matter, read
-from .prompts import POST_STOPS, POST_TYPES, TONES, check_prompt, post_prompt
+from .prompts import POST_BANNED, POST_STOPS, POST_TYPES, TONES, check_prompt, post_prompt
 from .sampling import SamplingParams, resolve_params
 from .text import (Scored, clean_description, clean_heading, clean_prose, clean_tags, clean_title, keywords, score,
                    tail, title_phrases)
@@ -399,7 +399,7 @@ class _Writer:
         prompt, reply = post_prompt(step, self.chat, **values)
         prose = step in ("introduction", "section", "conclusion")
         params = post.params.replace(
-            stop=stops or POST_STOPS[step], banned=post.params.banned + ban,
+            stop=stops or POST_STOPS[step], banned=post.params.banned + ban + (POST_BANNED if prose else ()),
             trim_to_sentence=prose or step == "description",
             max_new_tokens=self._prose_budget() if prose else SHORT_BUDGET[step], max_length=None,
             min_new_tokens=0)

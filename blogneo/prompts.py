@@ -199,6 +199,13 @@ POST_STOPS = {
 }
 
 
+# What a chat model writes when it answers a request instead of writing the part: the openings of
+# meta-talk that blogneo.defects finds, forbidden while every prose part is written (best-of-N and
+# retries then only meet what gets past them). Each was read in a post this project wrote.
+POST_BANNED = ("Here is your", "Here's your", "I am writing to", "This essay", "In this essay", "This article will",
+               "rewritten version", "As an AI", "I hope this message finds you")
+
+
 def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:
     """(prompt, reply) for one step of a post, filled in.
 

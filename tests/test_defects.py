@@ -115,6 +115,26 @@ def test_what_a_reader_found_in_the_next_version_of_that_post():
                                "the years.")
 
 
+def test_what_a_reader_found_in_the_posts_after_the_checker_was_done():
+    # Read in benchmarks/post_quality.py's run after the first version of this checker: each
+    # sentence passed it. "Reasons to learn a second language" and "The public transport of Lisbon".
+    assert "meta-talk" in kinds("This text effectively conveys a message with clarity, enthusiasm, and humility, "
+                                "which resonates with many readers who share the same passion.")
+    assert "meta-talk" in kinds("This essay will explore how languages can be used as symbols or tools within "
+                                "cultures which makes it an art form.")
+    assert "meta-talk" in kinds("In this engaging and informative piece on the art of language learning, we delve "
+                                "deeply into the world of exotic culture.")
+    assert "meta-talk" in kinds("Lisbon is an incredible destination. I am writing to provide you with all my "
+                                "recommendations and reviews on how to visit this enchanting city.")
+    assert "meta-talk" in kinds("I'm thrilled with all the amazing work you've done on our blog and I can only "
+                                "imagine how proud my readers must be of their dedication.")
+    assert "artifact" in kinds("The art of language education is not only related to linguistics.\n\n3)\nThis "
+                               "connects languages to literature, poetry and music.")
+    # and what must still pass: a post may say "in this city, we..." or speak to its reader
+    assert "meta-talk" not in kinds("In this city, we will find the best bread in the country, and you will too.")
+    assert kinds("Take the tram to the castle: you will see the whole city from the walls.", target_words=15) == []
+
+
 def test_what_a_reader_found_in_the_benchmarks_posts():
     assert kinds("Part 2", "heading") == ["artifact"] and kinds("Step 3", "heading") == ["artifact"]
     assert kinds("Step 3: oil the chain", "heading") == []

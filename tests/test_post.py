@@ -309,3 +309,27 @@ def test_rewriting_a_file_that_is_not_a_post_says_so_before_loading(tmp_path):
     note.write_text("---\ntitle: A note\n---\nHello.\n")
     with pytest.raises(ParameterError, match="not a post blogneo saved.*topic"):
         blogneo.rewrite_post(note, "gpt-neo-2.7b")  # cannot be fetched here: it must fail before loading
+
+
+def test_meta_talk_openings_and_the_title_are_forbidden_while_the_parts_are_written(tiny, monkeypatch):
+    # At the source, not only by the checker afterwards: prose steps ban the openings of meta-talk,
+    # heading steps the title and its halves (transformers' bad_words_ids, through params.banned).
+    import blogneo.post as post_module
+    from blogneo.prompts import POST_BANNED, POST_STOPS
+    from blogneo.text import title_phrases
+
+    seen = []
+    real_stream = post_module.stream
+
+    def recording(prompt, params, model, **kwargs):
+        seen.append(params)
+        return real_stream(prompt, params, model, **kwargs)
+
+    monkeypatch.setattr(post_module, "stream", recording)
+    post = write_post("Baking bread", tiny, sections=2, params=SEED_11, words=30)
+    prose = [p for p in seen if p.stop == POST_STOPS["section"]]
+    headings = [p for p in seen if p.stop and p.stop[0][1:-1].isdigit()]
+    assert prose and headings
+    assert all(set(POST_BANNED) <= set(p.banned) for p in prose)
+    assert all(set(title_phrases(post.title.text)) <= set(p.banned) for p in headings)
+    assert not set(POST_BANNED) & set(post.params.banned)  # the recipe keeps only what the writer chose
