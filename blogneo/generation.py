@@ -191,11 +191,6 @@ def finishing_room(budget: int) -> int:
 FINISH_MIN, FINISH_MAX = 16, 40  # a sentence is often 15 to 25 tokens
 
 
-def _budget(params: SamplingParams, prompt_tokens: int) -> int:
-    """New tokens the run was asked for: max_new_tokens, or what max_length leaves after the prompt."""
-    return params.max_new_tokens if params.max_length is None else params.max_length - prompt_tokens
-
-
 def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens: int):
     """``params`` as the GenerationConfig ``generate`` runs with on ``model``: its special tokens included.
 
@@ -242,7 +237,7 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     check_run(model.shape, model.precision, model.device, params.num_candidates, tokens, static=model.compile)
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
-    budget = _budget(params, prompt_len)
+    budget = params.budget(prompt_len)
     finish = _SentenceEnd(model.tokenizer, prompt_len, budget) if params.trim_to_sentence else None
     output, elapsed, config = _on_decoding_thread(model, cancel, _decode, model, input_ids, params, config, seed,
                                                   cancel, streamer, finish)

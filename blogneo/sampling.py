@@ -138,6 +138,22 @@ class SamplingParams:
         fields["banned"] = list(self.banned)
         return fields
 
+    def budget(self, prompt_tokens: int = 0) -> int:
+        """New tokens a run is asked for: ``max_new_tokens``, or what ``max_length`` leaves after the prompt.
+
+        Example:
+            >>> SamplingParams(max_length=50).budget(prompt_tokens=8)
+            42
+        """
+        if self.max_length is None:
+            return self.max_new_tokens
+        if self.max_length - prompt_tokens < 1:
+            raise ParameterError(
+                "max_length",
+                f"max_length={self.max_length} leaves no room to generate: the prompt alone is "
+                f"{prompt_tokens} tokens. Raise max_length, or use max_new_tokens, which counts new tokens only.")
+        return self.max_length - prompt_tokens
+
     def to_generation_config(self, prompt_tokens: int = 0) -> GenerationConfig:
         """The same settings as a transformers ``GenerationConfig``.
 
@@ -148,15 +164,7 @@ class SamplingParams:
             >>> SamplingParams(temperature=0).to_generation_config().do_sample
             False
         """
-        if self.max_length is not None:
-            max_new = self.max_length - prompt_tokens
-            if max_new < 1:
-                raise ParameterError(
-                    "max_length",
-                    f"max_length={self.max_length} leaves no room to generate: the prompt alone is "
-                    f"{prompt_tokens} tokens. Raise max_length, or use max_new_tokens, which counts new tokens only.")
-        else:
-            max_new = self.max_new_tokens
+        max_new = self.budget(prompt_tokens)
         settings = dict(
             max_new_tokens=max_new,
             min_new_tokens=min(self.min_new_tokens, max_new) or None,
