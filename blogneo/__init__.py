@@ -66,6 +66,7 @@ _API = {
     "Post": ("post", "Post"),
     "write_post": ("post", "write_post"),
     "rewrite_post": ("post", "rewrite_post"),
+    "write_calendar": ("batch", "write_calendar"),
     "POST_TYPES": ("prompts", "POST_TYPES"),
     "TONES": ("prompts", "TONES"),
     "DEFAULT_BANNED": ("post", "DEFAULT_BANNED"),

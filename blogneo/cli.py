@@ -47,6 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     write.add_argument("--ban", action="append", default=[], metavar="PHRASE",
                        help="a phrase the text may not contain (repeatable); in a --post a few clichés always are")
 
+    batch = commands.add_parser("batch", help="write every post of a calendar (.csv or .jsonl), resumable")
+    batch.add_argument("calendar", type=Path, help="one post per row: topic, and optionally tone, post_type, "
+                                                   "sections, words, preset, seed, model")
+    batch.add_argument("--out", type=Path, default=Path("posts"), help="where the posts go (default: ./posts)")
+    batch.add_argument("--model", help="for rows that name none (default: see README)")
+    batch.add_argument("--ray", action="store_true", help="run the rows on Ray Data (pip install 'blogneo[scale]')")
+    batch.add_argument("--ray-address", help="an existing Ray cluster: auto, or ray://host:10001 (default: start "
+                                             "Ray on this machine)")
+    batch.add_argument("--workers", type=int, default=1, help="with --ray: workers, each loading the model once")
+    batch.add_argument("--cpus-per-worker", type=float, default=1)
+    batch.add_argument("--gpus-per-worker", type=float, default=0)
+
     commands.add_parser("checkpoints", help="list the known checkpoints and what fits here")
 
     app = commands.add_parser("app", help="serve the writing studio as a web page (Voila)")
@@ -65,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             return _checkpoints()
         if args.command == "app":
             return _app(args)
+        if args.command == "batch":
+            return _batch(args)
         return _write(args)
     except (_UsageError, BlogneoError) as error:
         print(f"blogneo: error: {error}", file=sys.stderr)
@@ -72,6 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("blogneo: interrupted", file=sys.stderr)
         return 130
+
+
+def _batch(args) -> int:
+    from .batch import REPORT, write_calendar
+
+    report = write_calendar(args.calendar, args.out, args.model, ray=args.ray, ray_address=args.ray_address,
+                            workers=args.workers, cpus_per_worker=args.cpus_per_worker,
+                            gpus_per_worker=args.gpus_per_worker)
+    for row in report["rows"]:
+        if row["status"] == "failed":
+            print(f"blogneo: line {row['line']} ({row['topic'] or 'no topic'}): {row['error']}", file=sys.stderr)
+    print(f"{report['written']} written, {report['skipped']} skipped, {report['failed']} failed in "
+          f"{report['seconds']:.0f} s ({report['posts_per_hour']:.0f} posts an hour); report: {args.out / REPORT}")
+    return 1 if report["failed"] else 0
 
 
 def _checkpoints() -> int:

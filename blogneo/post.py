@@ -215,6 +215,30 @@ class Post:
         return f"Post({title!r}, {len(self.sections)} sections, seed={self.seed}, model={self.model.name!r})"
 
 
+def check_settings(topic: str, sections: int, post_type: str, tone: str, words: int) -> str:
+    """Refuse a post's settings that ``write_post`` cannot use, each with what to do; the tone, stripped.
+
+    Example:
+        >>> check_settings("Baking bread", 99, "opinion", "friendly", 100)
+        Traceback (most recent call last):
+        ...
+        blogneo.errors.ParameterError: sections=99 is out of range: use from 1 to 10.
+    """
+    check_prompt(topic, "topic")
+    if not isinstance(sections, int) or isinstance(sections, bool) or not 1 <= sections <= MAX_SECTIONS:
+        raise ParameterError("sections", f"sections={sections!r} is out of range: use from 1 to {MAX_SECTIONS}.")
+    if post_type not in POST_TYPES:
+        raise ParameterError("post_type", f"post_type={post_type!r} is not one we know: use one of "
+                                          f"{', '.join(POST_TYPES)}.")
+    tone = check_prompt(tone, "tone").strip()
+    if len(tone.split()) > 6:
+        raise ParameterError("tone", f"tone={tone!r} is too long: a few words, such as {', '.join(TONES)}.")
+    if not isinstance(words, int) or isinstance(words, bool) or not WORDS[0] <= words <= WORDS[1]:
+        raise ParameterError("words", f"words={words!r} is out of range: use from {WORDS[0]} to {WORDS[1]} "
+                                      "words per part.")
+    return tone
+
+
 def write_post(topic: str, model: LoadedModel | str | None = None, sections: int = 4,
                params: SamplingParams | str | None = None, *, post_type: str = "opinion", tone: str = "friendly",
                words: int = 100, banned: tuple[str, ...] | list[str] = (),
@@ -244,19 +268,8 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
         >>> post.seed, post.candidates
         (7, 2)
     """
-    check_prompt(topic, "topic")
-    if not isinstance(sections, int) or isinstance(sections, bool) or not 1 <= sections <= MAX_SECTIONS:
-        raise ParameterError("sections", f"sections={sections!r} is out of range: use from 1 to {MAX_SECTIONS}.")
+    tone = check_settings(topic, sections, post_type, tone, words)
     params = resolve_params(params)
-    if post_type not in POST_TYPES:
-        raise ParameterError("post_type", f"post_type={post_type!r} is not one we know: use one of "
-                                          f"{', '.join(POST_TYPES)}.")
-    tone = check_prompt(tone, "tone").strip()
-    if len(tone.split()) > 6:
-        raise ParameterError("tone", f"tone={tone!r} is too long: a few words, such as {', '.join(TONES)}.")
-    if not isinstance(words, int) or isinstance(words, bool) or not WORDS[0] <= words <= WORDS[1]:
-        raise ParameterError("words", f"words={words!r} is out of range: use from {WORDS[0]} to {WORDS[1]} "
-                                      "words per part.")
     banned = (banned,) if isinstance(banned, str) else tuple(banned)
     params = params.replace(banned=(*DEFAULT_BANNED, *params.banned, *banned))  # validated there
     if params.seed is None:
@@ -454,4 +467,4 @@ class _Writer:
         return keywords(self.post.topic, self.post.title.text if self.post.title else "", heading)
 
 
-__all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "Part", "Post", "PostEvent", "derive_seed", "rewrite_post", "write_post"]
+__all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "check_settings", "Part", "Post", "PostEvent", "derive_seed", "rewrite_post", "write_post"]

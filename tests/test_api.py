@@ -93,7 +93,7 @@ def test_every_docstring_example_runs(module, tiny_folder, tiny, embedded, monke
 
 # The README's "How blogneo is built" order: each module may import only from those before it.
 LAYERS = ["errors", "runtime", "text", "defects", "display", "files", "markdown", "sampling", "prompts", "precision",
-          "memory", "catalog", "convert", "loading", "generation", "lens", "post", "history", "speed", "bench",
+          "memory", "catalog", "convert", "loading", "generation", "lens", "post", "batch", "history", "speed", "bench",
           "ui_candidates", "ui_post", "ui_updates", "ui", "cli"]
 
 
