@@ -67,6 +67,7 @@ _API = {
     "write_post": ("post", "write_post"),
     "rewrite_post": ("post", "rewrite_post"),
     "write_calendar": ("batch", "write_calendar"),
+    "read_calendar": ("batch", "read_calendar"),
     "POST_TYPES": ("prompts", "POST_TYPES"),
     "TONES": ("prompts", "TONES"),
     "DEFAULT_BANNED": ("post", "DEFAULT_BANNED"),

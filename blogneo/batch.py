@@ -121,7 +121,7 @@ def read_calendar(path: str | Path) -> tuple[list[Row], list[dict]]:
 def _row(line: int, record: dict) -> Row:
     if "__error__" in record:
         raise ParameterError("calendar", record["__error__"])
-    fields = {"line": line, **{k: (v.strip() if isinstance(v, str) else v) for k, v in record.items()}}
+    fields = {"line": line, "topic": "", **{k: (v.strip() if isinstance(v, str) else v) for k, v in record.items()}}
     for name in ("sections", "words", "seed"):
         if isinstance(fields.get(name), str):
             try:

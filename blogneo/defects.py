@@ -61,6 +61,9 @@ _META_TALK = re.compile("|".join([
     r"\b(?:rewritten|revised|edited|unedited|improved|updated) version\b", r"\bedited so far\b",
     r"\bthis (?:message|text|paragraph|piece|essay|passage|response) (?:effectively |successfully |clearly )?"
     r"(?:conveys|reads|is written|captures|highlights|resonates)\b",
+    r"\b(?:this|the above|that) (?:sentence|paragraph|passage|text)(?! messages?)\b(?! (?:of|about|from|by)\b)",
+    r"\bthe (?:text|sentence|paragraph|passage) above\b", r"\b(?:your|my) (?:article|paragraph|essay|draft)\b",
+    r"\bconstructive feedback\b", r"\bI'm here to (?:help you|provide you)\b", r"\b(?:proper|good|correct) grammar\b", r"\bgrammar improvements?\b", r"^\s*in this (?:article|blog ?post|post)\s*$",
     r"\bwork you(?:'ve| have) done on (?:our|the|this|your) blog\b",
     r"\byou(?:'re| are) doing (?:an? )?(?:excellent|great|amazing|fantastic|wonderful) job\b",
     r"\byour expertise shines\b", r"\bgrammar (?:errors?|mistakes?)\b",

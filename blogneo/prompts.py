@@ -203,7 +203,8 @@ POST_STOPS = {
 # meta-talk that blogneo.defects finds, forbidden while every prose part is written (best-of-N and
 # retries then only meet what gets past them). Each was read in a post this project wrote.
 POST_BANNED = ("Here is your", "Here's your", "I am writing to", "This essay", "In this essay", "This article will",
-               "rewritten version", "As an AI", "I hope this message finds you")
+               "rewritten version", "As an AI", "I hope this message finds you", "This text", "The above text",
+               "The text above", "This sentence", "This paragraph", "your article", "constructive feedback")
 
 
 def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:

@@ -178,7 +178,7 @@ def clean_heading(text: str) -> str:
 
 
 # Words that mark a "heading" as the model talking about the post instead of naming a section.
-_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|outline|headings?|headers?|words?|"
+_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|this article|outline|headings?|headers?|words?|"
                    r"sentences?|list items?)\b", re.I)
 
 

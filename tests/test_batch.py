@@ -133,11 +133,11 @@ def test_ray_writes_the_same_posts_as_the_in_process_run(tiny, tiny_folder, tmp_
 def test_reading_a_calendar_checks_each_row_before_any_model_loads(tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("topic,sections,words,preset,seed\nBread,2,50,balanced,7\nCake,two,50,,\nPie,2,50,wild,\n"
-                    "Tart,2,50,,-1\n")
+                    "Tart,2,50,,-1\n,2,50,,\n")
     rows, failures = read_calendar(path)
     assert [(r.topic, r.sections, r.seed) for r in rows] == [("Bread", 2, 7)]
     errors = {f["line"]: f["error"] for f in failures}
     assert "sections='two' is not a whole number" in errors[3] and "preset='wild'" in errors[4]
-    assert "seed=-1 is out of range" in errors[5]
+    assert "seed=-1 is out of range" in errors[5] and "topic is empty" in errors[6]
     assert rows[0].recipe()["seed"] == 7 and blogneo.batch.Row(0, "Bread").recipe()["seed"] == \
         blogneo.batch.Row(9, "Bread").recipe()["seed"]  # a seed derived from the recipe, not the line

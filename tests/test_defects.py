@@ -130,6 +130,20 @@ def test_what_a_reader_found_in_the_posts_after_the_checker_was_done():
                                 "imagine how proud my readers must be of their dedication.")
     assert "artifact" in kinds("The art of language education is not only related to linguistics.\n\n3)\nThis "
                                "connects languages to literature, poetry and music.")
+    # Read in the run after that: posts that analyse a text instead of being one.
+    assert "meta-talk" in kinds("\" The above text conveys the importance of immersing oneself in unfamiliar "
+                                "cultures while also showcasing the flexibility of human nature.")
+    assert "meta-talk" in kinds("One could also argue that this sentence adds nothing to what we use as "
+                                "entertainment for our furry friends.")
+    assert "meta-talk" in kinds("The use of transitional phrases like 'and' helps keep the content flowing "
+                                "smoothly and easy navigation within paragraphs throughout your article.")
+    assert "meta-talk" in kinds("This paragraph does not include bolded lines but instead uses sentence structure "
+                                "which makes it easy readable and flows smoothly.")
+    assert "meta-talk" in kinds("The use of vocabulary enhances writing style's clarity and grammar improvements too.")
+    assert kinds("In this article", "heading") == ["meta-talk"]
+    assert "meta-talk" in kinds("How does this text help you refine your writing? I'm here to provide you with "
+                                "constructive feedback so we can get back on track effectively!")
+    assert "meta-talk" not in kinds("I sent this text message to my mother, and this passage of the river is calm.")
     # and what must still pass: a post may say "in this city, we..." or speak to its reader
     assert "meta-talk" not in kinds("In this city, we will find the best bread in the country, and you will too.")
     assert kinds("Take the tram to the castle: you will see the whole city from the walls.", target_words=15) == []

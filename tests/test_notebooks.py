@@ -107,3 +107,14 @@ def test_the_repository_url_is_the_same_in_every_install_cell_and_the_readme_bad
     badges = re.findall(r"colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/main/notebooks/", README)
     assert badges and set(badges) == {owner_repo}
     assert COLAB == f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lessons_use_only_the_public_api(path):
+    import blogneo
+
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert not re.search(r"^\s*(from|import) blogneo\.", code, re.M), "a submodule imported"
+    imported = {n.strip() for m in re.findall(r"^from blogneo import ([^\n]+)", code, re.M) for n in m.split(",")}
+    used = set(re.findall(r"\bblogneo\.(\w+)", code)) - {"__version__"}
+    assert imported | used <= set(blogneo.__all__), (imported | used) - set(blogneo.__all__)
