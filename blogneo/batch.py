@@ -243,14 +243,17 @@ def _on_ray(rows, out, model, address, workers, cpus, gpus, progress) -> list[di
         import ray.data
     except ImportError:
         raise BlogneoError("--ray needs Ray Data: pip install 'blogneo[scale]' (make setup installs it).") from None
+    import logging
+
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # its plan and progress lines; the bar stays
     ray.data.DataContext.get_current().enable_progress_bars = progress
     spec = getattr(model, "name", model)  # a LoadedModel stays here; each worker loads its own by name
     items = [{"row": json.dumps(dataclasses.asdict(r))} for r in rows]
     data = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        _Worker, fn_constructor_kwargs={"model": spec, "out": str(out)}, batch_size=1, concurrency=workers,
-        num_cpus=cpus, num_gpus=gpus)
+        _Worker, fn_constructor_kwargs={"model": spec, "out": str(out)}, batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus, num_gpus=gpus)
     return [json.loads(r["entry"]) for r in data.take_all()]
 
 
