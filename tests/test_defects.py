@@ -144,6 +144,15 @@ def test_what_a_reader_found_in_the_posts_after_the_checker_was_done():
     assert "meta-talk" in kinds("How does this text help you refine your writing? I'm here to provide you with "
                                 "constructive feedback so we can get back on track effectively!")
     assert "meta-talk" not in kinds("I sent this text message to my mother, and this passage of the river is calm.")
+    # and in the run after that
+    assert "meta-talk" in kinds("Dear [Name],\n\nI am writing an official review of the city of Lisbon from the "
+                                "perspective of your esteemed editors and artists.")
+    assert "meta-talk" in kinds("The author uses descriptive language like 'bicycle' instead of traditional cars so "
+                                "readers will be able to visualize themselves.")
+    assert "meta-talk" in kinds("This article discusses how one should make their own decision when it comes to "
+                                "choosing a bicycle.")
+    assert "meta-talk" in kinds("The text aims to convey the idea that every town holds different experiences.")
+    assert "meta-talk" in kinds("Your feedback is invaluable and helps keep everything running smoothly.")
     # and what must still pass: a post may say "in this city, we..." or speak to its reader
     assert "meta-talk" not in kinds("In this city, we will find the best bread in the country, and you will too.")
     assert kinds("Take the tram to the castle: you will see the whole city from the walls.", target_words=15) == []
