@@ -64,7 +64,9 @@ _META_TALK = re.compile("|".join([
     r"\b(?:this|the above|that) (?:sentence|paragraph|passage|text)(?! messages?)\b(?! (?:of|about|from|by)\b)",
     r"\bthe (?:text|sentence|paragraph|passage) above\b", r"\b(?:your|my) (?:article|paragraph|essay|draft)\b",
     r"^\s*dear (?:\[[^\]\n]*\]|sir|madam|editor|team)", r"\bI am writing an? (?:[a-z]+ )?(?:review|post|article|essay)\b",
-    r"\bthe author uses\b", r"\b(?:this|the) (?:article|post|text|essay) (?:discusses|aims to|describes|highlights)\b",
+    r"\bthe author uses\b", r"\b(?:this|the) (?:article|post|text|essay) (?:discusses|aims to|describes|highlights|offers|provides)\b",
+    r"\byou(?:'re| are) sharing your\b", r"\bI made (?:several |some |a few )?(?:changes|edits|revisions)\b",
+    r"\A\s*[\"\u201c][^\"\u201d\n]{80,}[\"\u201d]\s*\n\s*\n\s*\S",  # a quoted draft, then a comment on it
     r"\byour feedback\b", r"\bconstructive feedback\b", r"\bI'm here to (?:help you|provide you)\b", r"\b(?:proper|good|correct) grammar\b", r"\bgrammar improvements?\b", r"^\s*in this (?:article|blog ?post|post)\s*$",
     r"\bwork you(?:'ve| have) done on (?:our|the|this|your) blog\b",
     r"\byou(?:'re| are) doing (?:an? )?(?:excellent|great|amazing|fantastic|wonderful) job\b",

@@ -202,8 +202,8 @@ POST_STOPS = {
 # What a chat model writes when it answers a request instead of writing the part: the openings of
 # meta-talk that blogneo.defects finds, forbidden while every prose part is written (best-of-N and
 # retries then only meet what gets past them). Each was read in a post this project wrote.
-POST_BANNED = ("Here is your", "Here's your", "I am writing", "Dear [", "The author uses", "This article discusses",
-               "The text aims", "Your feedback", "This essay", "In this essay", "This article will",
+POST_BANNED = ("Here is your", "Here's your", "I am writing", "Dear [", "The author uses", "This article",
+               "The text aims", "Your feedback", "This essay", "In this essay",
                "rewritten version", "As an AI", "I hope this message finds you", "This text", "The above text",
                "The text above", "This sentence", "This paragraph", "your article", "constructive feedback")
 

@@ -153,6 +153,15 @@ def test_what_a_reader_found_in_the_posts_after_the_checker_was_done():
                                 "choosing a bicycle.")
     assert "meta-talk" in kinds("The text aims to convey the idea that every town holds different experiences.")
     assert "meta-talk" in kinds("Your feedback is invaluable and helps keep everything running smoothly.")
+    # and in notebooks 05 and 07 after that
+    assert "meta-talk" in kinds("This article offers an excellent overview of the benefits of bicycle riding.")
+    assert "meta-talk" in kinds("\"This year I have been fortunate to be surrounded by incredible individuals who share "
+                                "their passion for cycling and the joy that comes with it.\"\n\nI made several changes "
+                                "to enhance clarity and persuasiveness while keeping the message intact.")
+    assert "meta-talk" not in kinds("\"Ride every day,\" my father said. He was right, and I still do it, even in the "
+                                    "rain.\n\nThe second thing he taught me was to fix my own tyres.")
+    assert "meta-talk" in kinds("I'm so glad I could reach out to you today! It's wonderful that you're sharing your "
+                                "personal journey with writing through blogging.")
     # and what must still pass: a post may say "in this city, we..." or speak to its reader
     assert "meta-talk" not in kinds("In this city, we will find the best bread in the country, and you will too.")
     assert kinds("Take the tram to the castle: you will see the whole city from the walls.", target_words=15) == []
