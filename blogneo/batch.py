@@ -77,7 +77,7 @@ def read_calendar(path: str | Path) -> tuple[list[Row], list[dict]]:
         ParameterError: the file has a column that is not in ``COLUMNS``, or no ``topic`` column.
 
     Example:
-        >>> _ = Path("calendar.csv").write_text("topic,sections\nBaking bread,1\n,2\n")
+        >>> _ = Path("calendar.csv").write_text("topic,sections\\nBaking bread,1\\n,2\\n")
         >>> rows, failures = read_calendar("calendar.csv")
         >>> rows[0].topic, [f["line"] for f in failures]
         ('Baking bread', [3])
@@ -201,7 +201,7 @@ def write_calendar(calendar: str | Path, out: str | Path = "posts", model=None, 
     (``"auto"``, ``"ray://host:10001"``).
 
     Example:
-        >>> _ = Path("calendar.csv").write_text("topic,sections\nBaking bread,1\n,2\n")
+        >>> _ = Path("calendar.csv").write_text("topic,sections\\nBaking bread,1\\n,2\\n")
         >>> report = write_calendar("calendar.csv", "posts", model, progress=False)
         >>> [r["status"] for r in report["rows"]], report["written"]
         (['written', 'failed'], 1)
