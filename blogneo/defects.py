@@ -66,7 +66,8 @@ _META_TALK = re.compile("|".join([
     r"^\s*dear (?:\[[^\]\n]*\]|sir|madam|editor|team)", r"\bI am writing an? (?:[a-z]+ )?(?:review|post|article|essay)\b",
     r"\bthe author uses\b", r"\b(?:this|the) (?:article|post|text|essay) (?:discusses|aims to|describes|highlights|offers|provides)\b",
     r"\byou(?:'re| are) sharing your\b", r"\bI made (?:several |some |a few )?(?:changes|edits|revisions)\b",
-    r"\A\s*[\"\u201c][^\"\u201d\n]{80,}[\"\u201d]\s*\n\s*\n\s*\S",  # a quoted draft, then a comment on it
+    # a quoted draft, then a comment on it ("This piece...", "How does this help you?", "I made changes...")
+    r"\A\s*[\"\u201c][^\"\u201d\n]{80,}[\"\u201d]\s*\n\s*\n\s*(?:This|That|Here|How|I|The (?:text|piece|above|critique))\b",
     r"\byour feedback\b", r"\bconstructive feedback\b", r"\bI'm here to (?:help you|provide you)\b", r"\b(?:proper|good|correct) grammar\b", r"\bgrammar improvements?\b", r"^\s*in this (?:article|blog ?post|post)\s*$",
     r"\bwork you(?:'ve| have) done on (?:our|the|this|your) blog\b",
     r"\byou(?:'re| are) doing (?:an? )?(?:excellent|great|amazing|fantastic|wonderful) job\b",

@@ -158,6 +158,9 @@ def test_what_a_reader_found_in_the_posts_after_the_checker_was_done():
     assert "meta-talk" in kinds("\"This year I have been fortunate to be surrounded by incredible individuals who share "
                                 "their passion for cycling and the joy that comes with it.\"\n\nI made several changes "
                                 "to enhance clarity and persuasiveness while keeping the message intact.")
+    assert "meta-talk" not in kinds("\"Toast up your bike with the right tools. The ultimate step on this cycling journey "
+                                    "is fixing your flat tyre yourself.\"\n\nRemember that every day we have little "
+                                    "moments like these.")
     assert "meta-talk" not in kinds("\"Ride every day,\" my father said. He was right, and I still do it, even in the "
                                     "rain.\n\nThe second thing he taught me was to fix my own tyres.")
     assert "meta-talk" in kinds("I'm so glad I could reach out to you today! It's wonderful that you're sharing your "
