@@ -32,7 +32,8 @@ def main(folder: str) -> int:
     ok = True
     for name, file in (("tests on CUDA", "tests.xml"), ("notebooks 01-06 on CUDA", "notebooks.xml")):
         result, passed = junit(out / file)
-        rows.append((name, result, "none failed", "met" if passed else "NOT MET"))
+        rows.append((name, result, "none failed",
+                     "NOT MET" if not passed else "met" if (out / file).is_file() else "left out"))
         ok &= passed
     bench = json.loads((out / "bench.json").read_text()) if (out / "bench.json").is_file() else {"models": {}}
     for model, entry in bench["models"].items():
@@ -49,6 +50,15 @@ def main(folder: str) -> int:
         rows.append((f"{row['shape']} {row['precision']} {row['run']}: estimate vs peak reserved",
                      f"{row['estimate']} vs {row['peak reserved']}", "estimate >= peak", _met(row["covered"] == "yes")))
         ok &= row["covered"] == "yes"
+    profile = json.loads((out / "profile.json").read_text()) if (out / "profile.json").is_file() else None
+    if profile:
+        ms = {way: f"{seconds * 1000:.2f}" for way, seconds in profile["seconds_per_token"].items()}
+        rows.append((f"{profile['shape']} ms per token: blogneo / hf sampled / hf greedy / roofline",
+                     " / ".join(ms.values()), "", ""))
+    for log in sorted(out.glob("*.log")):
+        if "stopped after" in log.read_text():
+            rows.append((f"{log.stem}: did not finish in its limit", "", "", "NOT MET"))
+            ok = False
     if bench["models"]:
         print(f"{bench.get('device_name', '')}: {bench['bandwidth_bytes_per_s'] / 1e9:.0f} GB/s device-to-device")
     print(text_table(rows))

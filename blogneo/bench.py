@@ -67,18 +67,21 @@ def main(argv: list[str] | None = None) -> int:
         engine, model, folder, tokens, repeats = args.one
         print(json.dumps(measure(engine, model, Path(folder), int(tokens), int(repeats))))
         return 0
-    report = run_all(tokens, repeats)
+    def save(report: dict) -> None:  # after each model, so a run stopped part-way keeps what it measured
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2))
+
+    report = run_all(tokens, repeats, measured=save)
     print(format_report(report))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
 
 
-def run_all(tokens: int, repeats: int, say=print) -> dict:
+def run_all(tokens: int, repeats: int, say=print, measured=None) -> dict:
     """Every engine on every model, each in a fresh process; returns the report as plain data.
 
     On a machine with a CUDA GPU everything runs on the GPU (its bandwidth, its memory), with the
-    larger GPT-Neo shapes that fit; elsewhere on the CPU.
+    larger GPT-Neo shapes that fit; elsewhere on the CPU. ``measured(report)``, if given, is called
+    after each model with the report so far.
     """
     import torch
 
@@ -101,6 +104,8 @@ def run_all(tokens: int, repeats: int, say=print) -> dict:
                 say(f"  measuring {engine} ({ENGINES[engine]}) on {model} ...", flush=True)
                 rows[engine] = _in_subprocess(engine, model, folder, tokens, repeats)
             report["models"][model] = model_entry(rows, bandwidth)
+            if measured:
+                measured(report)
             shutil.rmtree(folder / model, ignore_errors=True)  # the 2.7B shape is 10.6 GB on disk
     return report
 
