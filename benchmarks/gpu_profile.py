@@ -74,11 +74,12 @@ def main() -> int:
                                   eos_token_id=tokenizer.eos_token_id, **knobs)
         return lambda: net.generate(ids, generation_config=config, attention_mask=torch.ones_like(ids))
 
+    # transformers' own runs first, in this thread; blogneo's then decode on its own thread.
     ways = {
+        "hf greedy": hf(False),
+        "hf sampled": hf(True),
         "blogneo": lambda: blogneo.generate(PROMPT, model=model, seed=0, max_new_tokens=n, min_new_tokens=n,
                                             trim_to_sentence=False),
-        "hf sampled": hf(True),
-        "hf greedy": hf(False),
     }
     per_token = {}
     with torch.inference_mode():

@@ -11,6 +11,7 @@ import queue
 import secrets
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass
@@ -250,20 +251,48 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
                        finished.get(i)) for i, row in enumerate(output[:, prompt_len:])]
 
 
-def _on_decoding_thread(model: LoadedModel, cancel: threading.Event, work, *args):
-    """``work(*args)`` on the model's one decoding thread when it decodes compiled; an interrupt while
-    waiting cancels it first.
+_decoder: futures.ThreadPoolExecutor | None = None
+_decoder_lock = threading.Lock()
 
-    Every compiled run of a model decodes on the same thread, whichever thread asked (a notebook
-    cell, a Stream, the studio's workers): PyTorch keeps compiled CUDA graphs per thread, so a new
-    thread a run would record them, and hold their memory, anew each time. An eager run decodes
-    where it was asked: a long-lived second thread keeps OpenMP workers of its own, which halved
-    every eager run on the 2-core machine, in any thread, for as long as it lived (measured:
-    the embedded model's 28 tokens/s became 13).
+
+def _decoding_thread() -> futures.ThreadPoolExecutor:
+    """The process's one thread for compiled runs, started with the first of them."""
+    global _decoder
+    with _decoder_lock:
+        if _decoder is None:
+            _decoder = futures.ThreadPoolExecutor(1, "blogneo-decode", initializer=_own_cuda_graph_trees)
+        return _decoder
+
+
+def _own_cuda_graph_trees() -> None:
+    """Give this thread the per-thread state PyTorch's CUDA graph trees keep, as that module does
+    for the thread that imports it. Before torch 2.12 (Colab's, for one) any other thread failed an
+    ``assert torch._C._is_key_in_tls`` at its first compiled step (seen on an H100 with torch 2.11:
+    a second model's thread, or the notebook's thread after blogneo's); later versions do this
+    themselves, and then this finds the state there and leaves it."""
+    try:
+        from torch._inductor import cudagraph_trees as trees
+    except ImportError:  # a build of torch without inductor: nothing compiles, nothing to set up
+        return
+    if not hasattr(trees.local, "tree_manager_containers") and not torch._C._is_key_in_tls("tree_manager_containers"):
+        trees.local.tree_manager_containers = {}
+        trees.local.tree_manager_locks = defaultdict(threading.Lock)
+
+
+def _on_decoding_thread(model: LoadedModel, cancel: threading.Event, work, *args):
+    """``work(*args)`` on the process's one decoding thread when the model decodes compiled; an
+    interrupt while waiting cancels it first.
+
+    Every compiled run decodes on the same thread, whichever thread asked (a notebook cell, a
+    Stream, the studio's workers) and whichever model it is: PyTorch keeps compiled CUDA graphs
+    per thread, so a new thread would record them, and hold their memory, anew each time. An eager
+    run decodes where it was asked: a long-lived second thread keeps OpenMP workers of its own,
+    which halved every eager run on the 2-core machine, in any thread, for as long as it lived
+    (measured: the embedded model's 28 tokens/s became 13).
     """
     if not model.compile:
         return work(*args)
-    running = model.decoder.submit(work, *args)
+    running = _decoding_thread().submit(work, *args)
     try:
         futures.wait([running])
     except BaseException:  # a kernel interrupt (KeyboardInterrupt) lands here, in the caller's thread

@@ -12,7 +12,6 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -57,8 +56,6 @@ class LoadedModel:
     compile: bool = False
     progress: Callable[[str], None] | None = field(default=None, repr=False)  # load's callback, for later notes
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # The one thread every compiled run of this model decodes on (its thread starts with the first such run).
-    decoder: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "blogneo-decode"), repr=False)
     compiled: set = field(default_factory=set, repr=False)  # (candidates, cache length) compiled so far
 
     def note(self, text: str) -> None:
