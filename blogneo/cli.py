@@ -190,7 +190,7 @@ def _write(args) -> int:
         return _write_post(args, params)
     if args.out is not None and args.out.exists():
         raise BlogneoError(f"{args.out} already exists; blogneo never overwrites. Choose another --out.")
-    model = load(args.model)
+    model = load(args.model, progress=_status)  # stdout is the text alone: it may be piped
     candidates = generate(blog_prompt(args.topic, model.chat), params, model=model)
     texts = []
     for i, candidate in enumerate(candidates, 1):
@@ -206,10 +206,16 @@ def _write(args) -> int:
     return 0
 
 
+def _status(text: str) -> None:
+    """Loading's stages and later notes (a GPU's first compile), on stderr: stdout carries the text alone."""
+    print(f"blogneo: {text}", file=sys.stderr)
+
+
 def _write_post(args, params) -> int:
     from tqdm.auto import tqdm
 
-    from .post import MAX_SECTIONS, write_post
+    from .loading import load
+    from .post import MAX_SECTIONS, check_settings, write_post
 
     if not 1 <= args.sections <= MAX_SECTIONS:  # checked again by write_post; here before the model loads
         raise BlogneoError(f"--sections {args.sections} is out of range: use from 1 to {MAX_SECTIONS}.")
@@ -226,8 +232,10 @@ def _write_post(args, params) -> int:
         elif event.kind == "done":
             bars[0].update(1)
 
-    try:  # write_post checks the type, tone, words and phrases before it loads the model
-        post = write_post(args.topic, args.model, sections=args.sections, params=params, post_type=args.post_type,
+    check_settings(args.topic, args.sections, args.post_type, args.tone, args.words)  # before the model loads
+    model = load(args.model, progress=_status)
+    try:
+        post = write_post(args.topic, model, sections=args.sections, params=params, post_type=args.post_type,
                           tone=args.tone, words=args.words, on_event=progress)  # --ban is in params
     finally:
         for bar in bars:

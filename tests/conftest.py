@@ -52,7 +52,11 @@ def embedded():
 
 @pytest.fixture
 def slow_model(random_model):
-    """The untrained tiny GPT-Neo, slowed to about 20 ms a step so an interrupt lands mid-run."""
+    """The untrained tiny GPT-Neo, slowed to about 20 ms a step so an interrupt lands mid-run.
+
+    Warmed with one short run first: on a GPU it decodes compiled, and a first compiled run spends
+    its first seconds compiling, where no step (and so no interrupt's check) comes.
+    """
     original = random_model.model.forward
 
     def slow(*args, **kwargs):
@@ -60,5 +64,6 @@ def slow_model(random_model):
         return original(*args, **kwargs)
 
     random_model.model.forward = slow
+    blogneo.generate("The old lighthouse", model=random_model, seed=1, max_new_tokens=2)
     yield random_model
     del random_model.model.forward
