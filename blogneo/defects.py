@@ -5,13 +5,15 @@ Best-of-N and retries in ``write_post`` use it (a candidate with a defect loses 
 plain rules over strings, each a few lines, so that they are cheap, deterministic and readable:
 
   meta-talk          the text addresses the request or the writer: "Here is your...", "Sure!",
-                     "I'd like you to...", "As an AI...", "the article you wrote", "In this post I will..."
+                     "I'd like you to...", "As an AI...", "the article you wrote", "In this post I will...",
+                     a letter's "Dear Javierino," or "Best regards," on a line of its own
   artifact           template or chat debris: <<...>>, <|...|>, role markers ("Assistant:"), stray
                      "Title:" or "Tags:" labels, [placeholders], a Markdown heading inside prose,
                      a placeholder heading ("Part 2", "Step 3")
   title-repeated     a section heading that repeats the title
   duplicate-heading  a heading that repeats an earlier one
-  heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The")
+  heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The"),
+                     or a description after a dash ("Reasons to learn - This is another easy topic")
   unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
                      "the", "and", "you're", a comma or a separator ("... - July 2018 |")
   invented-author    a byline in a title ("... by Chris Larkin") or in the text ("By: Emma Johnson")
@@ -58,17 +60,25 @@ _META_TALK = re.compile("|".join([
     r"\b(?:this|my) (?:blog ?post|blog|post|article|piece|essay|guide) (?:will|is going to|aims to) (?:cover|explore|"
     r"discuss|show|share|walk|take)\b", r"\bI am writing (?:a|this) (?:blog|post|article|piece)\b",
     r"\bI am writing to (?:you|provide|share|inform|let you|tell you)\b", r"\bladies and gentlemen\b",
+    # a letter's salutation or sign-off on a line of its own ("Dear Javierino,", "Best regards,")
+    r"^\s*dear [\w.' -]{1,40},\s*$", r"^\s*(?:best|kind|warm) regards\b[,.!]?\s*$",
+    r"^\s*(?:sincerely|yours truly)[,.]?\s*$",
     r"\b(?:rewritten|revised|edited|unedited|improved|updated) version\b", r"\bedited so far\b",
     r"\bthis (?:message|text|paragraph|piece|essay|passage|response) (?:effectively |successfully |clearly )?"
     r"(?:conveys|reads|is written|captures|highlights|resonates)\b",
     r"\b(?:this|the above|that) (?:sentence|paragraph|passage|text)(?! messages?)\b(?! (?:of|about|from|by)\b)",
     r"\bthe (?:text|sentence|paragraph|passage) above\b", r"\b(?:your|my) (?:article|paragraph|essay|draft)\b",
-    r"^\s*dear (?:\[[^\]\n]*\]|sir|madam|editor|team)", r"\bI am writing an? (?:[a-z]+ )?(?:review|post|article|essay)\b",
-    r"\bthe author uses\b", r"\b(?:this|the) (?:article|post|text|essay) (?:discusses|aims to|describes|highlights|offers|provides)\b",
+    r"^\s*dear (?:\[[^\]\n]*\]|sir|madam|editor|team)",
+    r"\bI am writing an? (?:[a-z]+ )?(?:review|post|article|essay)\b",
+    r"\bthe author uses\b",
+    r"\b(?:this|the) (?:article|post|text|essay) (?:discusses|aims to|describes|highlights|offers|provides)\b",
     r"\byou(?:'re| are) sharing your\b", r"\bI made (?:several |some |a few )?(?:changes|edits|revisions)\b",
     # a quoted draft, then a comment on it ("This piece...", "How does this help you?", "I made changes...")
-    r"\A\s*[\"\u201c][^\"\u201d\n]{80,}[\"\u201d]\s*\n\s*\n\s*(?:This|That|Here|How|I|The (?:text|piece|above|critique))\b",
-    r"\byour feedback\b", r"\bconstructive feedback\b", r"\bI'm here to (?:help you|provide you)\b", r"\b(?:proper|good|correct) grammar\b", r"\bgrammar improvements?\b", r"^\s*in this (?:article|blog ?post|post)\s*$",
+    r"\A\s*[\"\u201c][^\"\u201d\n]{80,}[\"\u201d]\s*\n\s*\n\s*"
+    r"(?:This|That|Here|How|I|The (?:text|piece|above|critique))\b",
+    r"\byour feedback\b", r"\bconstructive feedback\b", r"\bI'm here to (?:help you|provide you)\b",
+    r"\b(?:proper|good|correct) grammar\b", r"\bgrammar improvements?\b",
+    r"^\s*in this (?:article|blog ?post|post)\s*$",
     r"\bwork you(?:'ve| have) done on (?:our|the|this|your) blog\b",
     r"\byou(?:'re| are) doing (?:an? )?(?:excellent|great|amazing|fantastic|wonderful) job\b",
     r"\byour expertise shines\b", r"\bgrammar (?:errors?|mistakes?)\b",
@@ -92,7 +102,8 @@ _BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+
 _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+|"
                               r"\b(?i:my name is) [A-Z][a-z]+\s+[A-Z][a-zA-Z]+")
 _PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$", re.I)
-_OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S")
+_OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S|"
+                         r"\s[-\u2013\u2014]\s+(?i:this|it|these|that|here|you|we|they|I)\b")  # "... - This is..."
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,8 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
         found.append(Defect("duplicate-heading", part, 0, text))
     if (m := _OTHER_ITEM.search(text)) is not None:
         found.append(Defect("heading-number", part, m.start(), m.group(0).strip()))
-    if len(mine) > HEADING_WORDS or (mine and (mine[-1] in _DANGLING or text.rstrip().endswith((",", ";", "|", "/", "-", "\u2013", "\u2014", ":")))):
+    cut = text.rstrip().endswith((",", ";", "|", "/", "-", "\u2013", "\u2014", ":"))
+    if len(mine) > HEADING_WORDS or (mine and (mine[-1] in _DANGLING or cut)):
         found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
     return found
 

@@ -32,8 +32,18 @@ from .loading import LoadedModel, loaded
 from .markdown import document, front_matter, read
 from .prompts import POST_BANNED, POST_STOPS, POST_TYPES, TONES, check_prompt, post_prompt
 from .sampling import SamplingParams, resolve_params
-from .text import (Scored, clean_description, clean_heading, clean_prose, clean_tags, clean_title, keywords, score,
-                   tail, title_phrases)
+from .text import (
+    Scored,
+    clean_description,
+    clean_heading,
+    clean_prose,
+    clean_tags,
+    clean_title,
+    keywords,
+    score,
+    tail,
+    title_phrases,
+)
 
 # Tokens for the short steps; the prose steps use params.max_new_tokens.
 SHORT_BUDGET = {"title": 24, "description": 60, "tags": 24, "heading": 16}
@@ -309,8 +319,8 @@ def rewrite_post(saved: str | Path, model: LoadedModel | str | None = None, on_e
     meta, _ = read(text)
     missing = [key for key in _RECIPE if key not in meta]
     if missing:
-        raise ParameterError("saved", f"This is not a post blogneo saved: its front matter has no {', '.join(missing)}. "
-                                      "Pass a file written by post.save().")
+        raise ParameterError("saved", "This is not a post blogneo saved: its front matter has no "
+                                      f"{', '.join(missing)}. Pass a file written by post.save().")
     params = SamplingParams(**meta["params"], seed=meta["seed"], num_candidates=meta["candidates"])
     sections = sum(name.startswith("section ") for name in meta["seeds"])
     model = loaded(model if model is not None else meta["model"])
@@ -467,4 +477,5 @@ class _Writer:
         return keywords(self.post.topic, self.post.title.text if self.post.title else "", heading)
 
 
-__all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "check_settings", "Part", "Post", "PostEvent", "derive_seed", "rewrite_post", "write_post"]
+__all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "check_settings", "Part", "Post", "PostEvent", "derive_seed",
+           "rewrite_post", "write_post"]

@@ -165,6 +165,9 @@ def clean_heading(text: str) -> str:
         line = after  # "Introduction: Why I ride" -> "Why I ride"; the post has its own introduction
     elif colon and len(before.split()) >= 2:  # "The Power of Bicycles: In this paragraph..." -> the heading
         line = before
+    described = _DESCRIPTION.search(line)
+    if described and len(line[:described.start()].split()) >= 2:  # "Reasons to learn - This is another easy topic"
+        line = line[:described.start()]
     line = line.strip().strip("\"'*#“”‘’ ").strip()
     if len(line.split()) > 8 and "," in line:
         line = line.split(",")[0]
@@ -177,9 +180,11 @@ def clean_heading(text: str) -> str:
     return " ".join(words)
 
 
+# A heading's own description after a dash: " - This is...", " – It helps..."
+_DESCRIPTION = re.compile(r"\s[-\u2013\u2014]\s+(?:this|it|these|that|here|you|we|they|i)\b", re.I)
 # Words that mark a "heading" as the model talking about the post instead of naming a section.
-_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|this article|outline|headings?|headers?|words?|"
-                   r"sentences?|list items?)\b", re.I)
+_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|this article|outline|headings?|"
+                   r"headers?|words?|sentences?|list items?)\b", re.I)
 
 
 def clean_tags(text: str) -> str:

@@ -5,6 +5,7 @@ import pytest
 
 import blogneo
 from blogneo.defects import KINDS, find_defects
+from blogneo.text import clean_heading
 
 
 def kinds(text, kind="prose", **kwargs):
@@ -98,6 +99,23 @@ def test_what_a_reader_found_in_a_post_the_checker_had_passed():
                                 "blogging, I was passionate about cycling.")
     assert kinds("There's something special about enjoying your favorite sport with friends when you're",
                  "heading") == ["unfinished"]
+
+
+def test_what_a_reader_found_in_the_quality_run_the_checker_had_passed():
+    # benchmarks/post_quality.py's last run, read by a person: a review's section written as a letter,
+    # and a listicle heading that carried its own description after a dash.
+    letter = ("Dear Javierino,\n\nLisbon is a city of hills and light. The trams climb past tiled walls, and "
+              "every viewpoint opens onto the river.\n\nBest regards,\nAna")
+    assert kinds(letter).count("meta-talk") == 2  # the salutation and the sign-off
+    assert "meta-talk" not in kinds("Dear readers of the world will know this city well, and its hills, and "
+                                    "its trams.")  # not a salutation on a line of its own
+    assert "heading-number" in kinds("Reasons to learn a second language - This is another easy topic", "heading")
+    assert kinds("Why we learn - It opens doors", "heading") == ["heading-number"]
+    assert kinds("Well-known reasons - and lesser ones", "heading") == []  # a dash inside a heading is fine
+    assert clean_heading("Reasons to learn a second language - This is another easy topic") == \
+        "Reasons to learn a second language"
+    assert clean_heading("Step by step - it gets easier") == "Step by step"
+    assert clean_heading("Mind-blowing facts - the short list") == "Mind-blowing facts - the short list"
     assert kinds("The joy of bike riding is undeniable; however it's also worth noting this", "heading") == \
         ["unfinished"]
     assert kinds("The year of journaling - July 2018 |", "heading") == ["unfinished"]  # notebook 07's first post
@@ -155,12 +173,13 @@ def test_what_a_reader_found_in_the_posts_after_the_checker_was_done():
     assert "meta-talk" in kinds("Your feedback is invaluable and helps keep everything running smoothly.")
     # and in notebooks 05 and 07 after that
     assert "meta-talk" in kinds("This article offers an excellent overview of the benefits of bicycle riding.")
-    assert "meta-talk" in kinds("\"This year I have been fortunate to be surrounded by incredible individuals who share "
-                                "their passion for cycling and the joy that comes with it.\"\n\nI made several changes "
-                                "to enhance clarity and persuasiveness while keeping the message intact.")
-    assert "meta-talk" not in kinds("\"Toast up your bike with the right tools. The ultimate step on this cycling journey "
-                                    "is fixing your flat tyre yourself.\"\n\nRemember that every day we have little "
-                                    "moments like these.")
+    assert "meta-talk" in kinds("\"This year I have been fortunate to be surrounded by incredible individuals "
+                                "who share their passion for cycling and the joy that comes with it.\"\n\n"
+                                "I made several changes to enhance clarity and persuasiveness while keeping the "
+                                "message intact.")
+    assert "meta-talk" not in kinds("\"Toast up your bike with the right tools. The ultimate step on this "
+                                    "cycling journey is fixing your flat tyre yourself.\"\n\n"
+                                    "Remember that every day we have little moments like these.")
     assert "meta-talk" not in kinds("\"Ride every day,\" my father said. He was right, and I still do it, even in the "
                                     "rain.\n\nThe second thing he taught me was to fix my own tyres.")
     assert "meta-talk" in kinds("I'm so glad I could reach out to you today! It's wonderful that you're sharing your "

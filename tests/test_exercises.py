@@ -94,8 +94,8 @@ def test_the_exercises_of_03(embedded):
 
     request = blog_prompt("My morning walk", chat=True)
     plain = blogneo.SamplingParams(temperature=1.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
-    ns = {"blogneo": blogneo, "model": embedded, "request": request, "plain": plain, "start": "This morning I walked to the",
-          "score_text": score_text, "next_token_lens": next_token_lens}
+    ns = {"blogneo": blogneo, "model": embedded, "request": request, "plain": plain,
+          "start": "This morning I walked to the", "score_text": score_text, "next_token_lens": next_token_lens}
     p20 = next(p / 100 for p in range(1, 101)
                if next_token_lens(request, plain.replace(top_p=p / 100), embedded, reply=ns["start"])
                .step("top_p").kept() >= 20)
