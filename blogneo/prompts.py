@@ -106,17 +106,22 @@ def text_ids(tokenizer, text: str) -> list[int]:
 def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
     """Token sequences that spell each phrase as it can appear: as given, lower case, capitalised
     or in sentence case, at a line's start or after a space; what transformers' ``bad_words_ids``
-    forbids.
+    forbids. A phrase that starts with ``^`` is spelt only after a line break (one or two), which
+    is also how a reply starts after a prompt that ends its line.
 
     Example:
         >>> len(banned_ids(model.tokenizer, ("delve",)))  # delve, Delve, " delve", " Delve"
         4
+        >>> len(banned_ids(model.tokenizer, ("^Dear",)))  # "\\nDear", "\\n\\nDear", "\\ndear", "\\n\\ndear"
+        4
     """
     sequences: list[list[int]] = []
     for phrase in phrases:
+        starts = ("\n", "\n\n") if phrase.startswith("^") else ("", " ")
+        phrase = phrase.lstrip("^").strip()
         variants = (phrase, phrase.lower(), phrase[:1].upper() + phrase[1:], phrase[:1].upper() + phrase[1:].lower())
         for variant in dict.fromkeys(variants):
-            for text in (variant, " " + variant):
+            for text in (start + variant for start in starts):
                 ids = text_ids(tokenizer, text)
                 if ids and ids not in sequences:
                     sequences.append(ids)
@@ -205,7 +210,8 @@ POST_STOPS = {
 POST_BANNED = ("Here is your", "Here's your", "I am writing", "Dear [", "The author uses", "This article",
                "The text aims", "Your feedback", "This essay", "In this essay",
                "rewritten version", "As an AI", "I hope this message finds you", "This text", "The above text",
-               "The text above", "This sentence", "This paragraph", "your article", "constructive feedback")
+               "The text above", "This sentence", "This paragraph", "your article", "constructive feedback",
+               "^Dear", "^Best regards", "^Kind regards", "^Sincerely")  # ^: at a line's start (a letter's)
 
 
 def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:

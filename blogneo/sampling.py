@@ -37,7 +37,8 @@ class SamplingParams:
         seed: makes sampling reproducible; None draws one and reports it [0, 2**32-1].
         stop: strings that end the run; they are removed from the text.
         banned: words or phrases the model may not write, enforced while it writes (transformers'
-            ``bad_words_ids``), in lower case, capitalised, and after a space alike.
+            ``bad_words_ids``), in lower case, capitalised, and after a space alike. A phrase that
+            starts with ``^`` is banned only at a line's start ("^Dear": no letter's salutation).
         trim_to_sentence: when a run ends on the length limit, cut back to the last whole sentence.
         max_length: the tutorial's knob, prompt plus new tokens (transformers' meaning); when
             set it replaces max_new_tokens.
@@ -99,7 +100,7 @@ class SamplingParams:
         if not isinstance(banned, (tuple, list)):
             raise ParameterError("banned", f"banned={self.banned!r} must be a phrase or a list of phrases.")
         for phrase in banned:
-            if not isinstance(phrase, str) or not phrase.strip():
+            if not isinstance(phrase, str) or not phrase.strip().lstrip("^").strip():
                 raise ParameterError("banned", f"banned phrases must be words (non-empty text), not {phrase!r}.")
         object.__setattr__(self, "banned", tuple(dict.fromkeys(s.strip() for s in banned)))
         if not isinstance(self.trim_to_sentence, bool):

@@ -251,6 +251,23 @@ def test_banned_phrases_are_never_written(tiny):
     assert "oven" not in banned.text.lower() and banned.text != free.text
 
 
+def test_a_phrase_banned_at_a_lines_start_is_still_written_elsewhere(embedded):
+    # "^Dear" forbids a letter's salutation, which a review's section once was ("Dear Javierino,"),
+    # and nothing else: the embedded model asked for a letter opens "Dear Sam," unbanned.
+    from blogneo.prompts import banned_ids
+
+    sequences = banned_ids(embedded.tokenizer, ("^Dear",))
+    assert [embedded.tokenizer.decode(ids) for ids in sequences] == ["\nDear", "\n\nDear", "\ndear", "\n\ndear"]
+    request = "Write a short letter to my friend Sam about my new bike."
+    [free] = blogneo.generate(request, model=embedded, seed=1, max_new_tokens=12)
+    assert free.text.startswith("Dear Sam")
+    for seed in (1, 2):
+        [banned] = blogneo.generate(request, model=embedded, seed=seed, max_new_tokens=30, banned=["^Dear"])
+        assert not any(line.lstrip().lower().startswith("dear") for line in banned.text.splitlines())
+    with pytest.raises(blogneo.ParameterError, match="must be words"):
+        blogneo.SamplingParams(banned=["^ "])
+
+
 def test_a_banned_title_is_banned_in_sentence_case_too(tiny):
     # The outline bans the title and its halves, which a heading tends to copy, often in sentence
     # case: "The Art of Running" comes back as "The art of running".
