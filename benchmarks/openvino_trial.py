@@ -5,9 +5,17 @@ against blogneo's CPU default, on GPT-Neo-125M's shape and the embedded model.
 
 optimum-intel 2.2 (the newest) requires transformers below 5.6, and blogneo's environment has a
 later one, so the OpenVINO side runs with ``PYTHONPATH`` pointing at a folder that holds
-optimum-intel, optimum, openvino, nncf and transformers 5.5 (see the README's Speed section); blogneo's
-side runs in the project's own environment, without that folder. Each measurement is a process of
-its own, as in ``blogneo.bench``, so load times are cold and peak memory is that engine's alone.
+optimum-intel, optimum, openvino, nncf and transformers 5.5; blogneo's side runs in the project's
+own environment, without that folder. The folder, built with the project's pip:
+
+    pip install --target DIR --no-deps optimum-intel==2.2.0 optimum==2.3.0 openvino==2026.4.1 \
+        openvino-tokenizers==2026.4.1.0 openvino-telemetry nncf==3.4.0 transformers==5.5.4 \
+        huggingface_hub==1.21.0 tokenizers==0.22.2 ninja pydot pyparsing scikit-learn scipy tabulate \
+        joblib threadpoolctl cloudpickle narwhals
+
+Each measurement is a process of its own, as in ``blogneo.bench``, so load times are cold and peak
+memory is that engine's alone. ``OV_PRECISION_HINT=f32`` makes OpenVINO compute in f32 (on a CPU
+with avx512_bf16 it picks bf16 by itself); the README's table used it.
 
 Rows: B (blogneo's default: fp16 weights packed for fbgemm), OV int8 (weight-only, NNCF's default for
 8 bits), OV fp16. Figures: decoding tokens/s at batch 1 (prefill left out), 4 candidates' tokens/s,
