@@ -8,8 +8,8 @@ Engines:
   A  the tutorial's approach: pipeline("text-generation", model=...) in fp32, called as
      generator(prompt, do_sample=True, temperature=0.9, ...)
   B  blogneo's default: blogneo.load(spec) and blogneo.generate(prompt, model=...)
-  C  llama.cpp through llama-cpp-python on the embedded GGUF file (when installed; `make bench`
-     installs it). llama.cpp has no GPT-Neo architecture, so C runs on the embedded model only.
+  C  llama.cpp through xllamacpp's prebuilt wheel on the embedded GGUF file (when installed; `make
+     bench` installs it). llama.cpp has no GPT-Neo architecture, so C runs on the embedded model only.
 
 Models:
   gpt-neo-125m-shape  GPT-Neo-125M's exact shape with random weights: the same compute as the real
@@ -270,20 +270,24 @@ def _blogneo(model: str, folder: Path):
 
 
 def _llama_cpp(model: str, folder: Path):
-    """C: llama.cpp on the GGUF file blogneo's embedded model comes from. Four candidates run one after another."""
-    from llama_cpp import Llama
+    """C: llama.cpp on the GGUF file blogneo's embedded model comes from, through xllamacpp's prebuilt
+    wheel and its in-process server API (no HTTP). Four candidates run one after another."""
+    import xllamacpp
 
     from blogneo.catalog import embedded_gguf
 
     gguf = embedded_gguf()
-    llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=_threads(), verbose=False, seed=0)
-    no_end = {llm.token_eos(): -1e9}  # force the length, as min_new_tokens does for A and B
+    params = xllamacpp.CommonParams()
+    params.model.path = str(gguf)
+    params.n_ctx = 2048
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = _threads()
+    server = xllamacpp.Server(params)
 
     def generate(candidates: int, tokens: int):
-        for _ in range(candidates):
-            llm.reset()  # no prompt cache between runs: each run pays its own prefill
-            llm.create_completion(PROMPT, max_tokens=tokens, temperature=0.9, top_k=50, top_p=0.95,
-                                  repeat_penalty=1.15, logit_bias=no_end)
+        for _ in range(candidates):  # no prompt cache between runs: each run pays its own prefill
+            server.handle_completions({"prompt": PROMPT, "max_tokens": tokens, "temperature": 0.9, "top_k": 50,
+                                       "top_p": 0.95, "repeat_penalty": 1.15, "seed": 0, "cache_prompt": False,
+                                       "ignore_eos": True})  # the length forced, as min_new_tokens does for A and B
 
     return generate, lambda: _gguf_tensor_bytes(gguf)
 
@@ -329,7 +333,7 @@ def _threads() -> int:
 def _has_llama_cpp() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("llama_cpp") is not None
+    return importlib.util.find_spec("xllamacpp") is not None
 
 
 # --- the table -------------------------------------------------------------------------------------
@@ -344,7 +348,7 @@ def format_report(report: dict) -> str:
     lines = [f"{where}: memory bandwidth {report['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, "
              f"{report['tokens']} tokens a run, median of {report['repeats']}"]
     if device == "cpu" and not report["llama_cpp"]:
-        lines.append("llama.cpp: not installed (`make bench` installs llama-cpp-python), so no column C")
+        lines.append("llama.cpp: not installed (`make bench` installs xllamacpp), so no column C")
     head = ("model", "engine", "tok/s", "x A", "4 cand tok/s", "x A", "first token s", "cold load s",
             "warm load s", "peak GiB", "weights MB", "roofline tok/s", "of roofline")
     rows = [head]

@@ -6,9 +6,11 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
 
   meta-talk          the text addresses the request or the writer: "Here is your...", "Sure!",
                      "I'd like you to...", "As an AI...", "the article you wrote", "In this post I will...",
-                     a letter's "Dear Javierino," or "Best regards," on a line of its own
+                     a letter's "Dear Javierino," or "Best regards," on a line of its own, a chat
+                     reply's "I'm so glad you're enjoying my blog!"
   artifact           template or chat debris: <<...>>, <|...|>, role markers ("Assistant:"), stray
-                     "Title:" or "Tags:" labels, [placeholders], a Markdown heading inside prose,
+                     "Title:" or "Tags:" labels, [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"),
+                     hashtags outside the tags, a Markdown heading inside prose,
                      a placeholder heading ("Part 2", "Step 3")
   title-repeated     a section heading that repeats the title
   duplicate-heading  a heading that repeats an earlier one
@@ -60,6 +62,10 @@ _META_TALK = re.compile("|".join([
     r"\b(?:this|my) (?:blog ?post|blog|post|article|piece|essay|guide) (?:will|is going to|aims to) (?:cover|explore|"
     r"discuss|show|share|walk|take)\b", r"\bI am writing (?:a|this) (?:blog|post|article|piece)\b",
     r"\bI am writing to (?:you|provide|share|inform|let you|tell you)\b", r"\bladies and gentlemen\b",
+    # a chat reply to the person asking: "I'm so glad you're enjoying my blog!", "I'm glad to hear that you
+    # enjoyed...", "In light of your desire to..."
+    r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?(?:glad|happy|delighted|thrilled) (?:to hear )?(?:that )?you\b",
+    r"\b(?:in light of|given|based on) your (?:desire|request|wish|interest|question|message)\b",
     # a letter's salutation or sign-off on a line of its own ("Dear Javierino,", "Best regards,")
     r"^\s*dear [\w.' -]{1,40},\s*$", r"^\s*(?:best|kind|warm) regards\b[,.!]?\s*$",
     r"^\s*(?:sincerely|yours truly)[,.]?\s*$",
@@ -95,9 +101,10 @@ _META_TALK = re.compile("|".join([
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
     r"^\s*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list)\s*:",
-    r"\[(?:insert|your|add|name|topic|user)\b[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
+    r"\[(?:insert|your|add|name|topic|user|step|link|url|e-?mail|#)[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
     r"^\s*\d{1,2}[.)]\s*$",  # a list's number on a line of its own
 ]), re.I | re.M)
+_HASHTAG = re.compile(r"(?<![\w&#])#[A-Za-z]\w{2,}")  # social-media debris in prose or a title: "#FamilyVideoCall"
 _BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$")
 _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+|"
                               r"\b(?i:my name is) [A-Z][a-z]+\s+[A-Z][a-zA-Z]+")
@@ -146,6 +153,8 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
     part = part or kind
     found = [Defect("meta-talk", part, m.start(), m.group(0).strip()) for m in _META_TALK.finditer(text)]
     found += [Defect("artifact", part, m.start(), m.group(0).strip()) for m in _ARTIFACT.finditer(text)]
+    if kind != "tags":
+        found += [Defect("artifact", part, m.start(), m.group(0)) for m in _HASHTAG.finditer(text)]
     words = len(re.findall(r"\w+", text))
     byline = _BYLINE.search(text.strip()) if kind == "title" else _BYLINE_IN_PROSE.search(text)
     if byline is not None:

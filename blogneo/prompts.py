@@ -211,7 +211,8 @@ POST_BANNED = ("Here is your", "Here's your", "I am writing", "Dear [", "The aut
                "The text aims", "Your feedback", "This essay", "In this essay",
                "rewritten version", "As an AI", "I hope this message finds you", "This text", "The above text",
                "The text above", "This sentence", "This paragraph", "your article", "constructive feedback",
-               "^Dear", "^Best regards", "^Kind regards", "^Sincerely")  # ^: at a line's start (a letter's)
+               "^Dear", "^Best regards", "^Kind regards", "^Sincerely",  # ^: at a line's start (a letter's)
+               "I'm so glad you", "I'm glad to hear", "I am so glad you", "your desire to")
 
 
 def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:

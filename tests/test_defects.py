@@ -115,6 +115,26 @@ def test_what_a_reader_found_in_the_quality_run_the_checker_had_passed():
     assert clean_heading("Reasons to learn a second language - This is another easy topic") == \
         "Reasons to learn a second language"
     assert clean_heading("Step by step - it gets easier") == "Step by step"
+
+
+def test_what_a_reader_found_in_the_next_quality_run():
+    # The run after that scored 0 defects; read by a person, it still had chat replies to the person
+    # asking, bracketed placeholders and hashtags. Each sentence here is from it, word for word.
+    for text in ("I'm so glad you're enjoying my blog! Remember how I made sure to include this piece?",
+                 "I'm glad to hear that you enjoyed our new course! Our instructor has always been passionate.",
+                 "I'm so glad you reached out and I'd be delighted to share my experience of family video calls.",
+                 "In light of your desire to enhance sleep hygiene practices, I've been reflecting on some habits."):
+        assert "meta-talk" in kinds(text), text
+    assert "meta-talk" in kinds("I'm so glad you're enjoying my new electric kettle! Check out my review here", "title")
+    assert "artifact" in kinds("1. Sign up to receive daily updates from us via email at [YourEmail@blogger.com].")
+    assert "artifact" in kinds("How-To: [Step]", "heading")
+    assert "artifact" in kinds("How To Prepare For A Job Interview: The Ultimate Guide [#job_interview]", "title")
+    assert "artifact" in kinds("If only this was more accessible for everyone who needs it. #FamilyVideoCall")
+    # and what stays allowed: a friend's gladness in a story, C#, a numbered step, tags
+    assert kinds("My sister said she was glad you came along, and so was I. We rode home in the rain together "
+                 "and laughed the whole way.") == []
+    assert "artifact" not in kinds("I learnt C# first, then Python, and the second was far kinder to a beginner.")
+    assert kinds("cooking, kitchen tools, #budget", "tags") == []
     assert clean_heading("Mind-blowing facts - the short list") == "Mind-blowing facts - the short list"
     assert kinds("The joy of bike riding is undeniable; however it's also worth noting this", "heading") == \
         ["unfinished"]
