@@ -64,7 +64,11 @@ _META_TALK = re.compile("|".join([
     r"\bI am writing to (?:you|provide|share|inform|let you|tell you)\b", r"\bladies and gentlemen\b",
     # a chat reply to the person asking: "I'm so glad you're enjoying my blog!", "I'm glad to hear that you
     # enjoyed...", "In light of your desire to..."
-    r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?(?:glad|happy|delighted|thrilled) (?:to hear )?(?:that )?you\b",
+    r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?(?:glad|happy|delighted|thrilled) "
+    r"(?:to (?:hear|see) )?(?:that )?(?:you|your|we(?:'re| are) both)\b",
+    r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?glad (?:that )?I could help\b",
+    r"\bI(?:'d|\u2019d| would) be (?:more than )?(?:happy|delighted|glad) to (?:help|share|assist)\b",
+    r"\b(?:can be|could be|is) rephrased\b", r"\bfrom your list\b", r"\bwelcome to our (?:website|blog review)\b",
     r"\b(?:in light of|given|based on) your (?:desire|request|wish|interest|question|message)\b",
     # a letter's salutation or sign-off on a line of its own ("Dear Javierino,", "Best regards,")
     r"^\s*dear [\w.' -]{1,40},\s*$", r"^\s*(?:best|kind|warm) regards\b[,.!]?\s*$",

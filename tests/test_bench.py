@@ -89,5 +89,21 @@ def test_the_gpu_checks_summary_is_one_table_that_fails_on_a_failure(report, tmp
     assert "8 passed, 0 failed, 2 skipped" in table and "not run" in table  # no notebooks.xml
     assert "gpt-neo-1.3b-shape: B / A tokens per s" in table and ">= 4x" in table
     assert "4.48 GiB vs 4.04 GiB" in table
+    (tmp_path / "profile.json").write_text(json.dumps({"shape": "gpt-neo-2.7b", "seconds_per_token": {
+        "hf greedy": 0.00479, "hf sampled": 0.00508, "blogneo": 0.00516, "roofline": 0.00179}}))
+    assert summary.main(str(tmp_path)) == 0
+    assert "5.16 / 5.08 / 4.79 / 1.79" in capsys.readouterr().out  # blogneo / hf sampled / hf greedy / roofline
+    (tmp_path / "tests.log").write_text("...\ntests: stopped after 150 s\n")  # a step cut off at its limit
+    assert summary.main(str(tmp_path)) == 1
+    assert "tests: did not finish in its limit" in capsys.readouterr().out
+    (tmp_path / "tests.log").unlink()
     (tmp_path / "tests.xml").write_text('<testsuite tests="10" failures="1" errors="0" skipped="0"></testsuite>')
     assert summary.main(str(tmp_path)) == 1
+
+
+def test_llama_cpp_column_c_runs_the_embedded_gguf(embedded, tmp_path):
+    # Column C needs llama.cpp's prebuilt wheel, which `make bench` installs and `make setup` does not.
+    pytest.importorskip("xllamacpp", reason="column C's llama.cpp wheel is installed by `make bench` only")
+    row = bench.measure("C", "embedded", tmp_path, tokens=8, repeats=1)
+    assert row["tokens_per_s"] > 0 and row["tokens_per_s_4"] > 0
+    assert 50e6 < row["weight_bytes"] < 150e6  # the 4-bit GGUF's weights, not fp16's 270 MB

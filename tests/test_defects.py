@@ -125,6 +125,13 @@ def test_what_a_reader_found_in_the_next_quality_run():
                  "I'm so glad you reached out and I'd be delighted to share my experience of family video calls.",
                  "In light of your desire to enhance sleep hygiene practices, I've been reflecting on some habits."):
         assert "meta-talk" in kinds(text), text
+    for text in ("Hello everyone, I'm so glad that you're all having a wonderful week by the grace of your friends.",
+                 "I'm glad I could help you with your new electric kettle! This is definitely one to take for anyone.",
+                 "I'm so glad we connected at this wonderful event! I'd be more than happy to share my life with you.",
+                 "This can be rephrased as: \"A welcome to your daily shopping journey with us has just arrived!\"",
+                 "This is my personal favorite sentence from your list with something really good in it."):
+        assert "meta-talk" in kinds(text), text
+    assert "meta-talk" in kinds("Welcome to our website", "heading")
     assert "meta-talk" in kinds("I'm so glad you're enjoying my new electric kettle! Check out my review here", "title")
     assert "artifact" in kinds("1. Sign up to receive daily updates from us via email at [YourEmail@blogger.com].")
     assert "artifact" in kinds("How-To: [Step]", "heading")
