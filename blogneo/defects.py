@@ -66,7 +66,9 @@ _META_TALK = re.compile("|".join([
     # enjoyed...", "In light of your desire to..."
     r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?(?:glad|happy|delighted|thrilled) "
     r"(?:to (?:hear|see) )?(?:that )?(?:you|your|we(?:'re| are) both)\b",
-    r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?glad (?:that )?I could help\b",
+    r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?glad (?:that )?I could (?:help|provide)\b",
+    r"\bI(?:'m|\u2019m| am) writing to (?:you|provide|share|inform|let you|tell you)\b",
+    r"^\s*(?:#+\s*)?welcome to (?:my|our) blog\b",
     r"\bI(?:'d|\u2019d| would) be (?:more than )?(?:happy|delighted|glad) to (?:help|share|assist)\b",
     r"\b(?:can be|could be|is) rephrased\b", r"\bfrom your list\b", r"\bwelcome to our (?:website|blog review)\b",
     r"\b(?:in light of|given|based on) your (?:desire|request|wish|interest|question|message)\b",

@@ -132,6 +132,11 @@ def test_what_a_reader_found_in_the_next_quality_run():
                  "This is my personal favorite sentence from your list with something really good in it."):
         assert "meta-talk" in kinds(text), text
     assert "meta-talk" in kinds("Welcome to our website", "heading")
+    assert "meta-talk" in kinds("Welcome to my blog!", "heading")
+    assert "meta-talk" in kinds("I'm glad I could provide some valuable insights into your new electric kettle! May "
+                                "be this is just what you were looking for.")
+    assert "meta-talk" in kinds("\"Dear friends & family, I'm writing to provide you with some great reviews on my "
+                                "new book project and I am excited to announce it.")
     assert "meta-talk" in kinds("I'm so glad you're enjoying my new electric kettle! Check out my review here", "title")
     assert "artifact" in kinds("1. Sign up to receive daily updates from us via email at [YourEmail@blogger.com].")
     assert "artifact" in kinds("How-To: [Step]", "heading")
