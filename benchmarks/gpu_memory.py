@@ -72,23 +72,30 @@ def main() -> int:
     return 0 if all(r[6] == "yes" for r in rows[1:]) else 1
 
 
-def measure(name: str, candidates: int, tokens: int) -> list[str]:
-    """One shape's row: its run through blogneo.generate, PyTorch's peaks, the estimate, and what is left."""
+def random_shape(name: str) -> LoadedModel:
+    """GPT-Neo's ``name`` shape with random weights, built on the GPU in its default precision, as CUDA's
+    default loads it: the static cache and the compiled step. Its notes are kept quiet."""
     from tiny_gptneo import make_tokenizer
     from transformers import GPTNeoForCausalLM
 
     device = torch.device("cuda")
     precision = blogneo.resolve_dtype("auto", device)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    checkpoint = blogneo.checkpoint(name)
+    torch.manual_seed(0)
     with torch.device(device):
         net = GPTNeoForCausalLM(blogneo.gpt_neo_config(name)).to(dtype).eval()
     tokenizer = make_tokenizer()
     tokenizer.pad_token, tokenizer.padding_side = tokenizer.eos_token, "left"
     net.generation_config.pad_token_id = net.generation_config.eos_token_id = tokenizer.eos_token_id
-    model = LoadedModel(name=f"{name}-shape", model=net, tokenizer=tokenizer, source="folder", revision="random",
-                        device=device, dtype=dtype, precision=precision, chat=False, shape=checkpoint.shape,
-                        compile=True, progress=lambda text: None)  # CUDA's default: static cache, compiled step
+    return LoadedModel(name=f"{name}-shape", model=net, tokenizer=tokenizer, source="folder", revision="random",
+                       device=device, dtype=dtype, precision=precision, chat=False,
+                       shape=blogneo.checkpoint(name).shape, compile=True, progress=lambda text: None)
+
+
+def measure(name: str, candidates: int, tokens: int) -> list[str]:
+    """One shape's row: its run through blogneo.generate, PyTorch's peaks, the estimate, and what is left."""
+    model = random_shape(name)
+    net, tokenizer, precision, checkpoint = model.model, model.tokenizer, model.precision, blogneo.checkpoint(name)
     prompt_tokens = len(tokenizer(PROMPT)["input_ids"])
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()

@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the ti
 
 import blogneo  # noqa: E402
 from blogneo.display import text_table  # noqa: E402
-from blogneo.loading import LoadedModel  # noqa: E402
 from blogneo.memory import cache_bucket  # noqa: E402
 from blogneo.speed import memory_bandwidth, weight_bytes  # noqa: E402
 
@@ -47,21 +46,12 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("no CUDA GPU here: this check is for a GPU machine", file=sys.stderr)
         return 2
-    from tiny_gptneo import make_tokenizer
-    from transformers import GenerationConfig, GPTNeoForCausalLM
+    from gpu_memory import random_shape  # this folder's own: the same random model on the GPU
+    from transformers import GenerationConfig
 
     device = torch.device("cuda")
-    precision = blogneo.resolve_dtype("auto", device)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    torch.manual_seed(0)
-    with torch.device(device):
-        net = GPTNeoForCausalLM(blogneo.gpt_neo_config(args.shape)).to(dtype).eval()
-    tokenizer = make_tokenizer()
-    tokenizer.pad_token, tokenizer.padding_side = tokenizer.eos_token, "left"
-    net.generation_config.pad_token_id = net.generation_config.eos_token_id = tokenizer.eos_token_id
-    model = LoadedModel(name=f"{args.shape}-shape", model=net, tokenizer=tokenizer, source="folder",
-                        revision="random", device=device, dtype=dtype, precision=precision, chat=False,
-                        shape=blogneo.checkpoint(args.shape).shape, compile=True)
+    model = random_shape(args.shape)
+    net, tokenizer, precision = model.model, model.tokenizer, model.precision
     ids = tokenizer(PROMPT, return_tensors="pt")["input_ids"].to(device)
     n = args.tokens
     cache = cache_bucket(ids.shape[1] + n, model.context_length)

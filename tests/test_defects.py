@@ -123,20 +123,19 @@ def test_what_a_reader_found_in_the_next_quality_run():
     for text in ("I'm so glad you're enjoying my blog! Remember how I made sure to include this piece?",
                  "I'm glad to hear that you enjoyed our new course! Our instructor has always been passionate.",
                  "I'm so glad you reached out and I'd be delighted to share my experience of family video calls.",
-                 "In light of your desire to enhance sleep hygiene practices, I've been reflecting on some habits."):
-        assert "meta-talk" in kinds(text), text
-    for text in ("Hello everyone, I'm so glad that you're all having a wonderful week by the grace of your friends.",
+                 "In light of your desire to enhance sleep hygiene practices, I've been reflecting on some habits.",
+                 "Hello everyone, I'm so glad that you're all having a wonderful week by the grace of your friends.",
                  "I'm glad I could help you with your new electric kettle! This is definitely one to take for anyone.",
                  "I'm so glad we connected at this wonderful event! I'd be more than happy to share my life with you.",
                  "This can be rephrased as: \"A welcome to your daily shopping journey with us has just arrived!\"",
-                 "This is my personal favorite sentence from your list with something really good in it."):
+                 "This is my personal favorite sentence from your list with something really good in it.",
+                 "I'm glad I could provide some valuable insights into your new electric kettle! May be this is just "
+                 "what you were looking for.",
+                 "\"Dear friends & family, I'm writing to provide you with some great reviews on my new book project "
+                 "and I am excited to announce it."):
         assert "meta-talk" in kinds(text), text
     assert "meta-talk" in kinds("Welcome to our website", "heading")
     assert "meta-talk" in kinds("Welcome to my blog!", "heading")
-    assert "meta-talk" in kinds("I'm glad I could provide some valuable insights into your new electric kettle! May "
-                                "be this is just what you were looking for.")
-    assert "meta-talk" in kinds("\"Dear friends & family, I'm writing to provide you with some great reviews on my "
-                                "new book project and I am excited to announce it.")
     assert "meta-talk" in kinds("I'm so glad you're enjoying my new electric kettle! Check out my review here", "title")
     assert "artifact" in kinds("1. Sign up to receive daily updates from us via email at [YourEmail@blogger.com].")
     assert "artifact" in kinds("How-To: [Step]", "heading")
