@@ -19,7 +19,13 @@ from typing import Literal
 
 import torch
 from torch._dynamo.exc import TorchDynamoException
-from transformers import CompileConfig, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+from transformers import (
+    CompileConfig,
+    LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    StopStringCriteria,
+)
 from transformers.generation.streamers import BaseStreamer
 
 from .errors import ParameterError
@@ -203,6 +209,7 @@ def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens:
     model has used, whichever is longer, so that the compiled step is reused instead of rebuilt.
     """
     config = params.to_generation_config(prompt_tokens=prompt_tokens)
+    config.stop_strings = None  # matched in the new text only, by _NewTextStops
     own = model.model.generation_config
     config.pad_token_id, config.eos_token_id, config.bos_token_id = own.pad_token_id, own.eos_token_id, own.bos_token_id
     if params.banned:
@@ -305,7 +312,8 @@ def _on_decoding_thread(model: LoadedModel, cancel: threading.Event, work, *args
 def _decode(model: LoadedModel, input_ids: torch.Tensor, params: SamplingParams, config, seed: int,
             cancel: threading.Event, streamer, finish) -> tuple[torch.Tensor, float, object]:
     """(output ids, seconds, the config it ran with): fp32 once if half precision overflowed."""
-    criteria = [_Cancelled(cancel), *([finish] if finish else [])]
+    criteria = [_Cancelled(cancel), *([_NewTextStops(model.tokenizer, params.stop, input_ids.shape[1])]
+                                      if params.stop else []), *([finish] if finish else [])]
     with model.lock, torch.inference_mode():
         try:
             output, elapsed = _generate_compiled(model, input_ids, config, seed, criteria, streamer, params)
@@ -395,6 +403,19 @@ def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
 
 def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+class _NewTextStops(StoppingCriteria):
+    """transformers' ``StopStringCriteria``, shown only the new tokens: a stop string ends the run when
+    the model writes it, never when its start is the prompt's end. Given the whole sequence (as
+    ``GenerationConfig.stop_strings`` does), a prompt ending in a line break stopped a run whose
+    first token was "#" or a line break at once (stop "\n#" or "\n\n\n"), with empty text."""
+
+    def __init__(self, tokenizer, stops: tuple[str, ...], start: int):
+        self.criteria, self.start = StopStringCriteria(tokenizer, list(stops)), start
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        return self.criteria(input_ids[:, self.start:], scores)
 
 
 class _SentenceEnd(StoppingCriteria):

@@ -39,6 +39,18 @@ def test_stop_strings_end_the_run_and_are_removed(tiny):
     assert c.new_tokens == len(tiny.tokenizer(c.text + " ships")["input_ids"])
 
 
+def test_a_stop_string_that_starts_in_the_prompt_does_not_end_the_run(tiny):
+    # "lighthouse stood" begins in the prompt and the first new token completes it. Matched over the
+    # whole sequence (GenerationConfig.stop_strings), the run ended at once with empty text; a post's
+    # part whose prompt ends in a line break lost every run that began with "#" or a line break so.
+    assert LIGHTHOUSE.count("lighthouse stood") == 1
+    [c] = blogneo.generate("The old lighthouse", model=tiny, stop=["lighthouse stood"], **GREEDY)
+    assert c.finish_reason == "eos" and "The old lighthouse" + c.text == LIGHTHOUSE
+    # Streaming agrees with the result.
+    running = blogneo.stream("The old lighthouse", model=tiny, stop=["lighthouse stood"], **GREEDY)
+    assert "".join(str(chunk) for chunk in running) == c.text
+
+
 def test_the_same_seed_gives_the_same_text_and_another_seed_does_not(random_model):
     def run(seed):
         return blogneo.generate("The", model=random_model, seed=seed, temperature=1.0, top_k=0,
