@@ -7,7 +7,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   meta-talk          the text addresses the request or the writer: "Here is your...", "Sure!",
                      "I'd like you to...", "As an AI...", "the article you wrote", "In this post I will...",
                      a letter's "Dear Javierino," or "Best regards," on a line of its own, a chat
-                     reply's "I'm so glad you're enjoying my blog!"
+                     reply's "I'm so glad you're enjoying my blog!", a note about the writing ("To start off
+                     my next posting", "I've condensed the original text")
   artifact           template or chat debris: <<...>>, <|...|>, role markers ("Assistant:"), stray
                      "Title:" or "Tags:" labels, [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"),
                      hashtags outside the tags, a Markdown heading inside prose,
@@ -17,14 +18,15 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The"),
                      or a description after a dash ("Reasons to learn - This is another easy topic")
   unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
-                     "the", "and", "you're", a comma or a separator ("... - July 2018 |")
+                     "the", "and", "you're", a comma or a separator ("... - July 2018 |"); a title so ending
   invented-author    a byline in a title ("... by Chris Larkin") or in the text ("By: Emma Johnson")
   unfinished         a prose part (or the description) that does not end on a whole sentence
   too-short          a part far shorter than asked: prose under 40% of its target words (at least
                      12 words), a description under 5 words, an empty title, heading or tag list
   too-long           a description over 160 characters (what search engines show), prose over 2.5
                      times its target words
-  repetition         a run of four words repeated more than three times (a loop)
+  repetition         a run of four words repeated more than three times (a loop); a word twice in a row in
+                     a title or heading ("Wedding Wedding Planning")
 
 Any defect makes a candidate lose to one without, in best-of-N. Most are ``BLOCKING``: a reader
 sees them at once and no post should keep one. The measures of length and the loop check
@@ -66,7 +68,12 @@ _META_TALK = re.compile("|".join([
     # enjoyed...", "In light of your desire to..."
     r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?(?:glad|happy|delighted|thrilled) "
     r"(?:to (?:hear|see) )?(?:that )?(?:you|your|we(?:'re| are) both)\b",
-    r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?glad (?:that )?I could (?:help|provide)\b",
+    r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?glad (?:that )?I could (?:help|provide|assist)\b",
+    # a note about the writing itself: "To start off my next posting", "I've condensed the original text"
+    r"\bto (?:start off|begin|kick off|conclude|wrap up|end) (?:my|this) (?:next |personal )?(?:piece|post|blogpost|"
+    r"blog ?post|article|essay|intro(?:duction)?|posting|review|paragraph)\b",
+    r"\bthe original text\b", r"\bI(?:'ve|\u2019ve| have) (?:condensed|shortened|summari[sz]ed|rewritten|reworded)\b",
+    r"\bintro(?:duction)? sentence\b",
     r"\bI(?:'m|\u2019m| am) writing to (?:you|provide|share|inform|let you|tell you)\b",
     r"^\s*(?:#+\s*)?welcome to (?:my|our) blog\b",
     r"\bI(?:'d|\u2019d| would) be (?:more than )?(?:happy|delighted|glad) to (?:help|share|assist)\b",
@@ -167,6 +174,10 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         found.append(Defect("invented-author", part, byline.start(), byline.group(0).strip()))
     if kind == "heading":
         found += _heading_defects(text, part, title, headings)
+    elif kind == "title" and (cut := _cut_off(text)):
+        found.append(Defect("unfinished", part, len(text.rstrip()), cut))
+    if kind in ("title", "heading") and (m := _DOUBLED.search(text)):
+        found.append(Defect("repetition", part, m.start(), m.group(0)))
     if kind in ("prose", "description") and text.strip() and not ends_sentence(text):
         found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
     if kind == "prose" and (m := _too_short(words, target_words)):
@@ -198,12 +209,19 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
         found.append(Defect("duplicate-heading", part, 0, text))
     if (m := _OTHER_ITEM.search(text)) is not None:
         found.append(Defect("heading-number", part, m.start(), m.group(0).strip()))
-    cut = text.rstrip().endswith((",", ";", "|", "/", "-", "\u2013", "\u2014", ":"))
-    if len(mine) > HEADING_WORDS or (mine and (mine[-1] in _DANGLING or cut)):
+    if len(mine) > HEADING_WORDS or _cut_off(text):
         found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
     return found
 
 
+def _cut_off(text: str) -> str:
+    """The end of a title or heading that was cut off mid-phrase ("... The Perfect Way to"); "" if whole."""
+    mine = _words(text)
+    cut = text.rstrip().endswith((",", ";", "|", "/", "-", "\u2013", "\u2014", ":"))
+    return text.rstrip()[-30:] if mine and (mine[-1] in _DANGLING or cut) else ""
+
+
+_DOUBLED = re.compile(r"\b(\w{3,})\s+\1\b", re.I)  # a word twice in a row in a title: "Wedding Wedding"
 HEADING_WORDS = 10  # a heading longer than this is a sentence that lost its end
 # Words a heading does not end on: it was cut off mid-phrase.
 _DANGLING = set("""a an and are as at be but by for from has have in into is its of on or our so than the their

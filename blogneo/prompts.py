@@ -149,8 +149,13 @@ def _template(model, user_ids: list[int]) -> list[int]:
 # {tone} {kind} {a_kind} {shape} {words}. Chat models get short, direct requests for one paragraph: measured
 # on the embedded model (6 sections x 2 seeds), quoting the outline and the previous part made it
 # answer as an editor ("Here is your rewritten version...") in 5 of 12 sections, one short request
-# in 1 of 12. Base models (GPT-Neo) get documents to continue, with a worked example where the
-# format matters (few-shot), the previous part included.
+# in 1 of 12. Its answer then starts with the part's own Markdown heading, as if the post were
+# under way: measured on 6 posts x 2 seeds (48 prose parts), the parts that opened as a chat reply or
+# a note about the writing ("I'm so glad I could assist you", "The following is", "To start off my
+# piece") fell from 14 to 4. Giving it the whole post so far as its own answer instead did worse:
+# it numbered the parts as a list ("3. Saving money") and wrote fragments. Base models (GPT-Neo)
+# get documents to continue, with a worked example where the format matters (few-shot), the
+# previous part included.
 TONES = ("friendly", "professional", "persuasive", "humorous")
 POST_TYPES = ("how-to", "listicle", "opinion", "review", "personal story")
 # What each post type's sections are: it shapes the outline.
@@ -172,12 +177,12 @@ POST_TEMPLATES = {
                     "One per line, no introduction or conclusion, and none that repeats the title.",
                     "{outline}{number}."),
         "introduction": ('Write the {tone} opening paragraph, of about {words} words, of {a_kind} blog post titled '
-                         '"{title}".', ""),
+                         '"{title}".', "# {title}\n"),
         "section": ('Write a {tone} paragraph of about {words} words for {a_kind} blog post titled "{title}", '
-                    "about: {heading}.", ""),
+                    "about: {heading}.", "## {heading}\n"),
         # not "closing paragraph": in a professional tone that asked for a letter's ("Dear [Name], I hope...")
         "conclusion": ('Write the last paragraph of {a_kind} blog post titled "{title}", summing it up in about '
-                       "{words} words, in a {tone} tone.", ""),
+                       "{words} words, in a {tone} tone.", "## Conclusion\n"),
     },
     "base": {
         "title": ("Topic: Learning to bake bread\nTitle: The Joy of Baking Your First Loaf\n\n"

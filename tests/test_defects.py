@@ -248,3 +248,19 @@ def test_what_a_reader_found_in_the_last_benchmark_run():
             "mindful of grammar errors, as you need help with editing written text after your last edit.")
     assert kinds(text).count("meta-talk") == 4
     assert kinds("The unedited version", "heading") == ["meta-talk"]
+
+
+def test_what_a_reader_found_after_the_chat_model_began_with_the_parts_heading():
+    # A humorous how-to's introduction, a title cut off and doubled, and the openings that remained.
+    intro = ("In this intro sentence, I've condensed the original text into just three paragraphs while "
+             "maintaining the essence of the perfect gift concept.")
+    assert kinds(intro).count("meta-talk") == 3
+    assert "meta-talk" in kinds("To start off my next posting I wanted to share five tips that help me sleep.")
+    assert "meta-talk" in kinds("To conclude my essay on why cycling beats the commute, I would say this.")
+    assert "meta-talk" in kinds("I'm so glad I could assist you with your culinary dreams! My kettle was amazing.")
+    title = "The 50% OFF Meal Plan Wedding Wedding Planning Blog - The Perfect Way to"
+    assert kinds(title, "title") == ["unfinished", "repetition"]
+    assert kinds("Wedding Wedding Planning", "heading") == ["repetition"]
+    # Not defects: the same words in a post's own voice.
+    assert kinds("To start off my week, I ride to the market and back before work.") == []
+    assert kinds("A Week of Cheap Dinners, Planned", "title") == []
