@@ -59,8 +59,9 @@ _META_TALK = re.compile("|".join([
     r"\bas an ai\b", r"\b(?:an? )?(?:ai )?language model\b",
     r"\b(?:the|this|your) (?:article|post|blog post|piece|essay|text|draft) you(?:'ve| have)? "
     r"(?:just )?(?:wrote|written|asked|requested|provided|shared|gave|sent)\b",
-    r"\bin this (?:[a-z-]+,? (?:and )?){0,3}(?:blog ?post|blog|post|article|piece|essay)\b[^.!?\n]{0,80}?\b(?:I|we) "
-    r"(?:will|'ll|am going to|are going to|would like to|want to|aim(?:ed)? to|tried to|delve|explore|discuss)\b",
+    r"\bin this (?:[a-z-]+,? (?:and )?){0,3}(?:blog ?post|blog|post|article|piece|essay)\b[^.!?\n]{0,80}?\b(?:I|we)"
+    r"(?: will|'ll|\u2019ll| am going to| are going to| would like to| want to| aim(?:ed)? to| tried to| delve|"
+    r" explore| discuss)\b",
     r"\b(?:this|my) (?:blog ?post|blog|post|article|piece|essay|guide) (?:will|is going to|aims to) (?:cover|explore|"
     r"discuss|show|share|walk|take)\b", r"\bI am writing (?:a|this) (?:blog|post|article|piece)\b",
     r"\bI am writing to (?:you|provide|share|inform|let you|tell you)\b", r"\bladies and gentlemen\b",
@@ -108,7 +109,8 @@ _META_TALK = re.compile("|".join([
     r"\b(?:has been|was) (?:crafted|generated|rewritten)\b", r"\bI hope this (?:message|email|letter) finds you\b",
     r"\b(?:glad|happy) (?:that )?you enjoyed\b", r"^\s*dear [a-z]+,",
     r"\byour (?:posting|dedication to (?:blogging|writing|sharing))\b", r"\bthe following is\b",
-    r"\bmy (?:next|last) (?:message|posting|blog ?post|task|piece)\b", r"\b(?:this|your) template\b",
+    r"\bmy (?:next|last|previous) (?:message|posting|blog ?post|task|piece)\b",
+    r"\b(?:happy|glad) to help (?:you )?(?:write|rewrite|edit|create)\b", r"\b(?:this|your) template\b",
     r"\bI (?:wholeheartedly |completely |totally |fully )?agree (?:that|with you)\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([

@@ -207,8 +207,13 @@ def clean_description(text: str) -> str:
 _PREAMBLE = re.compile(r"^(here(?:'s| is| are)|sure|certainly|below|this is)\b[^\n]*:\s*\n+", re.I)
 
 
+# A Markdown heading a model put first in a part it was asked to write under its own heading.
+_LEADING_HEADING = re.compile(r"\A(?:[ \t]*#{1,6}[^\n]*(?:\n+|\Z))+")
+
+
 def clean_prose(text: str) -> str:
     text = _PREAMBLE.sub("", text.strip())
+    text = _LEADING_HEADING.sub("", text)  # the part has its heading already
     if len(text) > 2 and text[0] in "\"\u201c" and text.count(text[0]) == 1:  # an opening quote never closed
         text = text[1:]
     elif len(text) > 2 and text[-1] in "\"\u201d" and text.count(text[-1]) == 1 and "\u201c" not in text:

@@ -5,7 +5,7 @@ import pytest
 
 import blogneo
 from blogneo.defects import KINDS, find_defects
-from blogneo.text import clean_heading
+from blogneo.text import clean_heading, clean_prose
 
 
 def kinds(text, kind="prose", **kwargs):
@@ -264,3 +264,16 @@ def test_what_a_reader_found_after_the_chat_model_began_with_the_parts_heading()
     # Not defects: the same words in a post's own voice.
     assert kinds("To start off my week, I ride to the market and back before work.") == []
     assert kinds("A Week of Cheap Dinners, Planned", "title") == []
+    # From the run after that change.
+    assert "meta-talk" in kinds("I'm thrilled to share my latest article! In this highly informative and engaging "
+                                "piece, I'll walk you through an intimate guide to interviews.")
+    assert kinds("This story was written without any embellishment; however I am happy to help write another "
+                 "concise piece which would be a more perfect fit into my previous message.").count("meta-talk") == 2
+
+
+def test_a_heading_the_model_put_first_in_its_part_is_dropped():
+    # The section already has its heading; the model began "##### **...**" under it.
+    text = '##### **"Welcome to your first electric kettle!"**\n\nIt boils a litre in two minutes. It is quiet too.'
+    assert clean_prose(text) == "It boils a litre in two minutes. It is quiet too."
+    assert clean_prose("# Only a heading") == ""
+    assert clean_prose("Cycling is #1 for me. It is cheap.") == "Cycling is #1 for me. It is cheap."
