@@ -201,8 +201,8 @@ POST_TEMPLATES = {
 }
 
 # What ends each step: a heading stays one line; a part of the post ends before the next heading,
-# a rule or a note.
-_PART_END = ("\n#", "\n**", "\n\n\n", "\n---", "\nNote:")
+# a rule, a note or a hashtag (" #": social-media debris, "#HealthyLiving", at a part's end; "C#" stays).
+_PART_END = ("\n#", "\n**", "\n\n\n", "\n---", "\nNote:", " #")
 POST_STOPS = {
     "title": ("\n",), "description": ("\n",), "tags": ("\n",), "heading": ("\n",),
     "introduction": _PART_END, "section": _PART_END, "conclusion": _PART_END,
@@ -211,8 +211,9 @@ POST_STOPS = {
 
 # What a chat model writes when it answers a request instead of writing the part: the openings of
 # meta-talk that blogneo.defects finds, forbidden while every prose part is written (best-of-N and
-# retries then only meet what gets past them). Each was read in a post this project wrote.
-POST_BANNED = ("Here is your", "Here's your", "I am writing", "Dear [", "The author uses", "This article",
+# retries then only meet what gets past them). Each was read in a post this project wrote. "[" is a
+# placeholder's start ("[Your Name]", "[insert item name]"), or an invented link's.
+POST_BANNED = ("[", "Here is your", "Here's your", "I am writing", "The author uses", "This article",
                "The text aims", "Your feedback", "This essay", "In this essay",
                "rewritten version", "As an AI", "I hope this message finds you", "This text", "The above text",
                "The text above", "This sentence", "This paragraph", "your article", "constructive feedback",

@@ -268,6 +268,21 @@ def test_a_phrase_banned_at_a_lines_start_is_still_written_elsewhere(embedded):
         blogneo.SamplingParams(banned=["^ "])
 
 
+def test_a_prose_part_writes_no_placeholder_and_ends_before_a_hashtag(embedded):
+    # Both were in posts the quality benchmark wrote ("[Your Name] has worked hard", "#HealthyLiving").
+    # Asked for them outright, the embedded model writes them; with a prose part's stops and bans it cannot.
+    from blogneo.prompts import POST_BANNED, POST_STOPS
+
+    asks = [("Write a short email template to a customer, with placeholders such as [Name] and [Date].", "["),
+            ("Write a short social media post about morning coffee, ending with three hashtags.", " #")]
+    for ask, debris in asks:
+        [free] = blogneo.generate(ask, "precise", embedded, max_new_tokens=80)
+        assert debris in free.text
+        [part] = blogneo.generate(ask, "precise", embedded, max_new_tokens=80, stop=POST_STOPS["section"],
+                                  banned=POST_BANNED)
+        assert debris not in part.text and part.text
+
+
 def test_a_banned_title_is_banned_in_sentence_case_too(tiny):
     # The outline bans the title and its halves, which a heading tends to copy, often in sentence
     # case: "The Art of Running" comes back as "The art of running".
