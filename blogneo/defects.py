@@ -19,7 +19,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      or a description after a dash ("Reasons to learn - This is another easy topic")
   unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
                      "the", "and", "you're", a comma or a separator ("... - July 2018 |"); a title so ending
-  invented-author    a byline in a title ("... by Chris Larkin") or in the text ("By: Emma Johnson")
+  invented-author    a byline in a title ("... by Chris Larkin") or in the text ("By: Emma Johnson", or a
+                     name and a date on a line of their own: "Bridget Blackley (21 February 2019)")
   unfinished         a prose part (or the description) that does not end on a whole sentence
   too-short          a part far shorter than asked: prose under 40% of its target words (at least
                      12 words), a description under 5 words, an empty title, heading or tag list
@@ -115,14 +116,20 @@ _META_TALK = re.compile("|".join([
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
-    r"^\s*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list)\s*:",
+    r"^\s*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list|"
+    r"premise|postscript)\s*:", r"\((?:premise|postscript)\)",
     r"\[(?:insert|your|add|name|topic|user|step|link|url|e-?mail|#)[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
     r"^\s*\d{1,2}[.)]\s*$",  # a list's number on a line of its own
 ]), re.I | re.M)
 _HASHTAG = re.compile(r"(?<![\w&#])#[A-Za-z]\w{2,}")  # social-media debris in prose or a title: "#FamilyVideoCall"
 _BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$")
+_MONTH = "(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+|"
-                              r"\b(?i:my name is) [A-Z][a-z]+\s+[A-Z][a-zA-Z]+")
+                              r"\b(?i:my name is) [A-Z][a-z]+\s+[A-Z][a-zA-Z]+|"
+                              # a name and a date on a line of their own: "Bridget Blackley (21 February 2019)"
+                              rf"^[ \t]*[A-Z][a-z]+ [A-Z][a-z]+,? \(?(?:\d{{1,2}} )?{_MONTH}"
+                              r"(?: \d{1,2})?,? \d{4}\)?[ \t]*$",
+                              re.M)
 _PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$", re.I)
 _OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S|"
                          r"\s[-\u2013\u2014]\s+(?i:this|it|these|that|here|you|we|they|I)\b")  # "... - This is..."

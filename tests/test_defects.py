@@ -277,3 +277,13 @@ def test_a_heading_the_model_put_first_in_its_part_is_dropped():
     assert clean_prose(text) == "It boils a litre in two minutes. It is quiet too."
     assert clean_prose("# Only a heading") == ""
     assert clean_prose("Cycling is #1 for me. It is cheap.") == "Cycling is #1 for me. It is cheap."
+
+
+def test_what_a_reader_found_in_the_run_with_placeholders_and_hashtags_stopped():
+    section = ("Bridget Blackley (21 February 2019)\nThere's nothing quite like the rush you get from riding your "
+               "bike through the woods with friends.")
+    assert kinds(section) == ["invented-author"]
+    assert "artifact" in kinds("Premise: Your personal experience with bicycles has inspired me to write this piece.")
+    assert kinds("Lisbon: The City I Built For My Family (Premise)", "heading") == ["artifact"]
+    # Not a byline: a date in the prose.
+    assert kinds("We met Anna Smith in Lisbon on 21 February 2019, and she showed us the old trams.") == []
