@@ -14,7 +14,7 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      hashtags outside the tags, a Markdown heading inside prose,
                      a placeholder heading ("Part 2", "Step 3")
   title-repeated     a section heading that repeats the title
-  duplicate-heading  a heading that repeats an earlier one
+  duplicate-heading  a heading that repeats an earlier one (a plural aside: "Awesome Review", "Awesome Reviews")
   heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The"),
                      or a description after a dash ("Reasons to learn - This is another easy topic")
   unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
@@ -111,13 +111,14 @@ _META_TALK = re.compile("|".join([
     r"\b(?:glad|happy) (?:that )?you enjoyed\b", r"^\s*dear [a-z]+,",
     r"\byour (?:posting|dedication to (?:blogging|writing|sharing))\b", r"\bthe following is\b",
     r"\bmy (?:next|last|previous) (?:message|posting|blog ?post|task|piece)\b",
-    r"\b(?:happy|glad) to help (?:you )?(?:write|rewrite|edit|create)\b", r"\b(?:this|your) template\b",
+    r"\b(?:happy|glad) to help (?:you )?(?:write|rewrite|edit|create)\b", r"\bthis statement needs\b",
+    r"\b(?:this|your) template\b",
     r"\bI (?:wholeheartedly |completely |totally |fully )?agree (?:that|with you)\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
     r"^\s*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list|"
-    r"premise|postscript)\s*:", r"\((?:premise|postscript)\)",
+    r"premises?|postscript)\s*:", r"\((?:premises?|postscript)\)",
     r"\[(?:insert|your|add|name|topic|user|step|link|url|e-?mail|#)[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
     r"^\s*\d{1,2}[.)]\s*$",  # a list's number on a line of its own
 ]), re.I | re.M)
@@ -214,7 +215,7 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
     mine = _words(text)
     if title and mine and (mine == _words(title) or (len(mine) >= 3 and set(mine) <= set(_words(title)))):
         found.append(Defect("title-repeated", part, 0, text))
-    if mine and any(mine == _words(h) for h in headings):
+    if mine and any(_stems(mine) == _stems(_words(h)) for h in headings):  # "Awesome Review(s)" too
         found.append(Defect("duplicate-heading", part, 0, text))
     if (m := _OTHER_ITEM.search(text)) is not None:
         found.append(Defect("heading-number", part, m.start(), m.group(0).strip()))
@@ -239,6 +240,10 @@ to was were which while will with your you're we're they're it's i'm there's""".
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _stems(words: list[str]) -> list[str]:
+    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
 
 
 def check_post(post, target_words: int | None = None) -> list[Defect]:

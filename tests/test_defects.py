@@ -287,3 +287,12 @@ def test_what_a_reader_found_in_the_run_with_placeholders_and_hashtags_stopped()
     assert kinds("Lisbon: The City I Built For My Family (Premise)", "heading") == ["artifact"]
     # Not a byline: a date in the prose.
     assert kinds("We met Anna Smith in Lisbon on 21 February 2019, and she showed us the old trams.") == []
+
+
+def test_what_a_reader_found_after_premise_was_banned():
+    assert kinds("Premises: 35 days ago, I was tasked with a job that takes me across countries by bike.") == \
+        ["artifact"]
+    assert kinds("Awesome Review", "heading", headings=("Awesome Reviews",)) == ["duplicate-heading"]
+    assert kinds("Glass Houses", "heading", headings=("Glass House Rules",)) == []
+    text = "The reason why I think this statement needs improvement is because we talk about education and training."
+    assert kinds(text) == ["meta-talk"]
