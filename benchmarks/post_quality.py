@@ -70,7 +70,8 @@ def from_markdown(markdown: str) -> SimpleNamespace:
     headings = [re.sub(r"^\d+\. ", "", h.strip()) if meta.get("post_type") == "listicle" else h.strip()
                 for h, _ in sections]
     part = SimpleNamespace
-    return part(title=part(text=meta["title"]), description=part(text=meta.get("description", "")),
+    return part(title=part(text=meta["title"]), topic=meta.get("topic", ""),
+                description=part(text=meta.get("description", "")),
                 tags=part(text=", ".join(meta.get("tags", []))), headings=headings,
                 introduction=part(text=blocks[0].strip()), sections=[part(text=t.strip()) for _, t in sections],
                 conclusion=part(text=blocks[-1].split("\n\n", 1)[-1].strip()), words=meta.get("words"))

@@ -10,17 +10,23 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      reply's "I'm so glad you're enjoying my blog!", a note about the writing ("To start off
                      my next posting", "I've condensed the original text")
   artifact           template or chat debris: <<...>>, <|...|>, role markers ("Assistant:"), stray
-                     "Title:" or "Tags:" labels, [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"),
-                     hashtags outside the tags, a Markdown heading inside prose,
+                     "Title:" or "Tags:" labels, a year or "(Blog)" in brackets in a title,
+                     [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"), hashtags outside the tags,
+                     a Markdown heading inside prose,
                      a placeholder heading ("Part 2", "Step 3")
   title-repeated     a section heading that repeats the title
   duplicate-heading  a heading that repeats an earlier one (a plural aside: "Awesome Review", "Awesome Reviews")
-  heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The"),
+  heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The",
+                     "Planning a weekend - Step 3"),
                      or a description after a dash ("Reasons to learn - This is another easy topic")
   unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
-                     "the", "and", "you're", a comma or a separator ("... - July 2018 |"); a title so ending
-  invented-author    a byline in a title ("... by Chris Larkin") or in the text ("By: Emma Johnson", or a
-                     name and a date on a line of their own: "Bridget Blackley (21 February 2019)")
+                     "the", "and", "you're", a comma, "&" or a separator ("... - July 2018 |"); a title so
+                     ending; a title or heading whose line ran out of tokens
+  off-topic          a title that keeps under half of the topic's key words ("The City of Lost Dreams"
+                     for "Moving to a new city alone")
+  invented-author    a byline in a title ("... by Chris Larkin", "... by: Ariel Bloom (2019)") or in the text
+                     ("By: Emma Johnson", or a name and a date on a line of their own: "Bridget Blackley
+                     (21 February 2019)")
   unfinished         a prose part (or the description) that does not end on a whole sentence
   too-short          a part far shorter than asked: prose under 40% of its target words (at least
                      12 words), a description under 5 words, an empty title, heading or tag list
@@ -39,18 +45,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import MIN_WORDS, ends_sentence, ngram_repeats
+from .text import LABEL, MIN_WORDS, ends_sentence, keywords, ngram_repeats, topic_share
 
-KINDS = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "invented-author",
-         "unfinished", "too-short", "too-long", "repetition")
+KINDS = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "off-topic",
+         "invented-author", "unfinished", "too-short", "too-long", "repetition")
 #: Kinds no post should keep (see the module's doc).
-BLOCKING = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "invented-author",
-            "unfinished")
+BLOCKING = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "off-topic",
+            "invented-author", "unfinished")
 #: What a part is, for the checks that apply to it.
 PART_KINDS = ("title", "description", "tags", "heading", "prose")
 SHORT_SHARE = 0.4  # a prose part under this share of its target words is too short
 LONG_SHARE = 2.5  # and one over this multiple of them too long
 DESCRIPTION_CHARS = 160  # a meta description longer than this is cut off in search results
+TOPIC_SHARE = 0.5  # a title keeping fewer of the topic's key words than this is off the topic
 
 _META_TALK = re.compile("|".join([
     r"\bhere(?:'s|\u2019s| is| are)\s+(?:your|the|a|an|my|some)\b[^.!?\n]*\b(?:version|post|article|blog|"
@@ -60,7 +67,8 @@ _META_TALK = re.compile("|".join([
     r"\bas an ai\b", r"\b(?:an? )?(?:ai )?language model\b",
     r"\b(?:the|this|your) (?:article|post|blog post|piece|essay|text|draft) you(?:'ve| have)? "
     r"(?:just )?(?:wrote|written|asked|requested|provided|shared|gave|sent)\b",
-    r"\bin this (?:[a-z-]+,? (?:and )?){0,3}(?:blog ?post|blog|post|article|piece|essay)\b[^.!?\n]{0,80}?\b(?:I|we)"
+    r"\bin this (?:[a-z-]+,? (?:and )?){0,3}(?:blog ?post|blog|post|article|piece|essay|review|guide|summary|"
+    r"overview)\b[^.!?\n]{0,80}?\b(?:I|we)"
     r"(?: will|'ll|\u2019ll| am going to| are going to| would like to| want to| aim(?:ed)? to| tried to| delve|"
     r" explore| discuss)\b",
     r"\b(?:this|my) (?:blog ?post|blog|post|article|piece|essay|guide) (?:will|is going to|aims to) (?:cover|explore|"
@@ -117,13 +125,15 @@ _META_TALK = re.compile("|".join([
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
-    r"^\s*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list|"
-    r"premises?|postscript)\s*:", r"\((?:premises?|postscript)\)",
+    LABEL, r"\((?:premises?|postscript)\)",
     r"\[(?:insert|your|add|name|topic|user|step|link|url|e-?mail|#)[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
     r"^\s*\d{1,2}[.)]\s*$",  # a list's number on a line of its own
 ]), re.I | re.M)
 _HASHTAG = re.compile(r"(?<![\w&#])#[A-Za-z]\w{2,}")  # social-media debris in prose or a title: "#FamilyVideoCall"
-_BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$")
+_BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$|"
+                     # "by: Ariel Bloom (2019)", "by Alex", "by Daily Mail Reporter Liz Starr"
+                     r"\b[Bb]y:?\s+(?:[A-Z][\w.'-]*\s+){0,4}[A-Z][\w.'-]*(?:\s*\(\d{4}\))?\s*$")
+_TITLE_ARTIFACT = re.compile(r"\((?:\d{4}|(?i:blog|post|article))\)")  # "... (2016)", "... Guide (Blog)"
 _MONTH = "(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+|"
                               r"\b(?i:my name is) [A-Z][a-z]+\s+[A-Z][a-zA-Z]+|"
@@ -133,6 +143,7 @@ _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-
                               re.M)
 _PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$", re.I)
 _OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S|"
+                         r"[-:\u2013\u2014]\s*(?i:step|part|item|section|chapter)\s*\d{1,2}\s*$|"  # "... - Step 3"
                          r"\s[-\u2013\u2014]\s+(?i:this|it|these|that|here|you|we|they|I)\b")  # "... - This is..."
 
 
@@ -153,7 +164,7 @@ class Defect:
         return f"{self.part}: {self.kind} at {self.where}: {self.excerpt!r}"
 
 
-def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str = "",
+def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str = "", topic: str = "",
                  headings: tuple[str, ...] = (), target_words: int | None = None) -> list[Defect]:
     """The defects of one part of a post.
 
@@ -162,6 +173,7 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         kind: what the part is: "title", "description", "tags", "heading" or "prose".
         part: its name in reports ("section 2"); defaults to ``kind``.
         title: the post's title, which a heading must not repeat.
+        topic: what the post is about, whose key words a title keeps (at least ``TOPIC_SHARE`` of them).
         headings: the headings before this one, which it must not repeat.
         target_words: the words asked for (prose); far fewer is ``too-short``.
 
@@ -184,8 +196,13 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         found.append(Defect("invented-author", part, byline.start(), byline.group(0).strip()))
     if kind == "heading":
         found += _heading_defects(text, part, title, headings)
-    elif kind == "title" and (cut := _cut_off(text)):
-        found.append(Defect("unfinished", part, len(text.rstrip()), cut))
+    elif kind == "title":
+        found += [Defect("artifact", part, m.start(), m.group(0)) for m in _TITLE_ARTIFACT.finditer(text)]
+        if (cut := _cut_off(text)):
+            found.append(Defect("unfinished", part, len(text.rstrip()), cut))
+        wanted = keywords(topic) if text.strip() else set()
+        if wanted and (share := topic_share(text, wanted)) < TOPIC_SHARE:
+            found.append(Defect("off-topic", part, 0, f"keeps {share:.0%} of the key words of {topic!r}"))
     if kind in ("title", "heading") and (m := _DOUBLED.search(text)):
         found.append(Defect("repetition", part, m.start(), m.group(0)))
     if kind in ("prose", "description") and text.strip() and not ends_sentence(text):
@@ -227,7 +244,7 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
 def _cut_off(text: str) -> str:
     """The end of a title or heading that was cut off mid-phrase ("... The Perfect Way to"); "" if whole."""
     mine = _words(text)
-    cut = text.rstrip().endswith((",", ";", "|", "/", "-", "\u2013", "\u2014", ":"))
+    cut = text.rstrip().endswith((",", ";", "|", "/", "-", "\u2013", "\u2014", ":", "&", "+"))
     return text.rstrip()[-30:] if mine and (mine[-1] in _DANGLING or cut) else ""
 
 
@@ -235,7 +252,7 @@ _DOUBLED = re.compile(r"\b(\w{3,})\s+\1\b", re.I)  # a word twice in a row in a 
 HEADING_WORDS = 10  # a heading longer than this is a sentence that lost its end
 # Words a heading does not end on: it was cut off mid-phrase.
 _DANGLING = set("""a an and are as at be but by for from has have in into is its of on or our so than the their
-to was were which while will with your you're we're they're it's i'm there's""".split())
+to was were which while will with your you're we're they're it's i'm there's vs""".split())
 
 
 def _words(text: str) -> list[str]:
@@ -253,7 +270,7 @@ def check_post(post, target_words: int | None = None) -> list[Defect]:
     """
     target = target_words if target_words is not None else getattr(post, "words", None)
     title = post.title.text
-    found = find_defects(title, "title", part="title")
+    found = find_defects(title, "title", part="title", topic=getattr(post, "topic", ""))
     found += find_defects(post.description.text, "description", part="description")
     found += find_defects(post.tags.text, "tags", part="tags")
     for i, heading in enumerate(post.headings):

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .defects import check_post, find_defects
+from .defects import Defect, check_post, find_defects
 from .display import HTML
 from .errors import BlogneoError, ParameterError
 from .files import slugify, write_new
-from .generation import stream
+from .generation import Candidate, stream
 from .lens import score_text
 from .loading import LoadedModel, loaded
 from .markdown import document, front_matter, read
@@ -56,6 +56,7 @@ TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times t
 #: Clichés no post needs, banned while writing (beside the phrases a writer bans).
 DEFAULT_BANNED = ("in today's fast-paced world", "delve into", "game-changer", "embark on a journey",
                   "unlock the secrets", "a testament to")
+TITLE_BANNED = ("by:", "(", "[")  # an invented byline ("by: Ariel Bloom"), "(2019)", "(Blog)", "[Step 1"
 _PART_KIND = {"title": "title", "description": "description", "tags": "tags", "heading": "heading"}
 
 
@@ -348,7 +349,8 @@ class _Writer:
     # --- steps ---------------------------------------------------------------------------------
 
     def title(self) -> Part:
-        part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=clean_title)
+        part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=clean_title,
+                          ban=TITLE_BANNED)
         if not any(c.valid for c in part.candidates):  # no usable title in any round: the topic is a fine title
             part.text = self.post.topic[:1].upper() + self.post.topic[1:]
         return part
@@ -379,7 +381,8 @@ class _Writer:
             part = self._step("heading", f"outline {k}", derive_seed(seed, str(k)), clean=clean_heading,
                               fields={"outline": outline, "number": len(written) + 1, "sections": n},
                               announce=False, reject={h.lower() for h in headings},
-                              stops=(f"\n{len(written) + 2}.",), ban=title_phrases(self.post.title.text))
+                              stops=(f"\n{len(written) + 2}.",),
+                              ban=title_phrases(self.post.title.text) + title_phrases(self.post.topic) + TITLE_BANNED)
             valid = any(c.valid and c.text == part.text for c in part.candidates) and part.text
             # Without a clean heading, the best that was written (post.defects() names its defect);
             # a placeholder only when nothing was written at all, and the checker names that too.
@@ -434,15 +437,22 @@ class _Writer:
         scored: list[Scored] = []
         for attempt in range(HEADING_ATTEMPTS if step == "heading" else ATTEMPTS):
             attempt_seed = seed if attempt == 0 else derive_seed(seed, f"retry {attempt}")
-            for text in self._generate(prompt, reply, params.replace(seed=attempt_seed), label):
+            if attempt == ATTEMPTS:  # a heading still stuck on the title after the cool rounds: sample as the prose
+                params = params.replace(temperature=max(params.temperature, post.params.temperature))
+            for candidate in self._generate(prompt, reply, params.replace(seed=attempt_seed), label):
+                text = candidate.text
+                # a title or heading that ran out of tokens before its line ended was cut off mid-phrase
+                cut = step in ("title", "heading") and candidate.finish_reason == "length" and "\n" not in text.strip()
                 if step == "description":  # the reply "This post" is part of the sentence
                     text = reply.strip() + text
                 text = clean(text) if clean else clean_prose(text)
                 if reject and text.lower() in reject:
                     text = ""
                 fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
-                defects = find_defects(text, _PART_KIND.get(step, "prose"), part=label, title=title,
+                defects = find_defects(text, _PART_KIND.get(step, "prose"), part=label, title=title, topic=post.topic,
                                        headings=tuple(post.headings), target_words=post.words)
+                if cut and text:
+                    defects.append(Defect("unfinished", label, len(text), f"cut at {params.max_new_tokens} tokens"))
                 scored.append(score(text, fluency, wanted, defects))
             if any(s.valid for s in scored):
                 break
@@ -456,7 +466,7 @@ class _Writer:
         """Tokens for a prose part: its target words' worth, within a quarter of the model's context."""
         return min(round(self.post.words * TOKENS_PER_WORD), self.model.context_length // 4)
 
-    def _generate(self, prompt: str, reply: str, params: SamplingParams, label: str) -> list[str]:
+    def _generate(self, prompt: str, reply: str, params: SamplingParams, label: str) -> list[Candidate]:
         if self.cancel.is_set():
             raise BlogneoError("The post was stopped before it was finished.")
         running = stream(prompt, params, self.model, reply=reply)
@@ -467,7 +477,7 @@ class _Writer:
         if self.cancel.is_set():
             running.result()
             raise BlogneoError("The post was stopped before it was finished.")
-        return [c.text for c in running.result()]
+        return running.result()
 
     def _fluency(self, text: str, prompt: str, reply: str) -> float:
         scored = score_text(text, prompt, self.model, reply=reply)

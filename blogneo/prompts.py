@@ -104,8 +104,8 @@ def text_ids(tokenizer, text: str) -> list[int]:
 
 
 def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
-    """Token sequences that spell each phrase as it can appear: as given, lower case, capitalised
-    or in sentence case, at a line's start or after a space; what transformers' ``bad_words_ids``
+    """Token sequences that spell each phrase as it can appear: as given, lower case, capitalised,
+    in sentence case or in title case, at a line's start or after a space; what transformers' ``bad_words_ids``
     forbids. A phrase that starts with ``^`` is spelt only after a line break (one or two), which
     is also how a reply starts after a prompt that ends its line.
 
@@ -119,7 +119,8 @@ def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
     for phrase in phrases:
         starts = ("\n", "\n\n") if phrase.startswith("^") else ("", " ")
         phrase = phrase.lstrip("^").strip()
-        variants = (phrase, phrase.lower(), phrase[:1].upper() + phrase[1:], phrase[:1].upper() + phrase[1:].lower())
+        variants = (phrase, phrase.lower(), phrase[:1].upper() + phrase[1:], phrase[:1].upper() + phrase[1:].lower(),
+                    " ".join(word[:1].upper() + word[1:] for word in phrase.split()))  # Title Case
         for variant in dict.fromkeys(variants):
             for text in (start + variant for start in starts):
                 ids = text_ids(tokenizer, text)

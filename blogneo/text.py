@@ -87,6 +87,17 @@ def keywords(*texts: str) -> set[str]:
     return {w for w in words if len(w) >= 4 and w not in STOPWORDS}
 
 
+def topic_share(text: str, key_words: set[str]) -> float:
+    """The share of ``key_words`` that ``text`` uses, matched on their first five letters; 0 without key words.
+
+    Example:
+        >>> topic_share("I cycle to the office", keywords("Why I cycle to work"))
+        0.5
+    """
+    stems = {w[:5] for w in re.findall(r"[a-z0-9']+", text.lower())}
+    return sum(k[:5] in stems for k in key_words) / len(key_words) if key_words else 0.0
+
+
 def title_phrases(title: str) -> tuple[str, ...]:
     """The title and its halves (split at a colon, a dash, a bar or "and"): what a section heading
     must not copy. The outline bans them while it writes (a heading tends to repeat the title).
@@ -129,9 +140,7 @@ def score(text: str, fluency: float, key_words: set[str], defects: tuple = ()) -
     - defects: what ``blogneo.defects.find_defects`` found in it (meta-talk, artifacts, an
       unfinished or far too short part...); any one makes the candidate invalid.
     """
-    words = re.findall(r"[a-z0-9']+", text.lower())
-    stems = {w[:5] for w in words}
-    on_topic = sum(k[:5] in stems for k in key_words) / len(key_words) if key_words else 0.0
+    on_topic = topic_share(text, key_words)
     repetition = ngram_repeats(text, 3)
     found = tuple(str(d).split(": ", 1)[-1] for d in defects)
     total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (100 if found else 0)
@@ -171,7 +180,8 @@ def clean_heading(text: str) -> str:
     line = line.strip().strip("\"'*#“”‘’ ").strip()
     if len(line.split()) > 8 and "," in line:
         line = line.split(",")[0]
-    line = line.strip().rstrip(":.-–—,;|/ ").strip()  # "The first year - July 2018 |": a stray separator
+    line = re.sub(r"\s*[-:–—]\s*(?:step|part|item|section|chapter)\s*\d{1,2}\s*$", "", line, flags=re.I)  # "- Step 3"
+    line = line.strip().rstrip(":.-–—,;|/&+ ").strip()  # "The first year - July 2018 |": a stray separator
     if re.match(r"^(in )?(introduction|conclusion)\b", line, re.I) or _META.search(line):
         return ""  # the post has its own introduction and conclusion; a heading about the post is no heading
     words = line.split()[:12]
@@ -207,6 +217,12 @@ def clean_description(text: str) -> str:
 _PREAMBLE = re.compile(r"^(here(?:'s| is| are)|sure|certainly|below|this is)\b[^\n]*:\s*\n+", re.I)
 
 
+# Labels a chat model puts before a line of prose ("Premises: ...", "Summary: ..."): template debris,
+# which blogneo.defects calls an artifact and clean_prose drops, keeping the line's text.
+LABEL = (r"^[ \t]*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list|"
+         r"premises?|postscript)[ \t]*:")
+_LABEL_BEFORE_TEXT = re.compile(LABEL + r"[ \t]*(?=\S)", re.I | re.M)
+
 # A Markdown heading a model put first in a part it was asked to write under its own heading.
 _LEADING_HEADING = re.compile(r"\A(?:[ \t]*#{1,6}[^\n]*(?:\n+|\Z))+")
 
@@ -214,6 +230,7 @@ _LEADING_HEADING = re.compile(r"\A(?:[ \t]*#{1,6}[^\n]*(?:\n+|\Z))+")
 def clean_prose(text: str) -> str:
     text = _PREAMBLE.sub("", text.strip())
     text = _LEADING_HEADING.sub("", text)  # the part has its heading already
+    text = _LABEL_BEFORE_TEXT.sub("", text)
     if len(text) > 2 and text[0] in "\"\u201c" and text.count(text[0]) == 1:  # an opening quote never closed
         text = text[1:]
     elif len(text) > 2 and text[-1] in "\"\u201d" and text.count(text[-1]) == 1 and "\u201c" not in text:

