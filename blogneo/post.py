@@ -57,6 +57,7 @@ TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times t
 DEFAULT_BANNED = ("in today's fast-paced world", "delve into", "game-changer", "embark on a journey",
                   "unlock the secrets", "a testament to")
 TITLE_BANNED = ("by:", "(", "[")  # an invented byline ("by: Ariel Bloom"), "(2019)", "(Blog)", "[Step 1"
+HEADING_BANNED = ("Welcome to", "I'm glad", "I am glad")  # a chat reply's greeting, not a heading
 _PART_KIND = {"title": "title", "description": "description", "tags": "tags", "heading": "heading"}
 
 
@@ -382,7 +383,8 @@ class _Writer:
                               fields={"outline": outline, "number": len(written) + 1, "sections": n},
                               announce=False, reject={h.lower() for h in headings},
                               stops=(f"\n{len(written) + 2}.",),
-                              ban=title_phrases(self.post.title.text) + title_phrases(self.post.topic) + TITLE_BANNED)
+                              ban=title_phrases(self.post.title.text) + title_phrases(self.post.topic) + TITLE_BANNED
+                              + HEADING_BANNED)
             valid = any(c.valid and c.text == part.text for c in part.candidates) and part.text
             # Without a clean heading, the best that was written (post.defects() names its defect);
             # a placeholder only when nothing was written at all, and the checker names that too.

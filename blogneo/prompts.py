@@ -105,7 +105,8 @@ def text_ids(tokenizer, text: str) -> list[int]:
 
 def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
     """Token sequences that spell each phrase as it can appear: as given, lower case, capitalised,
-    in sentence case or in title case, at a line's start or after a space; what transformers' ``bad_words_ids``
+    in sentence case, in title case or as a headline (title case, small words lower), at a line's
+    start or after a space; what transformers' ``bad_words_ids``
     forbids. A phrase that starts with ``^`` is spelt only after a line break (one or two), which
     is also how a reply starts after a prompt that ends its line.
 
@@ -119,8 +120,10 @@ def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
     for phrase in phrases:
         starts = ("\n", "\n\n") if phrase.startswith("^") else ("", " ")
         phrase = phrase.lstrip("^").strip()
+        title_case = [word[:1].upper() + word[1:] for word in phrase.split()]
+        headline = [w.lower() if i and w.lower() in _SMALL_WORDS else w for i, w in enumerate(title_case)]
         variants = (phrase, phrase.lower(), phrase[:1].upper() + phrase[1:], phrase[:1].upper() + phrase[1:].lower(),
-                    " ".join(word[:1].upper() + word[1:] for word in phrase.split()))  # Title Case
+                    " ".join(title_case), " ".join(headline))  # "Taught A Marathon", "Taught a Marathon"
         for variant in dict.fromkeys(variants):
             for text in (start + variant for start in starts):
                 ids = text_ids(tokenizer, text)
@@ -128,6 +131,9 @@ def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
                     sequences.append(ids)
     return sequences
 
+
+# Words a headline keeps in lower case after its first word ("What Running a Marathon Taught Me").
+_SMALL_WORDS = {"a", "an", "the", "and", "but", "or", "nor", "of", "to", "in", "on", "at", "by", "for", "with", "as"}
 
 # Stands in for the user's message while the chat template is rendered; a private-use character
 # that no template changes, so the rendered text splits exactly around the message.

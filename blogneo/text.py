@@ -99,15 +99,18 @@ def topic_share(text: str, key_words: set[str]) -> float:
 
 
 def title_phrases(title: str) -> tuple[str, ...]:
-    """The title and its halves (split at a colon, a dash, a bar or "and"): what a section heading
-    must not copy. The outline bans them while it writes (a heading tends to repeat the title).
+    """The title, its halves (split at a colon, a dash, a bar or "and"), and the first three words of
+    each that has four or more: what a section heading must not copy. The outline bans them while
+    it writes (a heading tends to repeat the title, or to start as it does: "The Art of Language").
 
     Example:
-        >>> title_phrases("The Art of Running: Notes from a Slow Runner")
-        ('The Art of Running: Notes from a Slow Runner', 'The Art of Running', 'Notes from a Slow Runner')
+        >>> title_phrases("The Art of Running: Notes from a Slow Runner")[1:4]
+        ('The Art of Running', 'Notes from a Slow Runner', 'The Art of')
     """
     halves = re.split(r"\s*(?::|\s[-\u2013\u2014]\s|\|)\s*|\s+and\s+", title.strip())
-    return tuple(dict.fromkeys(p for p in [title.strip(), *halves] if len(p.split()) >= 2))
+    phrases = [p for p in [title.strip(), *halves] if len(p.split()) >= 2]
+    openings = [" ".join(p.split()[:3]) for p in phrases if len(p.split()) >= 4]
+    return tuple(dict.fromkeys(phrases + openings))
 
 
 # --- scoring best-of-N candidates ------------------------------------------------------------
@@ -170,8 +173,8 @@ def clean_heading(text: str) -> str:
     line = re.sub(r":\s*\d+\s*(words?|paragraphs?|sentences?)\b.*$", "", line, flags=re.I)
     line = line.strip().strip("\"'*#“”‘’ ").strip()
     before, colon, after = line.partition(":")
-    if colon and re.match(r"^(introduction|conclusion)$", before.strip(), re.I) and len(after.split()) >= 2:
-        line = after  # "Introduction: Why I ride" -> "Why I ride"; the post has its own introduction
+    if colon and re.match(LABEL, line, re.I) and len(after.split()) >= 2:
+        line = after  # "Introduction: Why I ride", "Review: The lid" -> the heading after the label
     elif colon and len(before.split()) >= 2:  # "The Power of Bicycles: In this paragraph..." -> the heading
         line = before
     described = _DESCRIPTION.search(line)
@@ -231,6 +234,7 @@ def clean_prose(text: str) -> str:
     text = _PREAMBLE.sub("", text.strip())
     text = _LEADING_HEADING.sub("", text)  # the part has its heading already
     text = _LABEL_BEFORE_TEXT.sub("", text)
+    text = re.sub(r"^[ \t]*\d{1,2}[.)][ \t]*$", "", text, flags=re.M)  # a list's number with no item after it
     if len(text) > 2 and text[0] in "\"\u201c" and text.count(text[0]) == 1:  # an opening quote never closed
         text = text[1:]
     elif len(text) > 2 and text[-1] in "\"\u201d" and text.count(text[-1]) == 1 and "\u201c" not in text:

@@ -319,6 +319,7 @@ def test_what_a_reader_found_in_the_titles_and_outlines_of_sixty_posts():
     assert kinds("Preparation: Step 2", "heading") == ["heading-number"]
     assert clean_heading("Planning a weekend with friends - Step 3") == "Planning a weekend with friends"
     assert clean_heading("Preparation: Step 2") == "Preparation"
+    assert clean_heading("Review: The lid that leaks") == "The lid that leaks"  # a label, then the heading
     assert kinds("In this brief summary I will give you an overview", "heading") == ["meta-talk"]
 
 
@@ -331,3 +332,8 @@ def test_a_label_before_a_line_of_prose_is_dropped_and_its_text_kept():
                        "day, from classes taught by experts to songs for beginners.")
     assert kinds(cleaned) == []
     assert clean_prose("Summary of the week: it rained.") == "Summary of the week: it rained."  # not a label
+    # The next item's number, with no item after it, at a part's end: "3." also looks like a sentence end.
+    text = "A warm bath an hour before bed helps me wind down. So does a book.\n\n3."
+    assert kinds(text) == ["artifact"]
+    assert clean_prose(text) == "A warm bath an hour before bed helps me wind down. So does a book."
+    assert clean_prose("Three steps:\n1. Wake early.\n2. Walk.") == "Three steps:\n1. Wake early.\n2. Walk."

@@ -271,6 +271,17 @@ def test_a_phrase_banned_at_a_lines_start_is_still_written_elsewhere(embedded):
         blogneo.SamplingParams(banned=["^ "])
 
 
+def test_a_title_is_banned_in_every_spelling_a_heading_gave_it(embedded):
+    # The quality benchmark's outline wrote "What Running a Marathon Taught Me" under that title:
+    # a headline's capitals, which the title case variant ("... Running A Marathon ...") missed.
+    from blogneo.prompts import banned_ids
+
+    spelt = [embedded.tokenizer.decode(ids) for ids in banned_ids(embedded.tokenizer, ("What running a marathon",))]
+    for heading in ("What running a marathon", "What Running A Marathon", "What Running a Marathon",
+                    " what running a marathon"):
+        assert heading in spelt, heading
+
+
 def test_a_prose_part_writes_no_placeholder_and_ends_before_a_hashtag(embedded):
     # Both were in posts the quality benchmark wrote ("[Your Name] has worked hard", "#HealthyLiving").
     # Asked for them outright, the embedded model writes them; with a prose part's stops and bans it cannot.
@@ -350,14 +361,16 @@ def test_meta_talk_openings_and_the_title_are_forbidden_while_the_parts_are_writ
     # At the source, not only by the checker afterwards: prose steps ban the openings of meta-talk,
     # heading steps the title and its halves (transformers' bad_words_ids, through params.banned).
     import blogneo.post as post_module
+    from blogneo.post import HEADING_BANNED, TITLE_BANNED
     from blogneo.prompts import POST_BANNED, POST_STOPS
     from blogneo.text import title_phrases
 
-    seen = []
+    seen, prompts = [], []
     real_stream = post_module.stream
 
     def recording(prompt, params, model, **kwargs):
         seen.append(params)
+        prompts.append(prompt)
         return real_stream(prompt, params, model, **kwargs)
 
     monkeypatch.setattr(post_module, "stream", recording)
@@ -367,4 +380,8 @@ def test_meta_talk_openings_and_the_title_are_forbidden_while_the_parts_are_writ
     assert prose and headings
     assert all(set(POST_BANNED) <= set(p.banned) for p in prose)
     assert all(set(title_phrases(post.title.text)) <= set(p.banned) for p in headings)
+    wanted = set(title_phrases("Baking bread") + TITLE_BANNED + HEADING_BANNED)  # the topic, brackets, "Welcome to"
+    assert all(wanted <= set(p.banned) for p in headings)
+    titles = [p for p, prompt in zip(seen, prompts, strict=True) if prompt.endswith("Title:")]  # the title step
+    assert titles and all(set(TITLE_BANNED) <= set(p.banned) for p in titles)  # no "by:" byline, no "(2019)"
     assert not set(POST_BANNED) & set(post.params.banned)  # the recipe keeps only what the writer chose
