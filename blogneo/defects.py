@@ -8,7 +8,9 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      "I'd like you to...", "As an AI...", "the article you wrote", "In this post I will...",
                      a letter's "Dear Javierino," or "Best regards," on a line of its own, a chat
                      reply's "I'm so glad you're enjoying my blog!", a note about the writing ("To start off
-                     my next posting", "I've condensed the original text")
+                     my next posting", "I've condensed the original text"),
+                     a heading about the post or its reader ("This is an awesome article about...",
+                     "What is your goal for this blog?", "Welcome")
   artifact           template or chat debris: <<...>>, <|...|>, role markers ("Assistant:"), stray
                      "Title:" or "Tags:" labels, a year or "(Blog)" in brackets in a title,
                      [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"), hashtags outside the tags,
@@ -132,7 +134,7 @@ _ARTIFACT = re.compile("|".join([
 _HASHTAG = re.compile(r"(?<![\w&#])#[A-Za-z]\w{2,}")  # social-media debris in prose or a title: "#FamilyVideoCall"
 _BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$|"
                      # "by: Ariel Bloom (2019)", "by Alex", "by Daily Mail Reporter Liz Starr"
-                     r"\b[Bb]y:?\s+(?:[A-Z][\w.'-]*\s+){0,4}[A-Z][\w.'-]*(?:\s*\(\d{4}\))?\s*$")
+                     r"\b[Bb]y:?\s+(?:[A-Z][\w.'-]*\s+){0,4}[A-Z][\w.'-]*(?:\s*\(\d{4}\))?[!?.]*\s*$")
 _TITLE_ARTIFACT = re.compile(r"\((?:\d{4}|(?i:blog|post|article))\)")  # "... (2016)", "... Guide (Blog)"
 _MONTH = "(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+|"
@@ -141,6 +143,9 @@ _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-
                               rf"^[ \t]*[A-Z][a-z]+ [A-Z][a-z]+,? \(?(?:\d{{1,2}} )?{_MONTH}"
                               r"(?: \d{1,2})?,? \d{4}\)?[ \t]*$",
                               re.M)
+# A heading about the post or its reader, not a section: "This is an awesome article about...", "Welcome".
+_HEADING_META = re.compile(r"\b(?:this|my|our|your|an?)\s+(?:[\w-]+\s+)?(?:article|blog ?post)\b|"
+                           r"\b(?:this|my|our|your)\s+blog\b|^\s*welcome\b", re.I)
 _PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$", re.I)
 _OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S|"
                          r"[-:\u2013\u2014]\s*(?i:step|part|item|section|chapter)\s*\d{1,2}\s*$|"  # "... - Step 3"
@@ -229,6 +234,8 @@ def _too_short(words: int, target: int | None) -> str:
 
 def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]) -> list[Defect]:
     found = [Defect("artifact", part, 0, text)] if _PLACEHOLDER.match(text) else []
+    if (m := _HEADING_META.search(text)) and not _META_TALK.search(text):  # counted once
+        found.append(Defect("meta-talk", part, m.start(), m.group(0)))
     mine = _words(text)
     if title and mine and (mine == _words(title) or (len(mine) >= 3 and set(mine) <= set(_words(title)))):
         found.append(Defect("title-repeated", part, 0, text))

@@ -57,7 +57,7 @@ TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times t
 DEFAULT_BANNED = ("in today's fast-paced world", "delve into", "game-changer", "embark on a journey",
                   "unlock the secrets", "a testament to")
 TITLE_BANNED = ("by:", "(", "[")  # an invented byline ("by: Ariel Bloom"), "(2019)", "(Blog)", "[Step 1"
-HEADING_BANNED = ("Welcome to", "I'm glad", "I am glad")  # a chat reply's greeting, not a heading
+HEADING_BANNED = ("Welcome", "I'm glad", "I am glad")  # a chat reply's greeting, not a heading
 _PART_KIND = {"title": "title", "description": "description", "tags": "tags", "heading": "heading"}
 
 

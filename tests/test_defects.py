@@ -337,3 +337,13 @@ def test_a_label_before_a_line_of_prose_is_dropped_and_its_text_kept():
     assert kinds(text) == ["artifact"]
     assert clean_prose(text) == "A warm bath an hour before bed helps me wind down. So does a book."
     assert clean_prose("Three steps:\n1. Wake early.\n2. Walk.") == "Three steps:\n1. Wake early.\n2. Walk."
+
+
+def test_what_a_reader_found_in_the_run_with_titles_kept_on_topic():
+    assert kinds("How To Fix Your Flat Bicycle Tyres - A Step-By-Step Guide by BikeBiker!", "title") == \
+        ["invented-author"]
+    for heading in ("This is an awesome article about learning guitar online!", "What is your goal for this blog?",
+                    "Welcome"):
+        assert kinds(heading, "heading") == ["meta-talk"], heading
+    for fine in ("Starting a food blog", "The post office on Rua Augusta", "Welcoming a new dog home"):
+        assert kinds(fine, "heading") == [], fine
