@@ -98,7 +98,12 @@ _META_TALK = re.compile("|".join([
     r"\bthis (?:message|text|paragraph|piece|essay|passage|response) (?:effectively |successfully |clearly )?"
     r"(?:conveys|reads|is written|captures|highlights|resonates)\b",
     r"\b(?:this|the above|that) (?:sentence|paragraph|passage|text)(?! messages?)\b(?! (?:of|about|from|by)\b)",
-    r"\bthe (?:text|sentence|paragraph|passage) above\b", r"\b(?:your|my) (?:article|paragraph|essay|draft)\b",
+    r"\bthe (?:text|sentence|paragraph|passage) above\b",
+    # the writer's own articles, or the reader's audience: "my favorite article is now available", "my blog posts
+    # have made the news", "a listicle blog I'm writing", "more articles like this", "your readers"
+    r"\b(?:your|my) (?:[a-z]+ )?(?:article|paragraph|essay|draft|blog ?posts?)\b",
+    r"\b(?:blog|post|article|piece|listicle) I(?:'m|\u2019m| am) writing\b", r"\barticles? like this\b",
+    r"\byour readers\b", r"\b(?:for|on|to|of) this blog\b",
     r"^\s*dear (?:\[[^\]\n]*\]|sir|madam|editor|team)",
     r"\bI am writing an? (?:[a-z]+ )?(?:review|post|article|essay)\b",
     r"\bthe author uses\b",

@@ -347,3 +347,11 @@ def test_what_a_reader_found_in_the_run_with_titles_kept_on_topic():
         assert kinds(heading, "heading") == ["meta-talk"], heading
     for fine in ("Starting a food blog", "The post office on Rua Augusta", "Welcoming a new dog home"):
         assert kinds(fine, "heading") == [], fine
+    for sentence in ("I'm so glad to announce that my favorite article is now available at a new place.",
+                     "I'm so glad that my blog posts have made the news and they're enjoying them.",
+                     "This week on a listicle blog I'm writing will cover a new book by a talented author.",
+                     "Serves as the official introduction for this blog and is available on the website.",
+                     "I have included all those details because you need them, not just for your readers.",
+                     "I would love it if there were more articles like this one, about moving on your own."):
+        assert "meta-talk" in kinds(sentence), sentence
+    assert kinds("My blog of choice for recipes is a small one, run by a baker in Porto who posts daily.") == []
