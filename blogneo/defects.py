@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import LABEL, MIN_WORDS, ends_sentence, keywords, ngram_repeats, topic_share
+from .text import LABEL, MIN_WORDS, NEXT_STEP, ends_sentence, keywords, ngram_repeats, topic_share
 
 KINDS = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "off-topic",
          "invented-author", "unfinished", "too-short", "too-long", "repetition")
@@ -153,7 +153,7 @@ _HEADING_META = re.compile(r"\b(?:this|my|our|your|an?)\s+(?:[\w-]+\s+)?(?:artic
                            r"\b(?:this|my|our|your)\s+blog\b|^\s*welcome\b", re.I)
 _PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$", re.I)
 _OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S|"
-                         r"[-:\u2013\u2014]\s*(?i:step|part|item|section|chapter)\s*\d{1,2}\s*$|"  # "... - Step 3"
+                         rf"{NEXT_STEP}|"
                          r"\s[-\u2013\u2014]\s+(?i:this|it|these|that|here|you|we|they|I)\b")  # "... - This is..."
 
 

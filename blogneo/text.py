@@ -183,7 +183,7 @@ def clean_heading(text: str) -> str:
     line = line.strip().strip("\"'*#“”‘’ ").strip()
     if len(line.split()) > 8 and "," in line:
         line = line.split(",")[0]
-    line = re.sub(r"\s*[-:–—]\s*(?:step|part|item|section|chapter)\s*\d{1,2}\s*$", "", line, flags=re.I)  # "- Step 3"
+    line = re.sub(r"\s*" + NEXT_STEP, "", line)  # "Planning a weekend - Step 3"
     line = line.strip().rstrip(":.-–—,;|/&+ ").strip()  # "The first year - July 2018 |": a stray separator
     if re.match(r"^(in )?(introduction|conclusion)\b", line, re.I) or _META.search(line):
         return ""  # the post has its own introduction and conclusion; a heading about the post is no heading
@@ -219,6 +219,10 @@ def clean_description(text: str) -> str:
 # A small chat model sometimes opens with a line about its answer ("Here's the conclusion for ...:").
 _PREAMBLE = re.compile(r"^(here(?:'s| is| are)|sure|certainly|below|this is)\b[^\n]*:\s*\n+", re.I)
 
+
+# The next item's number after a heading: "Planning a weekend - Step 3", "Preparation: Step 2". clean_heading
+# cuts it off; blogneo.defects calls a heading that keeps it a heading-number defect.
+NEXT_STEP = r"[-:\u2013\u2014]\s*(?i:step|part|item|section|chapter)\s*\d{1,2}\s*$"
 
 # Labels a chat model puts before a line of prose ("Premises: ...", "Summary: ..."): template debris,
 # which blogneo.defects calls an artifact and clean_prose drops, keeping the line's text.
