@@ -10,20 +10,24 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      reply's "I'm so glad you're enjoying my blog!", a note about the writing ("To start off
                      my next posting", "I've condensed the original text"),
                      a heading about the post or its reader ("This is an awesome article about...",
-                     "What is your goal for this blog?", "Welcome")
+                     "What is your goal for this blog?", "What's on your mind?", "Welcome"), the writer
+                     speaking ("I'm going to write you something nice today"), an instruction for the
+                     writer ("Finish with a summary of everything you've shared so far")
   artifact           template or chat debris: <<...>>, <|...|>, role markers ("Assistant:"), stray
-                     "Title:" or "Tags:" labels, a year or "(Blog)" in brackets in a title,
+                     "Title:" or "Tags:" labels, a request's fields ("Purpose:", "Audience:"), a year or
+                     "(Blog)" in brackets in a title,
                      [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"), hashtags outside the tags,
                      a Markdown heading inside prose,
-                     a placeholder heading ("Part 2", "Step 3")
-  title-repeated     a section heading that repeats the title
+                     a placeholder heading ("Part 2", "Step 3", "20 minutes", "3:56pm")
+  title-repeated     a section heading that repeats the title, or is made of its words ("An Awesome Reviews")
   duplicate-heading  a heading that repeats an earlier one (a plural aside: "Awesome Review", "Awesome Reviews")
   heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The",
-                     "Planning a weekend - Step 3"),
+                     "Planning a weekend - Step 3", "Step #2", "1. What's next"),
                      or a description after a dash ("Reasons to learn - This is another easy topic")
   unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
-                     "the", "and", "you're", a comma, "&" or a separator ("... - July 2018 |"); a title so
-                     ending; a title or heading whose line ran out of tokens
+                     "the", "and", "you're", "worth", a comma, "&" or a separator ("... - July 2018 |"); a
+                     heading going on past a sentence's end ("What is your goal? How do you want"); a title
+                     so ending; a title or heading whose line ran out of tokens
   off-topic          a title that keeps under half of the topic's key words ("The City of Lost Dreams"
                      for "Moving to a new city alone")
   invented-author    a byline in a title ("... by Chris Larkin", "... by: Ariel Bloom (2019)") or in the text
@@ -129,6 +133,10 @@ _META_TALK = re.compile("|".join([
     r"\b(?:happy|glad) to help (?:you )?(?:write|rewrite|edit|create)\b", r"\bthis statement needs\b",
     r"\b(?:this|your) template\b",
     r"\bI (?:wholeheartedly |completely |totally |fully )?agree (?:that|with you)\b",
+    # the writer talking to the person asking: "I'm going to write you something nice today", "everything
+    # you've shared so far"
+    r"\bI(?:'m|\u2019m| am) going to write\b", r"\bwrite you (?:a|an|some|something)\b",
+    r"\b(?:you(?:'ve|\u2019ve| have) shared|shared so far)\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
@@ -148,11 +156,23 @@ _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-
                               rf"^[ \t]*[A-Z][a-z]+ [A-Z][a-z]+,? \(?(?:\d{{1,2}} )?{_MONTH}"
                               r"(?: \d{1,2})?,? \d{4}\)?[ \t]*$",
                               re.M)
-# A heading about the post or its reader, not a section: "This is an awesome article about...", "Welcome".
+# A heading about the post or its reader, not a section: "This is an awesome article about...", "Welcome",
+# a chat's question to the reader ("What is your opinion on this topic?", "What's on your mind?", "Is there
+# something else you'd like more information about?"), the writer speaking ("I'm excited to share..."), or an
+# instruction for the writer ("Provide step by step instructions on...", "Finish with a summary of...").
 _HEADING_META = re.compile(r"\b(?:this|my|our|your|an?)\s+(?:[\w-]+\s+)?(?:article|blog ?post)\b|"
-                           r"\b(?:this|my|our|your)\s+blog\b|^\s*welcome\b", re.I)
-_PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$", re.I)
-_OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S|"
+                           r"\b(?:this|my|our|your)\s+blog\b|^\s*welcome\b|\bthis topic\b|\bon your mind\b|"
+                           r"\byour (?:opinion|thoughts|goals?|feedback)\b|\bis there (?:something|anything) else\b|"
+                           r"\byou(?:'d|\u2019d| would) like (?:more |to know |me to )|"
+                           r"^\s*I(?:'m|\u2019m| am) (?:so |really |very )?(?:excited|happy|thrilled|glad|going to)\b|"
+                           r"^\s*(?:begin|start|finish|end|conclude|close|provide|offer|give|describe|explain|"
+                           r"summari[sz]e|mention|include|share|list|write)\b[^.!?\n]{0,40}\b(?:summary|description|"
+                           r"overview|instructions|tips|examples?|details|information|advice|introduction|conclusion)\b",
+                           re.I)
+# A heading that names no section: "Part 2", "Step 3", or a bare number or time ("20 minutes", "3:56pm").
+_PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$|"
+                          r"^\s*[\d:.,]+\s*(?:am|pm|minutes?|hours?|days?|weeks?|months?|years?|%)?\s*$", re.I)
+_OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S|^\s*\d{1,2}[.)]\s|"
                          rf"{NEXT_STEP}|"
                          r"\s[-\u2013\u2014]\s+(?i:this|it|these|that|here|you|we|they|I)\b")  # "... - This is..."
 
@@ -242,7 +262,8 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
     if (m := _HEADING_META.search(text)) and not _META_TALK.search(text):  # counted once
         found.append(Defect("meta-talk", part, m.start(), m.group(0)))
     mine = _words(text)
-    if title and mine and (mine == _words(title) or (len(mine) >= 3 and set(mine) <= set(_words(title)))):
+    titled = set(_stems(_words(title)))  # "An Awesome Reviews" under "Awesome Review - ..." too
+    if title and mine and (mine == _words(title) or (len(mine) >= 3 and set(_stems(mine)) <= titled)):
         found.append(Defect("title-repeated", part, 0, text))
     if mine and any(_stems(mine) == _stems(_words(h)) for h in headings):  # "Awesome Review(s)" too
         found.append(Defect("duplicate-heading", part, 0, text))
@@ -250,6 +271,8 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
         found.append(Defect("heading-number", part, m.start(), m.group(0).strip()))
     if len(mine) > HEADING_WORDS or _cut_off(text):
         found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
+    elif (m := _RUN_ON.search(text)) is not None:  # "What is your goal for this blog? How do you": two sentences
+        found.append(Defect("unfinished", part, m.start(), text[m.start():].strip()[:30]))
     return found
 
 
@@ -260,11 +283,13 @@ def _cut_off(text: str) -> str:
     return text.rstrip()[-30:] if mine and (mine[-1] in _DANGLING or cut) else ""
 
 
+_RUN_ON = re.compile(r"(?<=[A-Za-z][.!?])\s+[A-Za-z]")  # a heading that goes on past a sentence's end
 _DOUBLED = re.compile(r"\b(\w{3,})\s+\1\b", re.I)  # a word twice in a row in a title: "Wedding Wedding"
 HEADING_WORDS = 10  # a heading longer than this is a sentence that lost its end
 # Words a heading does not end on: it was cut off mid-phrase.
 _DANGLING = set("""a an and are as at be but by for from has have in into is its of on or our so than the their
-to was were which while will with your you're we're they're it's i'm there's vs""".split())
+to was were which while will with your you're we're they're it's i'm there's vs that because if when want worth
+becoming toward towards onto""".split())
 
 
 def _words(text: str) -> list[str]:

@@ -53,11 +53,16 @@ HEADING_ATTEMPTS = 6  # a heading is 16 tokens: more rounds cost little, and a p
 MAX_SECTIONS = 10  # sections between the introduction and the conclusion: 1 to this
 WORDS = (30, 400)  # target words per prose part: from, to
 TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times this (English: about 1.3)
-#: Clichés no post needs, banned while writing (beside the phrases a writer bans).
-DEFAULT_BANNED = ("in today's fast-paced world", "delve into", "game-changer", "embark on a journey",
+#: Clichés no post needs, banned while writing (beside the phrases a writer bans). "In today's fast-paced"
+#: bans its every ending: "... world", "... business world", "... digital age".
+DEFAULT_BANNED = ("in today's fast-paced", "delve into", "game-changer", "embark on a journey",
                   "unlock the secrets", "a testament to")
 TITLE_BANNED = ("by:", "(", "[")  # an invented byline ("by: Ariel Bloom"), "(2019)", "(Blog)", "[Step 1"
-HEADING_BANNED = ("Welcome", "I'm glad", "I am glad")  # a chat reply's greeting, not a heading
+# A heading must not be a chat reply's greeting, a question to the reader about the post, the writer speaking, or a
+# field of the request: each was a heading in a quality run ("What is your opinion on this topic?", "Purpose: ...").
+HEADING_BANNED = ("Welcome", "I'm glad", "I am glad", "What is your", "What's your", "on your mind", "your opinion",
+                  "this topic", "this blog", "article", "blog post", "I'm so", "I'm going to", "I'm excited",
+                  "I am excited", "Purpose:", "Audience:", "Topic:", "Step #")
 _PART_KIND = {"title": "title", "description": "description", "tags": "tags", "heading": "heading"}
 
 

@@ -105,9 +105,9 @@ def text_ids(tokenizer, text: str) -> list[int]:
 
 def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
     """Token sequences that spell each phrase as it can appear: as given, lower case, capitalised,
-    in sentence case, in title case or as a headline (title case, small words lower), at a line's
-    start or after a space; what transformers' ``bad_words_ids``
-    forbids. A phrase that starts with ``^`` is spelt only after a line break (one or two), which
+    in sentence case, in title case or as a headline (title case, small words lower), with its
+    apostrophes straight or typeset (’), at a line's start or after a space; what transformers'
+    ``bad_words_ids`` forbids. A phrase that starts with ``^`` is spelt only after a line break (one or two), which
     is also how a reply starts after a prompt that ends its line.
 
     Example:
@@ -124,6 +124,7 @@ def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
         headline = [w.lower() if i and w.lower() in _SMALL_WORDS else w for i, w in enumerate(title_case)]
         variants = (phrase, phrase.lower(), phrase[:1].upper() + phrase[1:], phrase[:1].upper() + phrase[1:].lower(),
                     " ".join(title_case), " ".join(headline))  # "Taught A Marathon", "Taught a Marathon"
+        variants += tuple(v.replace("'", "\u2019") for v in variants if "'" in v)  # "today’s" as typeset
         for variant in dict.fromkeys(variants):
             for text in (start + variant for start in starts):
                 ids = text_ids(tokenizer, text)

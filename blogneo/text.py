@@ -170,6 +170,12 @@ _META_TITLE = re.compile(r"\b(here'?s|here is|blog (post|chat)|awesome!|sure!|ti
 def clean_heading(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip(" *#-")]
     line = lines[0] if lines else ""
+    if re.match(r"^[ \t*#]*" + REQUEST_FIELDS + r"[ \t]*:", line, re.I):
+        return ""  # "Purpose: To encourage people...": a field of the request, not a section
+    line = re.sub(r"^\s*\d{1,2}[.)]\s+", "", line)  # "1. What's next": the list's number written twice
+    first = re.split(r"(?<=[A-Za-z][.!?])\s+(?=\S)", line.strip(), maxsplit=1)[0]
+    if len(first.split()) >= 2:  # "How to do it! - Step #2", "Tips for you. It's": a heading is one sentence
+        line = first
     line = re.sub(r":\s*\d+\s*(words?|paragraphs?|sentences?)\b.*$", "", line, flags=re.I)
     line = line.strip().strip("\"'*#“”‘’ ").strip()
     before, colon, after = line.partition(":")
@@ -183,6 +189,9 @@ def clean_heading(text: str) -> str:
     line = line.strip().strip("\"'*#“”‘’ ").strip()
     if len(line.split()) > 8 and "," in line:
         line = line.split(",")[0]
+    dash = re.split(r"\s[-\u2013\u2014]\s", line, maxsplit=1)[0]
+    if len(line.split()) > 8 and len(dash.split()) >= 2:  # "Begin by choosing a spot - whether it's": the heading
+        line = dash
     line = re.sub(r"\s*" + NEXT_STEP, "", line)  # "Planning a weekend - Step 3"
     line = line.strip().rstrip(":.-–—,;|/&+ ").strip()  # "The first year - July 2018 |": a stray separator
     if re.match(r"^(in )?(introduction|conclusion)\b", line, re.I) or _META.search(line):
@@ -220,14 +229,17 @@ def clean_description(text: str) -> str:
 _PREAMBLE = re.compile(r"^(here(?:'s| is| are)|sure|certainly|below|this is)\b[^\n]*:\s*\n+", re.I)
 
 
-# The next item's number after a heading: "Planning a weekend - Step 3", "Preparation: Step 2". clean_heading
+# The next item's number after a heading: "Planning a weekend - Step 3", "Preparation: Step #2". clean_heading
 # cuts it off; blogneo.defects calls a heading that keeps it a heading-number defect.
-NEXT_STEP = r"[-:\u2013\u2014]\s*(?i:step|part|item|section|chapter)\s*\d{1,2}\s*$"
+NEXT_STEP = r"[-:\u2013\u2014]\s*(?i:step|part|item|section|chapter)\s*#?\s*\d{1,2}\s*$"
 
 # Labels a chat model puts before a line of prose ("Premises: ...", "Summary: ..."): template debris,
 # which blogneo.defects calls an artifact and clean_prose drops, keeping the line's text.
+# The fields of a request, which a chat model copies as if they were lines of the post: "Purpose: To encourage
+# people...", "Audience: The audience is...", "Topic: Health benefits...". A heading so labelled is no heading.
+REQUEST_FIELDS = r"(?:purpose|audience|target audience|topic|goal|tone|style|format|length|keywords?|word count|type)"
 LABEL = (r"^[ \t]*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list|"
-         r"premises?|postscript)[ \t]*:")
+         r"guide|premises?|postscript|" + REQUEST_FIELDS + r")[ \t]*:")
 _LABEL_BEFORE_TEXT = re.compile(LABEL + r"[ \t]*(?=\S)", re.I | re.M)
 
 # A Markdown heading a model put first in a part it was asked to write under its own heading.

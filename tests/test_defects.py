@@ -355,3 +355,42 @@ def test_what_a_reader_found_in_the_run_with_titles_kept_on_topic():
                      "I would love it if there were more articles like this one, about moving on your own."):
         assert "meta-talk" in kinds(sentence), sentence
     assert kinds("My blog of choice for recipes is a small one, run by a baker in Porto who posts daily.") == []
+
+
+def test_what_a_reader_found_in_the_outlines_of_the_run_at_035_defects_per_post():
+    # Headings the checker had passed: a request's fields, chat questions, the writer speaking, instructions.
+    for heading, kind in (("Purpose: To encourage people to take action for better health", "artifact"),
+                          ("Audience: The audience is likely readers who support active lifestyles", "artifact"),
+                          ("Topic: Health benefits of regular exercise", "artifact"),
+                          ("What is your opinion on this topic?", "meta-talk"),
+                          ("What's on your mind?", "meta-talk"),
+                          ("Is there something else you'd like more information about?", "meta-talk"),
+                          ("I'm going to write you something nice today", "meta-talk"),
+                          ("I'm excited to share my favorite story", "meta-talk"),
+                          ("Provide step by step instructions on starting your own garden", "meta-talk"),
+                          ("Finish with a summary of everything you've shared so far", "meta-talk"),
+                          ("How to do it! - Step #2", "heading-number"),
+                          ("1. What comes first", "heading-number"),
+                          ("20 minutes", "artifact"), ("3:56pm", "artifact"),
+                          ("The journey will always be worth", "unfinished"),
+                          ("It was hard. But it made me", "unfinished"),
+                          ("An Awesome Reviews", "title-repeated")):
+        assert kind in kinds(heading, "heading", title="Awesome Review - An Honest Review on Learning Guitar Online"), \
+            heading
+    # Headings a post may have: the same words in a section's own sense.
+    for fine in ("Choose your first guitar", "Give your plants morning sun", "What do you need to start?",
+                 "Why it's worth it", "Ten minutes a day", "Share the load with a partner", "Is it worth the price?",
+                 "What it's all about", "Review the costs"):
+        assert kinds(fine, "heading", title="Awesome Review - An Honest Review on Learning Guitar Online") == [], fine
+    # In prose, the writer speaking to the person asking.
+    assert "meta-talk" in kinds("I'm going to write you something nice today, about the library on my street.")
+    assert clean_heading("Purpose: To encourage people to take action") == ""  # a request field is no heading
+    assert clean_heading("How to do it! - Step #2") == "How to do it!"
+    assert clean_heading("1. What comes first") == "What comes first"
+    assert clean_heading("What is your goal for this blog? How do you want") == "What is your goal for this blog?"
+    assert clean_heading("Guide: How to plan the week") == "How to plan the week"
+    # A heading that ran on past a dash keeps what came before it.
+    assert clean_heading("Begin by selecting a location for your garden - whether it's") == \
+        "Begin by selecting a location for your garden"
+    assert clean_heading("Well-known reasons - and lesser ones") == "Well-known reasons - and lesser ones"
+
