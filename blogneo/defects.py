@@ -51,7 +51,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import LABEL, MIN_WORDS, NEXT_STEP, ends_sentence, keywords, ngram_repeats, topic_share
+from .text import (
+    HEADING_WORDS,
+    LABEL,
+    MIN_WORDS,
+    NEXT_STEP,
+    ends_sentence,
+    keywords,
+    ngram_repeats,
+    title_phrases,
+    topic_share,
+)
 
 KINDS = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "off-topic",
          "invented-author", "unfinished", "too-short", "too-long", "repetition")
@@ -137,6 +147,11 @@ _META_TALK = re.compile("|".join([
     # you've shared so far"
     r"\bI(?:'m|\u2019m| am) going to write\b", r"\bwrite you (?:a|an|some|something)\b",
     r"\b(?:you(?:'ve|\u2019ve| have) shared|shared so far)\b",
+    # a chat assistant's or a fan's reply: "Well I'm here to help it be yours!", "I'm so glad I found you!",
+    # "Thank you so much for this amazing idea", "the writing style ... within this beautiful piece called"
+    r"\bI(?:'m|\u2019m| am) here to help\b", r"\b(?:glad|happy|thrilled) I found you\b",
+    r"\bthank you (?:so much )?for (?:this|the|your) (?:[a-z]+ )?(?:idea|question|request|suggestion|topic)\b",
+    r"\b(?:this|the) (?:[a-z]+ )?piece called\b", r"\byour comment\b", r"\byou(?:'re|\u2019re| are) talking about\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
@@ -164,13 +179,15 @@ _HEADING_META = re.compile(r"\b(?:this|my|our|your|an?)\s+(?:[\w-]+\s+)?(?:artic
                            r"\b(?:this|my|our|your)\s+blog\b|^\s*welcome\b|\bthis topic\b|\bon your mind\b|"
                            r"\byour (?:opinion|thoughts|goals?|feedback)\b|\bis there (?:something|anything) else\b|"
                            r"\byou(?:'d|\u2019d| would) like (?:more |to know |me to )|"
-                           r"^\s*I(?:'m|\u2019m| am) (?:so |really |very )?(?:excited|happy|thrilled|glad|going to)\b|"
+                           r"^\s*I(?:'m|\u2019m| am) (?:so |really |very )?(?:excited|happy|thrilled|glad|pleased|"
+                           r"going to)\b|"
                            r"^\s*(?:begin|start|finish|end|conclude|close|provide|offer|give|describe|explain|"
                            r"summari[sz]e|mention|include|share|list|write)\b[^.!?\n]{0,40}\b(?:summary|description|"
                            r"overview|instructions|tips|examples?|details|information|advice|introduction|conclusion)\b",
                            re.I)
-# A heading that names no section: "Part 2", "Step 3", or a bare number or time ("20 minutes", "3:56pm").
+# A heading that names no section: "Part 2", "Step 3", a bare question word ("What?"), a number or time ("3:56pm").
 _PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$|"
+                          r"^\s*(?:what|where|why|how|when|who)\s*[?!.]*\s*$|"
                           r"^\s*[\d:.,]+\s*(?:am|pm|minutes?|hours?|days?|weeks?|months?|years?|%)?\s*$", re.I)
 _OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S|^\s*\d{1,2}[.)]\s|"
                          rf"{NEXT_STEP}|"
@@ -263,7 +280,9 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
         found.append(Defect("meta-talk", part, m.start(), m.group(0)))
     mine = _words(text)
     titled = set(_stems(_words(title)))  # "An Awesome Reviews" under "Awesome Review - ..." too
-    if title and mine and (mine == _words(title) or (len(mine) >= 3 and set(_stems(mine)) <= titled)):
+    halves = [_stems(_words(p)) for p in title_phrases(title)] if title else []  # "Awesome Reviews" too
+    if title and mine and (mine == _words(title) or (len(mine) >= 3 and set(_stems(mine)) <= titled)
+                           or _stems(mine) in halves):
         found.append(Defect("title-repeated", part, 0, text))
     if mine and any(_stems(mine) == _stems(_words(h)) for h in headings):  # "Awesome Review(s)" too
         found.append(Defect("duplicate-heading", part, 0, text))
@@ -283,9 +302,8 @@ def _cut_off(text: str) -> str:
     return text.rstrip()[-30:] if mine and (mine[-1] in _DANGLING or cut) else ""
 
 
-_RUN_ON = re.compile(r"(?<=[A-Za-z][.!?])\s+[A-Za-z]")  # a heading that goes on past a sentence's end
+_RUN_ON = re.compile(r"(?<=[a-z]{2}[.!?])\s+[A-Za-z]")  # a heading that goes on past a sentence's end
 _DOUBLED = re.compile(r"\b(\w{3,})\s+\1\b", re.I)  # a word twice in a row in a title: "Wedding Wedding"
-HEADING_WORDS = 10  # a heading longer than this is a sentence that lost its end
 # Words a heading does not end on: it was cut off mid-phrase.
 _DANGLING = set("""a an and are as at be but by for from has have in into is its of on or our so than the their
 to was were which while will with your you're we're they're it's i'm there's vs that because if when want worth

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 import secrets
 import threading
 import warnings
@@ -452,7 +453,8 @@ class _Writer:
                 cut = step in ("title", "heading") and candidate.finish_reason == "length" and "\n" not in text.strip()
                 if step == "description":  # the reply "This post" is part of the sentence
                     text = reply.strip() + text
-                text = clean(text) if clean else clean_prose(text)
+                raw, text = text, clean(text) if clean else clean_prose(text)
+                cut = cut and _kept_end(raw, text)  # a cut line whose cut tail cleaning dropped reads whole
                 if reject and text.lower() in reject:
                     text = ""
                 fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
@@ -492,6 +494,12 @@ class _Writer:
 
     def _keywords(self, heading: str) -> set[str]:
         return keywords(self.post.topic, self.post.title.text if self.post.title else "", heading)
+
+
+def _kept_end(raw: str, cleaned: str) -> bool:
+    """Whether ``cleaned`` still ends where ``raw`` did (within its last two words)."""
+    raw_words, kept = re.findall(r"[\w']+", raw.lower()), re.findall(r"[\w']+", cleaned.lower())
+    return bool(kept) and kept[-1] in raw_words[-2:]
 
 
 __all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "check_settings", "Part", "Post", "PostEvent", "derive_seed",

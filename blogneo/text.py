@@ -173,7 +173,7 @@ def clean_heading(text: str) -> str:
     if re.match(r"^[ \t*#]*" + REQUEST_FIELDS + r"[ \t]*:", line, re.I):
         return ""  # "Purpose: To encourage people...": a field of the request, not a section
     line = re.sub(r"^\s*\d{1,2}[.)]\s+", "", line)  # "1. What's next": the list's number written twice
-    first = re.split(r"(?<=[A-Za-z][.!?])\s+(?=\S)", line.strip(), maxsplit=1)[0]
+    first = re.split(r"(?<=[a-z]{2}[.!?])\s+(?=\S)", line.strip(), maxsplit=1)[0]
     if len(first.split()) >= 2:  # "How to do it! - Step #2", "Tips for you. It's": a heading is one sentence
         line = first
     line = re.sub(r":\s*\d+\s*(words?|paragraphs?|sentences?)\b.*$", "", line, flags=re.I)
@@ -192,6 +192,11 @@ def clean_heading(text: str) -> str:
     dash = re.split(r"\s[-\u2013\u2014]\s", line, maxsplit=1)[0]
     if len(line.split()) > 8 and len(dash.split()) >= 2:  # "Begin by choosing a spot - whether it's": the heading
         line = dash
+    line = re.split(r"\s\|\s", line, maxsplit=1)[0] if len(line.split(" | ")[0].split()) >= 2 else line
+    words = line.split()
+    cuts = [i for i, w in enumerate(words[:HEADING_WORDS + 1]) if i >= 3 and w.lower() in _CONNECTORS]
+    if len(words) > HEADING_WORDS and cuts:  # "The story begins with baking bread to fuel my family's passion"
+        line = " ".join(words[:cuts[-1]])
     line = re.sub(r"\s*" + NEXT_STEP, "", line)  # "Planning a weekend - Step 3"
     line = line.strip().rstrip(":.-–—,;|/&+ ").strip()  # "The first year - July 2018 |": a stray separator
     if re.match(r"^(in )?(introduction|conclusion)\b", line, re.I) or _META.search(line):
@@ -202,6 +207,9 @@ def clean_heading(text: str) -> str:
     return " ".join(words)
 
 
+HEADING_WORDS = 10  # a heading longer than this is a sentence, not a heading: cut before a connector or flagged
+# Words that start a clause a long heading can lose and still read whole: "... baking bread | to fuel my family's..."
+_CONNECTORS = {"to", "by", "with", "for", "where", "which", "that", "because", "while", "when", "and", "so"}
 # A heading's own description after a dash: " - This is...", " – It helps..."
 _DESCRIPTION = re.compile(r"\s[-\u2013\u2014]\s+(?:this|it|these|that|here|you|we|they|i)\b", re.I)
 # Words that mark a "heading" as the model talking about the post instead of naming a section.

@@ -374,21 +374,40 @@ def test_what_a_reader_found_in_the_outlines_of_the_run_at_035_defects_per_post(
                           ("20 minutes", "artifact"), ("3:56pm", "artifact"),
                           ("The journey will always be worth", "unfinished"),
                           ("It was hard. But it made me", "unfinished"),
-                          ("An Awesome Reviews", "title-repeated")):
+                          ("An Awesome Reviews", "title-repeated"), ("Awesome Reviews", "title-repeated"),
+                          ("I am pleased with my previous day's work", "meta-talk"),
+                          ("The new electric kettle you're talking about is quite impressive!", "meta-talk"),
+                          ("What?", "artifact"), ("Where?", "artifact")):
         assert kind in kinds(heading, "heading", title="Awesome Review - An Honest Review on Learning Guitar Online"), \
             heading
     # Headings a post may have: the same words in a section's own sense.
     for fine in ("Choose your first guitar", "Give your plants morning sun", "What do you need to start?",
                  "Why it's worth it", "Ten minutes a day", "Share the load with a partner", "Is it worth the price?",
-                 "What it's all about", "Review the costs"):
+                 "What it's all about", "Review the costs", "Reviews I trust"):
         assert kinds(fine, "heading", title="Awesome Review - An Honest Review on Learning Guitar Online") == [], fine
     # In prose, the writer speaking to the person asking.
-    assert "meta-talk" in kinds("I'm going to write you something nice today, about the library on my street.")
+    for sentence in ("I'm going to write you something nice today, about the library on my street.",
+                     "You just want a good kettle. Well I'm here to help it be yours!",
+                     "I'm so glad I found you! The trams of Lisbon are a joy.",
+                     "Thank you so much for this amazing idea that can be lifesaving but also very expensive.",
+                     "I'm thrilled by the attention to detail within this beautiful piece called An Awesome Review.",
+                     "I'll make it short and sweet so that no one has time to read your comment."):
+        assert "meta-talk" in kinds(sentence), sentence
+    assert kinds("Thank you for the music, the old band played, and the whole square sang along with them.") == []
     assert clean_heading("Purpose: To encourage people to take action") == ""  # a request field is no heading
     assert clean_heading("How to do it! - Step #2") == "How to do it!"
     assert clean_heading("1. What comes first") == "What comes first"
     assert clean_heading("What is your goal for this blog? How do you want") == "What is your goal for this blog?"
     assert clean_heading("Guide: How to plan the week") == "How to plan the week"
+    assert clean_heading("A day in St. Louis") == "A day in St. Louis"  # an abbreviation ends no sentence
+    # A heading that is a sentence is cut before its last connector that leaves it 10 words or fewer.
+    assert clean_heading("The story begins with baking bread to fuel my family's passion") == \
+        "The story begins with baking bread"
+    assert clean_heading("In today's world remote work has transformed industries to create new jobs") == \
+        "In today's world remote work has transformed industries"
+    assert clean_heading("A Wonderful Review | Awesome Reviews for Beginners on Guitar Learning") == \
+        "A Wonderful Review"
+    assert kinds("A day in St. Louis", "heading") == []
     # A heading that ran on past a dash keeps what came before it.
     assert clean_heading("Begin by selecting a location for your garden - whether it's") == \
         "Begin by selecting a location for your garden"

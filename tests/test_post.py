@@ -389,3 +389,13 @@ def test_meta_talk_openings_and_the_title_are_forbidden_while_the_parts_are_writ
     titles = [p for p, prompt in zip(seen, prompts, strict=True) if prompt.endswith("Title:")]  # the title step
     assert titles and all(set(TITLE_BANNED) <= set(p.banned) for p in titles)  # no "by:" byline, no "(2019)"
     assert not set(POST_BANNED) & set(post.params.banned)  # the recipe keeps only what the writer chose
+
+
+def test_a_heading_cut_by_its_budget_is_unfinished_unless_cleaning_dropped_the_cut_tail():
+    from blogneo.post import _kept_end
+
+    # cut at "... way to": cleaning drops the dangling "to", and what is left still ends where the cut was
+    assert _kept_end("Tips for the best way to", "Tips for the best way")
+    # cut at "... to fuel my": cleaning cut the heading before "to", so the cut tail is gone and it reads whole
+    assert not _kept_end("The story begins with baking bread to fuel my", "The story begins with baking bread")
+    assert not _kept_end("Purpose: To encourage people", "")
