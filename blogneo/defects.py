@@ -18,14 +18,16 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      "(Blog)" in brackets in a title,
                      [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"), hashtags outside the tags,
                      a Markdown heading inside prose,
-                     a placeholder heading ("Part 2", "Step 3", "20 minutes", "3:56pm")
+                     a placeholder heading ("Part 2", "Step 3", "What?", "In addition", "3:56pm"), a quote
+                     a heading never closes ('Preview: "Preheat your oven')
   title-repeated     a section heading that repeats the title, or is made of its words ("An Awesome Reviews")
   duplicate-heading  a heading that repeats an earlier one (a plural aside: "Awesome Review", "Awesome Reviews")
   heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The",
                      "Planning a weekend - Step 3", "Step #2", "1. What's next"),
                      or a description after a dash ("Reasons to learn - This is another easy topic")
   unfinished         (also) a heading cut off mid-phrase: over 10 words, or ending on a word such as
-                     "the", "and", "you're", "worth", a comma, "&" or a separator ("... - July 2018 |"); a
+                     "the", "and", "you're", "worth", "should", a comma, "&", a separator ("... - July 2018 |")
+                     or a question word after one ("... Bloomed Bloomers - How"); a
                      heading going on past a sentence's end ("What is your goal? How do you want"); a title
                      so ending; a title or heading whose line ran out of tokens
   off-topic          a title that keeps under half of the topic's key words ("The City of Lost Dreams"
@@ -177,6 +179,7 @@ _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-
 # instruction for the writer ("Provide step by step instructions on...", "Finish with a summary of...").
 _HEADING_META = re.compile(r"\b(?:this|my|our|your|an?)\s+(?:[\w-]+\s+)?(?:article|blog ?post)\b|"
                            r"\b(?:this|my|our|your)\s+blog\b|^\s*welcome\b|\bthis topic\b|\bon your mind\b|"
+                           r"\bthe author\b|"
                            r"\byour (?:opinion|thoughts|goals?|feedback)\b|\bis there (?:something|anything) else\b|"
                            r"\byou(?:'d|\u2019d| would) like (?:more |to know |me to )|"
                            r"^\s*I(?:'m|\u2019m| am) (?:so |really |very )?(?:excited|happy|thrilled|glad|pleased|"
@@ -185,9 +188,11 @@ _HEADING_META = re.compile(r"\b(?:this|my|our|your|an?)\s+(?:[\w-]+\s+)?(?:artic
                            r"summari[sz]e|mention|include|share|list|write)\b[^.!?\n]{0,40}\b(?:summary|description|"
                            r"overview|instructions|tips|examples?|details|information|advice|introduction|conclusion)\b",
                            re.I)
-# A heading that names no section: "Part 2", "Step 3", a bare question word ("What?"), a number or time ("3:56pm").
+# A heading that names no section: "Part 2", "Step 3", a bare question word ("What?"), a connective ("In addition"),
+# a number or time ("3:56pm").
 _PLACEHOLDER = re.compile(r"^\s*(?:part|section|step|chapter|item|heading)\s*\d*\s*$|"
                           r"^\s*(?:what|where|why|how|when|who)\s*[?!.]*\s*$|"
+                          r"^\s*(?:in addition|additionally|furthermore|moreover|however|also|finally|overall)\W*$|"
                           r"^\s*[\d:.,]+\s*(?:am|pm|minutes?|hours?|days?|weeks?|months?|years?|%)?\s*$", re.I)
 _OTHER_ITEM = re.compile(r"[?!:.]\s*\d{1,2}[.)]?\s*$|\s[|/]\s|(?<=\S)\s+\d{1,2}[.)]\s+\S|^\s*\d{1,2}[.)]\s|"
                          rf"{NEXT_STEP}|"
@@ -276,6 +281,8 @@ def _too_short(words: int, target: int | None) -> str:
 
 def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]) -> list[Defect]:
     found = [Defect("artifact", part, 0, text)] if _PLACEHOLDER.match(text) else []
+    if text.count('"') % 2 or text.count("\u201c") != text.count("\u201d"):  # 'Preview: "Preheat your oven'
+        found.append(Defect("artifact", part, text.find('"') if '"' in text else 0, "a quote never closed"))
     if (m := _HEADING_META.search(text)) and not _META_TALK.search(text):  # counted once
         found.append(Defect("meta-talk", part, m.start(), m.group(0)))
     mine = _words(text)
@@ -298,16 +305,18 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
 def _cut_off(text: str) -> str:
     """The end of a title or heading that was cut off mid-phrase ("... The Perfect Way to"); "" if whole."""
     mine = _words(text)
-    cut = text.rstrip().endswith((",", ";", "|", "/", "-", "\u2013", "\u2014", ":", "&", "+"))
+    cut = text.rstrip().endswith((",", ";", "|", "/", "-", "\u2013", "\u2014", ":", "&", "+")) or \
+        bool(_LAST_QUESTION.search(text))
     return text.rstrip()[-30:] if mine and (mine[-1] in _DANGLING or cut) else ""
 
 
+_LAST_QUESTION = re.compile(r"[-\u2013\u2014|:]\s*(?:how|what|why|when|where|who|which)\s*$", re.I)  # "... - How"
 _RUN_ON = re.compile(r"(?<=[a-z]{2}[.!?])\s+[A-Za-z]")  # a heading that goes on past a sentence's end
 _DOUBLED = re.compile(r"\b(\w{3,})\s+\1\b", re.I)  # a word twice in a row in a title: "Wedding Wedding"
 # Words a heading does not end on: it was cut off mid-phrase.
 _DANGLING = set("""a an and are as at be but by for from has have in into is its of on or our so than the their
 to was were which while will with your you're we're they're it's i'm there's vs that because if when want worth
-becoming toward towards onto""".split())
+becoming toward towards onto should can could would must""".split())
 
 
 def _words(text: str) -> list[str]:

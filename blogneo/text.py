@@ -259,6 +259,7 @@ def clean_prose(text: str) -> str:
     text = _LEADING_HEADING.sub("", text)  # the part has its heading already
     text = _LABEL_BEFORE_TEXT.sub("", text)
     text = re.sub(r"^[ \t]*\d{1,2}[.)][ \t]*$", "", text, flags=re.M)  # a list's number with no item after it
+    text = re.sub(r"^([ \t]*\d{1,2})\)(?=[ \t]+\S)", r"\1.", text, flags=re.M)  # "1) water" in Markdown: "1. water"
     if len(text) > 2 and text[0] in "\"\u201c" and text.count(text[0]) == 1:  # an opening quote never closed
         text = text[1:]
     elif len(text) > 2 and text[-1] in "\"\u201d" and text.count(text[-1]) == 1 and "\u201c" not in text:

@@ -413,3 +413,20 @@ def test_what_a_reader_found_in_the_outlines_of_the_run_at_035_defects_per_post(
         "Begin by selecting a location for your garden"
     assert clean_heading("Well-known reasons - and lesser ones") == "Well-known reasons - and lesser ones"
 
+
+
+def test_what_a_reader_found_in_the_run_at_015_defects_per_post():
+    assert kinds("The Ultimate Beginner Guide to Starting a Vast Garden of Bloomed Bloomers - How", "title") == \
+        ["unfinished"]
+    assert kinds("Here's How", "title") == []  # a question word ends a title well enough without a dash before it
+    assert kinds("Tools Every Handy Home Cook Should", "heading") == ["unfinished"]
+    assert kinds('Preview: "Preheat your oven', "heading") == ["artifact"]
+    assert kinds('Why "slow" cooking wins', "heading") == []
+    assert kinds("A special thanks to the author for their dedication", "heading") == ["meta-talk"]
+    assert kinds("In addition", "heading") == ["artifact"]
+    assert kinds("In addition to the bike", "heading") == []
+    # A part that opens a list with "1)" was an artifact; in Markdown's own spelling it is a list.
+    text = "1) Water the plants a little each day.\n\n2) Feed them once a month, no more than that."
+    assert "artifact" in kinds(text)
+    assert clean_prose(text) == text.replace(")", ".")
+    assert kinds(clean_prose(text), target_words=20) == []
