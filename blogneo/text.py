@@ -133,7 +133,8 @@ class Scored:
 
 
 def score(text: str, fluency: float, key_words: set[str], defects: tuple = ()) -> Scored:
-    """Best-of-N's score: ``fluency + on_topic - 0.5 * (repetition - 1)``, and -100 with any defect.
+    """Best-of-N's score: ``fluency + on_topic - 0.5 * (repetition - 1)``, -100 with any defect, and -100 more
+    for each blocking one (so a part a little short beats one cut off mid-sentence when neither is clean).
 
     - fluency: mean natural-log probability of the text's tokens under the model (about -1 to -4);
     - on_topic: the share of the key words of the topic (and title and heading) that the text
@@ -146,7 +147,8 @@ def score(text: str, fluency: float, key_words: set[str], defects: tuple = ()) -
     on_topic = topic_share(text, key_words)
     repetition = ngram_repeats(text, 3)
     found = tuple(str(d).split(": ", 1)[-1] for d in defects)
-    total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (100 if found else 0)
+    blocking = sum(getattr(d, "blocking", True) for d in defects)
+    total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (100 if found else 0) - 100 * blocking
     return Scored(text=text, score=round(total, 4), fluency=round(fluency, 4), repetition=repetition,
                   on_topic=round(on_topic, 4), defects=found)
 
@@ -192,7 +194,9 @@ def clean_heading(text: str) -> str:
     dash = re.split(r"\s[-\u2013\u2014]\s", line, maxsplit=1)[0]
     if len(line.split()) > 8 and len(dash.split()) >= 2:  # "Begin by choosing a spot - whether it's": the heading
         line = dash
-    line = re.split(r"\s\|\s", line, maxsplit=1)[0] if len(line.split(" | ")[0].split()) >= 2 else line
+    before_bar = re.split(r"\s\|\s", line, maxsplit=1)[0]
+    if len(before_bar.split()) >= 2:  # "A Wonderful Review | Awesome Reviews for Beginners": another heading after it
+        line = before_bar
     words = line.split()
     cuts = [i for i, w in enumerate(words[:HEADING_WORDS + 1]) if i >= 3 and w.lower() in _CONNECTORS]
     if len(words) > HEADING_WORDS and cuts:  # "The story begins with baking bread to fuel my family's passion"
@@ -241,11 +245,11 @@ _PREAMBLE = re.compile(r"^(here(?:'s| is| are)|sure|certainly|below|this is)\b[^
 # cuts it off; blogneo.defects calls a heading that keeps it a heading-number defect.
 NEXT_STEP = r"[-:\u2013\u2014]\s*(?i:step|part|item|section|chapter)\s*#?\s*\d{1,2}\s*$"
 
-# Labels a chat model puts before a line of prose ("Premises: ...", "Summary: ..."): template debris,
-# which blogneo.defects calls an artifact and clean_prose drops, keeping the line's text.
 # The fields of a request, which a chat model copies as if they were lines of the post: "Purpose: To encourage
 # people...", "Audience: The audience is...", "Topic: Health benefits...". A heading so labelled is no heading.
 REQUEST_FIELDS = r"(?:purpose|audience|target audience|topic|goal|tone|style|format|length|keywords?|word count|type)"
+# Labels a chat model puts before a line of prose ("Premises: ...", "Summary: ...", a request's fields): template
+# debris, which blogneo.defects calls an artifact and clean_prose drops, keeping the line's text.
 LABEL = (r"^[ \t]*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list|"
          r"guide|premises?|postscript|" + REQUEST_FIELDS + r")[ \t]*:")
 _LABEL_BEFORE_TEXT = re.compile(LABEL + r"[ \t]*(?=\S)", re.I | re.M)

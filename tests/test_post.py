@@ -114,6 +114,11 @@ def test_score_rewards_fluency_and_topic_and_punishes_repetition_and_defects():
     assert not meta.valid and meta.defects[0].startswith("meta-talk at 0")
     assert off.valid and off.on_topic == 0 and off.score < good.score
     assert score("Bread", -1.0, keywords).valid
+    # Neither clean: a part a little short beats one that is a byline cut off mid-phrase.
+    short = scored("Baking bread is slow. It is worth it.")
+    byline = scored("By: Alex Chen and Jennifer Martin")
+    assert short.defects[0].startswith("too-short") and byline.defects[0].startswith("invented-author")
+    assert short.score > byline.score
 
 
 def _retitled(post, title):
