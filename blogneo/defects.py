@@ -153,7 +153,8 @@ _META_TALK = re.compile("|".join([
     # "Thank you so much for this amazing idea", "the writing style ... within this beautiful piece called"
     r"\bI(?:'m|\u2019m| am) here to help\b", r"\b(?:glad|happy|thrilled) I found you\b",
     r"\bthank you (?:so much )?for (?:this|the|your) (?:[a-z]+ )?(?:idea|question|request|suggestion|topic)\b",
-    r"\b(?:this|the) (?:[a-z]+ )?piece called\b", r"\byour comment\b", r"\byou(?:'re|\u2019re| are) talking about\b",
+    r"\b(?:this|the) (?:[a-z]+ )?piece called\b", r"\byour comment\b",
+    r"\bas the (?:title|heading) (?:suggests|says)\b", r"\byou(?:'re|\u2019re| are) talking about\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",

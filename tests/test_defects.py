@@ -424,6 +424,8 @@ def test_what_a_reader_found_in_the_run_at_015_defects_per_post():
     assert kinds('Why "slow" cooking wins', "heading") == []
     assert kinds("A special thanks to the author for their dedication", "heading") == ["meta-talk"]
     assert kinds("In addition", "heading") == ["artifact"]
+    # Notebook 05's post opened a section so: the writer talking about its own post.
+    assert "meta-talk" in kinds("Admirable as the title suggests, it is hard to ignore that cycling brings joy.")
     assert kinds("In addition to the bike", "heading") == []
     # A part that opens a list with "1)" was an artifact; in Markdown's own spelling it is a list.
     text = "1) Water the plants a little each day.\n\n2) Feed them once a month, no more than that."
