@@ -181,7 +181,7 @@ _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-
 _HEADING_META = re.compile(r"\b(?:this|my|our|your|an?)\s+(?:[\w-]+\s+)?(?:article|blog ?post)\b|"
                            r"\b(?:this|my|our|your)\s+blog\b|^\s*welcome\b|\bthis topic\b|\bon your mind\b|"
                            r"\bthe author\b|"
-                           r"\byour (?:opinion|thoughts|goals?|feedback)\b|\bis there (?:something|anything) else\b|"
+                           r"\byour (?:opinion|thoughts|feedback)\b|\bis there (?:something|anything) else\b|"
                            r"\byou(?:'d|\u2019d| would) like (?:more |to know |me to )|"
                            r"^\s*I(?:'m|\u2019m| am) (?:so |really |very )?(?:excited|happy|thrilled|glad|pleased|"
                            r"going to)\b|"
