@@ -54,6 +54,7 @@ import re
 from dataclasses import dataclass
 
 from .text import (
+    HEADING_SENTENCE_END,
     HEADING_WORDS,
     LABEL,
     MIN_WORDS,
@@ -312,7 +313,7 @@ def _cut_off(text: str) -> str:
 
 
 _LAST_QUESTION = re.compile(r"[-\u2013\u2014|:]\s*(?:how|what|why|when|where|who|which)\s*$", re.I)  # "... - How"
-_RUN_ON = re.compile(r"(?<=[a-z]{2}[.!?])\s+[A-Za-z]")  # a heading that goes on past a sentence's end
+_RUN_ON = re.compile(HEADING_SENTENCE_END + r"[A-Za-z]")  # a heading that goes on past a sentence's end
 _DOUBLED = re.compile(r"\b(\w{3,})\s+\1\b", re.I)  # a word twice in a row in a title: "Wedding Wedding"
 # Words a heading does not end on: it was cut off mid-phrase.
 _DANGLING = set("""a an and are as at be but by for from has have in into is its of on or our so than the their

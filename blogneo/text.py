@@ -175,7 +175,7 @@ def clean_heading(text: str) -> str:
     if re.match(r"^[ \t*#]*" + REQUEST_FIELDS + r"[ \t]*:", line, re.I):
         return ""  # "Purpose: To encourage people...": a field of the request, not a section
     line = re.sub(r"^\s*\d{1,2}[.)]\s+", "", line)  # "1. What's next": the list's number written twice
-    first = re.split(r"(?<=[a-z]{2}[.!?])\s+(?=\S)", line.strip(), maxsplit=1)[0]
+    first = re.split(HEADING_SENTENCE_END + r"(?=\S)", line.strip(), maxsplit=1)[0]
     if len(first.split()) >= 2:  # "How to do it! - Step #2", "Tips for you. It's": a heading is one sentence
         line = first
     line = re.sub(r":\s*\d+\s*(words?|paragraphs?|sentences?)\b.*$", "", line, flags=re.I)
@@ -211,6 +211,9 @@ def clean_heading(text: str) -> str:
     return " ".join(words)
 
 
+# Where a sentence ends inside a heading ("What is your goal? How do you want"): clean_heading keeps the first,
+# blogneo.defects calls a heading that goes on an unfinished one. "St. Louis" is no end.
+HEADING_SENTENCE_END = r"(?<=[a-z]{2}[.!?])\s+"
 HEADING_WORDS = 10  # a heading longer than this is a sentence, not a heading: cut before a connector or flagged
 # Words that start a clause a long heading can lose and still read whole: "... baking bread | to fuel my family's..."
 _CONNECTORS = {"to", "by", "with", "for", "where", "which", "that", "because", "while", "when", "and", "so"}
