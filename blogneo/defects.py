@@ -9,7 +9,10 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      a letter's "Dear Javierino," or "Best regards," on a line of its own, a chat
                      reply's "I'm so glad you're enjoying my blog!", a note about the writing ("To start off
                      my next posting", "I've condensed the original text"),
+                     a chat reply's "I'm sorry to hear that you're...", a note on the text ("the text has
+                     been...", "This post is titled..."),
                      a heading about the post or its reader ("This is an awesome article about...",
+                     "This is your first product review",
                      "What is your goal for this blog?", "What's on your mind?", "Welcome"), the writer
                      speaking ("I'm going to write you something nice today"), an instruction for the
                      writer ("Finish with a summary of everything you've shared so far")
@@ -19,7 +22,9 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"), hashtags outside the tags,
                      a Markdown heading inside prose,
                      a placeholder heading ("Part 2", "Step 3", "What?", "In addition", "3:56pm"), a quote
-                     a heading never closes ('Preview: "Preheat your oven')
+                     a heading never closes ('Preview: "Preheat your oven'), a line in emphasis opening a
+                     part ("*About the World*"), a tag that is a fragment ("why", "als g") or words run
+                     together ("bicyclesettingtyres")
   title-repeated     a section heading that repeats the title, or is made of its words ("An Awesome Reviews")
   duplicate-heading  a heading that repeats an earlier one (a plural aside: "Awesome Review", "Awesome Reviews")
   heading-number     a heading carrying another item's number or a separator ("...? 2", "... | 4. The",
@@ -31,7 +36,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      heading going on past a sentence's end ("What is your goal? How do you want"); a title
                      so ending; a title or heading whose line ran out of tokens
   off-topic          a title that keeps under half of the topic's key words ("The City of Lost Dreams"
-                     for "Moving to a new city alone")
+                     for "Moving to a new city alone"); a tag about the writing, not the topic ("grammar,
+                     editing" on a guitar review)
   invented-author    a byline in a title ("... by Chris Larkin", "... by: Ariel Bloom (2019)") or in the text
                      ("By: Emma Johnson", or a name and a date on a line of their own: "Bridget Blackley
                      (21 February 2019)")
@@ -59,6 +65,7 @@ from .text import (
     LABEL,
     MIN_WORDS,
     NEXT_STEP,
+    STOPWORDS,
     ends_sentence,
     keywords,
     ngram_repeats,
@@ -156,12 +163,21 @@ _META_TALK = re.compile("|".join([
     r"\bthank you (?:so much )?for (?:this|the|your) (?:[a-z]+ )?(?:idea|question|request|suggestion|topic)\b",
     r"\b(?:this|the) (?:[a-z]+ )?piece called\b", r"\byour comment\b",
     r"\bas the (?:title|heading) (?:suggests|says)\b", r"\byou(?:'re|\u2019re| are) talking about\b",
+    # a chat reply's sympathy or a note on the text: "I'm sorry to hear that you're having trouble finding...",
+    # "I'm glad I could mention this because the text has been...", "This post is titled ..."
+    r"\bI(?:'m|\u2019m| am) (?:so |very |really )?sorry to hear\b",
+    r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?glad (?:that )?I could (?:mention|share|write|say)\b",
+    r"\bthe text (?:has been|had been|is written|was written|you|I)\b",
+    r"\b(?:this|the|my) (?:blog ?post|post|article|piece|essay|review|story|guide) is "
+    r"(?:titled|called|named|entitled)\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
     LABEL, r"\((?:premises?|postscript)\)",
     r"\[(?:insert|your|add|name|topic|user|step|link|url|e-?mail|#)[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
     r"^\s*\d{1,2}[.)]\s*$",  # a list's number on a line of its own
+    # a line in emphasis opening a part, a heading in disguise under the part's own: "*About the World*"
+    r"\A[ \t]*(?:\*{1,3}|_{1,3})[^*_\n.!?]{1,80}(?:\*{1,3}|_{1,3})[ \t]*$",
 ]), re.I | re.M)
 _HASHTAG = re.compile(r"(?<![\w&#])#[A-Za-z]\w{2,}")  # social-media debris in prose or a title: "#FamilyVideoCall"
 _BYLINE = re.compile(r"(?:\bby|[|\u2013\u2014-])\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s*$|"
@@ -183,6 +199,7 @@ _HEADING_META = re.compile(r"\b(?:this|my|our|your|an?)\s+(?:[\w-]+\s+)?(?:artic
                            r"\b(?:this|my|our|your)\s+blog\b|^\s*welcome\b|\bthis topic\b|\bon your mind\b|"
                            r"\bthe author\b|"
                            r"\byour (?:opinion|thoughts|feedback)\b|\bis there (?:something|anything) else\b|"
+                           r"^\s*(?:this|here) is your\b|\byour (?:first|next) (?:[\w-]+ )?(?:review|post|listicle)\b|"
                            r"\byou(?:'d|\u2019d| would) like (?:more |to know |me to )|"
                            r"^\s*I(?:'m|\u2019m| am) (?:so |really |very )?(?:excited|happy|thrilled|glad|pleased|"
                            r"going to)\b|"
@@ -250,6 +267,8 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         found.append(Defect("invented-author", part, byline.start(), byline.group(0).strip()))
     if kind == "heading":
         found += _heading_defects(text, part, title, headings)
+    elif kind == "tags":
+        found += _tag_defects(text, part, title, topic)
     elif kind == "title":
         found += [Defect("artifact", part, m.start(), m.group(0)) for m in _TITLE_ARTIFACT.finditer(text)]
         if (cut := _cut_off(text)):
@@ -304,6 +323,39 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
     return found
 
 
+def _tag_defects(text: str, part: str, title: str, topic: str) -> list[Defect]:
+    """A tag list's fragments ("why", "als g"), glued words ("bicyclesettingtyres"), and tags about the writing
+    instead of the topic ("grammar, editing" on a guitar review), unless the title or topic is about it."""
+    context = set(_words(f"{title} {topic}"))
+    found = []
+    for tag in (t.strip() for t in text.split(",")):
+        words, where = _words(tag), max(text.find(tag), 0)
+        if not words:
+            continue
+        if all(w in STOPWORDS for w in words) or any(len(w) < 3 and w not in _SHORT_TAG_WORDS for w in words):
+            found.append(Defect("artifact", part, where, f"a fragment: {tag!r}"))
+        elif len(words) == 1 and words[0] not in context and (len(words[0]) > GLUED_LETTERS
+                                                              or _glued(words[0], context)):
+            found.append(Defect("artifact", part, where, f"words glued together: {tag!r}"))
+        elif " ".join(words) in _WRITING_TAGS and not {w[:4] for w in words} & {w[:4] for w in context}:
+            found.append(Defect("off-topic", part, where, f"a tag about the writing: {tag!r}"))
+    return found
+
+
+def _glued(word: str, known: set[str]) -> bool:
+    """Whether ``word`` is two or more ``known`` words run together ("homecooking" from "home" and "cooking")."""
+    return any(word[:i] in known and (word[i:] in known or _glued(word[i:], known)) for i in range(3, len(word) - 2))
+
+
+# A one-word tag longer than this, not a word of the title or topic, is words run together ("bicyclesettingtyres");
+# English words this long are rare ("entrepreneurship" has 16 letters).
+GLUED_LETTERS = 16
+_SHORT_TAG_WORDS = {"ai", "ar", "vr", "tv", "pc", "uk", "us", "eu", "nyc", "3d", "5g", "io", "ux", "ui"}
+# Tags about the post's writing, which a chat model adds from its editing chats.
+_WRITING_TAGS = set("""blog blogs blogging blogger post posts article articles writing grammar editing proofreading
+content copywriting seo rewrite rewriting""".split()) | {"blog post", "blog posts", "content writing"}
+
+
 def _cut_off(text: str) -> str:
     """The end of a title or heading that was cut off mid-phrase ("... The Perfect Way to"); "" if whole."""
     mine = _words(text)
@@ -338,7 +390,7 @@ def check_post(post, target_words: int | None = None) -> list[Defect]:
     title = post.title.text
     found = find_defects(title, "title", part="title", topic=getattr(post, "topic", ""))
     found += find_defects(post.description.text, "description", part="description")
-    found += find_defects(post.tags.text, "tags", part="tags")
+    found += find_defects(post.tags.text, "tags", part="tags", title=title, topic=getattr(post, "topic", ""))
     for i, heading in enumerate(post.headings):
         found += find_defects(heading, "heading", part=f"heading {i + 1}", title=title,
                               headings=tuple(post.headings[:i]))

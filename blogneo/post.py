@@ -63,7 +63,7 @@ TITLE_BANNED = ("by:", "(", "[")  # an invented byline ("by: Ariel Bloom"), "(20
 # field of the request: each was a heading in a quality run ("What is your opinion on this topic?", "Purpose: ...").
 HEADING_BANNED = ("Welcome", "I'm glad", "I am glad", "What is your", "What's your", "on your mind", "your opinion",
                   "this topic", "this blog", "article", "blog post", "I'm so", "I'm going to", "I'm excited",
-                  "I am excited", "Purpose:", "Audience:", "Topic:", "Step #")
+                  "I am excited", "Purpose:", "Audience:", "Topic:", "Step #", "This is your")
 _PART_KIND = {"title": "title", "description": "description", "tags": "tags", "heading": "heading"}
 
 
@@ -368,7 +368,9 @@ class _Writer:
 
     def tags(self) -> Part:
         part = self._step("tags", "tags", derive_seed(self.post.seed, "tags"), clean=clean_tags)
-        tags = [t for t in part.text.split(", ") if t]
+        title, topic = self.post.title.text, self.post.topic
+        # the best list may still hold a tag the checker names ("grammar" on a guitar review): it goes
+        tags = [t for t in part.text.split(", ") if t and not find_defects(t, "tags", title=title, topic=topic)]
         for word in sorted(self._keywords("")):  # too few usable tags: add the topic's key words
             if len(tags) >= 3:
                 break

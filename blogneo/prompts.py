@@ -229,7 +229,8 @@ POST_BANNED = ("[", "Here is your", "Here's your", "I am writing", "The author u
                "I'm so glad you", "I'm glad to hear", "I am so glad you", "your desire to", "I'm so glad that you",
                "I'm so glad to see", "I'm glad I could help", "I'm so glad I could help", "I'd be happy to",
                "I'd be more than happy", "be rephrased", "Welcome to our website", "^Premise",
-               "^By:", "^Written by")  # a byline as a line of its own ("By: Alex Chen and Jennifer Martin")
+               "^By:", "^Written by",  # a byline as a line of its own ("By: Alex Chen and Jennifer Martin")
+               "I'm sorry to hear", "This post is titled", "the text has been")
 
 
 def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:

@@ -228,8 +228,10 @@ def clean_tags(text: str) -> str:
     tags = []
     for raw in re.split(r"[,#;|\n]", text):
         tag = re.sub(r"^\s*\d+[).]", "", raw.lower())
-        tag = " ".join(re.sub(r"[^a-z \-]", "", tag).split()).strip(" -")
-        if tag and 1 <= len(tag.split()) <= 2 and 3 <= len(tag) <= 20 and tag not in tags:
+        tag = " ".join(re.sub(r"[^a-z0-9 \-]", "", tag).split()).strip(" -")  # "3d printing" keeps its 3
+        if not re.search("[a-z]", tag):
+            continue  # "2019": no tag
+        if 1 <= len(tag.split()) <= 2 and 3 <= len(tag) <= 20 and tag not in tags:
             tags.append(tag)
     return ", ".join(tags[:5])
 
@@ -257,8 +259,9 @@ LABEL = (r"^[ \t]*(?:title|tags?|description|summary|heading|outline|section \d+
          r"guide|premises?|postscript|" + REQUEST_FIELDS + r")[ \t]*:")
 _LABEL_BEFORE_TEXT = re.compile(LABEL + r"[ \t]*(?=\S)", re.I | re.M)
 
-# A Markdown heading a model put first in a part it was asked to write under its own heading.
-_LEADING_HEADING = re.compile(r"\A(?:[ \t]*#{1,6}[^\n]*(?:\n+|\Z))+")
+# A Markdown heading a model put first in a part it was asked to write under its own heading, or a line in
+# emphasis doing a heading's job ("*About the World*"; "*I never looked back.*" is a sentence and stays).
+_LEADING_HEADING = re.compile(r"\A(?:[ \t]*(?:#{1,6}[^\n]*|(\*{1,3}|_{1,3})[^*_\n.!?]{1,80}\1)[ \t]*(?:\n+|\Z))+")
 
 
 def clean_prose(text: str) -> str:

@@ -432,3 +432,31 @@ def test_what_a_reader_found_in_the_run_at_015_defects_per_post():
     assert "artifact" in kinds(text)
     assert clean_prose(text) == text.replace(")", ".")
     assert kinds(clean_prose(text), target_words=20) == []
+
+
+def test_what_a_reader_found_in_the_run_at_015_that_no_rule_had_named():
+    # Tags: words run together, fragments, and tags from an editing chat on a guitar review.
+    bike = {"title": "How to Fix a Flat Bicycle Tyre", "topic": "How to fix a flat bicycle tyre"}
+    assert kinds("bicyclesettingtyres, flat tyre, cycling", "tags", **bike) == ["artifact"]
+    assert kinds("homecooking, kitchen", "tags", title="Tools for home cooking") == ["artifact"]
+    assert kinds("why, als g, sleep", "tags", topic="Habits that help me sleep better") == ["artifact", "artifact"]
+    guitar = {"title": "Strings Attached", "topic": "An honest review of learning guitar online"}
+    assert kinds("guitar, grammar, editing", "tags", **guitar) == ["off-topic", "off-topic"]
+    # and what stays allowed: long words, short well-known ones, and writing tags on a post about writing
+    assert kinds("entrepreneurship, 3d printing, ai, tv shows", "tags", topic="Side projects") == []
+    assert kinds("blogging, writing tips", "tags", topic="How to start a blog about writing") == []
+    # Prose in a chat reply's voice, and a note about the title.
+    assert "meta-talk" in kinds("I'm sorry to hear that you're having trouble finding the right person to talk to.")
+    assert "meta-talk" in kinds("I'm glad I could mention this because the text has been a long time in the making.")
+    assert "meta-talk" in kinds("This post is titled Moving On, and it is about the first week in a new city.")
+    assert kinds("I was sorry to see the old shop close, since it had sold my first bicycle years ago.") == []
+    assert kinds("Tap the text box, type a short hello, and press send when you are ready to go.") == []
+    # A heading that talks to the reader about the post.
+    assert kinds("This is your first product review", "heading") == ["meta-talk"]
+    assert kinds("Your first ride to work", "heading") == []
+    # Notebook 05's post opened a section with a line in emphasis, a second heading under its own.
+    text = "*About the World*\n\nThe world is wide, and a bicycle shows more of it than a car window does."
+    assert kinds(text) == ["artifact"]
+    assert clean_prose(text) == text.split("\n\n")[1]
+    opening = "*I never looked back.*\n\nThe first week was hard, but by the second the ride felt like mine."
+    assert clean_prose(opening) == opening and kinds(opening) == []

@@ -198,6 +198,7 @@ def test_headings_are_cleaned(raw, clean):
 
 def test_tags_and_prose_are_cleaned():
     assert clean_tags(" 1) joy; 2) fun ; #bike, ThisIsAVeryLongMashedTogetherTag") == "joy, fun, bike"
+    assert clean_tags("3D printing, 2019, makers") == "3d printing, makers"
     assert clean_prose("Here's the text you asked for:\n\nIt rained. Then") == "It rained."
 
 
