@@ -45,7 +45,7 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   too-short          a part far shorter than asked: prose under 40% of its target words (at least
                      12 words), a description under 5 words, an empty title, heading or tag list
   too-long           a description over 160 characters (what search engines show), prose over 2.5
-                     times its target words
+                     times its target words, a title over 14 words
   repetition         a run of four words repeated more than three times (a loop); a word twice in a row in
                      a title or heading ("Wedding Wedding Planning")
 
@@ -66,6 +66,7 @@ from .text import (
     MIN_WORDS,
     NEXT_STEP,
     STOPWORDS,
+    TITLE_WORDS,
     ends_sentence,
     keywords,
     ngram_repeats,
@@ -273,6 +274,8 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         found += [Defect("artifact", part, m.start(), m.group(0)) for m in _TITLE_ARTIFACT.finditer(text)]
         if (cut := _cut_off(text)):
             found.append(Defect("unfinished", part, len(text.rstrip()), cut))
+        if words > TITLE_WORDS:
+            found.append(Defect("too-long", part, 0, f"{words} words, at most {TITLE_WORDS} wanted"))
         wanted = keywords(topic) if text.strip() else set()
         if wanted and (share := topic_share(text, wanted)) < TOPIC_SHARE:
             found.append(Defect("off-topic", part, 0, f"keeps {share:.0%} of the key words of {topic!r}"))

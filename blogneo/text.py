@@ -162,8 +162,10 @@ def clean_title(text: str) -> str:
     line = line.strip().strip("\"'*#“”‘’ ").strip()
     if _META_TITLE.search(line):
         return ""  # the model talking about its answer, not a title: try again
-    words = line.split()
-    return " ".join(words[:14])
+    return line  # one over TITLE_WORDS is kept whole, for the checker to name: cut, it read as cut off
+
+
+TITLE_WORDS = 14  # a title longer than this is a sentence ("... from the Unwritten Pages of a Blogging" was one cut)
 
 
 _META_TITLE = re.compile(r"\b(here'?s|here is|blog (post|chat)|awesome!|sure!|title for)\b", re.I)

@@ -5,7 +5,7 @@ import pytest
 
 import blogneo
 from blogneo.defects import KINDS, find_defects
-from blogneo.text import clean_heading, clean_prose
+from blogneo.text import clean_heading, clean_prose, clean_title
 
 
 def kinds(text, kind="prose", **kwargs):
@@ -460,3 +460,11 @@ def test_what_a_reader_found_in_the_run_at_015_that_no_rule_had_named():
     assert clean_prose(text) == text.split("\n\n")[1]
     opening = "*I never looked back.*\n\nThe first week was hard, but by the second the ride felt like mine."
     assert clean_prose(opening) == opening and kinds(opening) == []
+
+
+def test_a_title_too_long_is_named_not_cut():
+    # clean_title cut titles at 14 words, and "... from the Unwritten Pages of a Blogging" read as whole.
+    title = "The Year of Journaling: A Personal Story from the Unwritten Pages of a Blogging Life"
+    assert clean_title(title) == title
+    assert kinds(title, "title") == ["too-long"]
+    assert kinds("The Year of Journaling: A Journey Through Self-Reflection and Personal Growth", "title") == []
