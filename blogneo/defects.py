@@ -237,7 +237,8 @@ class Defect:
 
 
 def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str = "", topic: str = "",
-                 headings: tuple[str, ...] = (), target_words: int | None = None) -> list[Defect]:
+                 headings: tuple[str, ...] = (), target_words: int | None = None,
+                 vocabulary: frozenset[str] = frozenset()) -> list[Defect]:
     """The defects of one part of a post.
 
     Args:
@@ -248,6 +249,8 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         topic: what the post is about, whose key words a title keeps (at least ``TOPIC_SHARE`` of them).
         headings: the headings before this one, which it must not repeat.
         target_words: the words asked for (prose); far fewer is ``too-short``.
+        vocabulary: whole words in lower case (a tokenizer's, ``whole_words``): a one-word tag that is none of
+            them, nor a word of the title or topic, but splits into them, is words run together ("petcare").
 
     Example:
         >>> [d.kind for d in find_defects("Sure! Here is your rewritten version: cycling is fun and")]
@@ -269,7 +272,7 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
     if kind == "heading":
         found += _heading_defects(text, part, title, headings)
     elif kind == "tags":
-        found += _tag_defects(text, part, title, topic)
+        found += _tag_defects(text, part, title, topic, vocabulary)
     elif kind == "title":
         found += [Defect("artifact", part, m.start(), m.group(0)) for m in _TITLE_ARTIFACT.finditer(text)]
         if (cut := _cut_off(text)):
@@ -326,10 +329,10 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
     return found
 
 
-def _tag_defects(text: str, part: str, title: str, topic: str) -> list[Defect]:
+def _tag_defects(text: str, part: str, title: str, topic: str, vocabulary: frozenset[str]) -> list[Defect]:
     """A tag list's fragments ("why", "als g"), glued words ("bicyclesettingtyres"), and tags about the writing
     instead of the topic ("grammar, editing" on a guitar review), unless the title or topic is about it."""
-    context = set(_words(f"{title} {topic}"))
+    context = set(_words(f"{title} {topic}")) | vocabulary
     found = []
     for tag in (t.strip() for t in text.split(",")):
         words, where = _words(tag), max(text.find(tag), 0)
@@ -346,8 +349,11 @@ def _tag_defects(text: str, part: str, title: str, topic: str) -> list[Defect]:
 
 
 def _glued(word: str, known: set[str]) -> bool:
-    """Whether ``word`` is two or more ``known`` words run together ("homecooking" from "home" and "cooking")."""
-    return any(word[:i] in known and (word[i:] in known or _glued(word[i:], known)) for i in range(3, len(word) - 2))
+    """Whether ``word`` is two or more ``known`` words run together ("homecooking" from "home" and "cooking"),
+    short function words among them ("learningtobake")."""
+    def is_word(piece: str) -> bool:
+        return piece in STOPWORDS or (len(piece) >= 3 and piece in known)
+    return any(is_word(word[:i]) and (is_word(word[i:]) or _glued(word[i:], known)) for i in range(2, len(word) - 1))
 
 
 # A one-word tag longer than this, not a word of the title or topic, is words run together ("bicyclesettingtyres");
@@ -355,8 +361,8 @@ def _glued(word: str, known: set[str]) -> bool:
 GLUED_LETTERS = 16
 _SHORT_TAG_WORDS = {"ai", "ar", "vr", "tv", "pc", "uk", "us", "eu", "nyc", "3d", "5g", "io", "ux", "ui"}
 # Tags about the post's writing, which a chat model adds from its editing chats.
-_WRITING_TAGS = set("""blog blogs blogging blogger post posts article articles writing grammar editing proofreading
-content copywriting seo rewrite rewriting""".split()) | {"blog post", "blog posts", "content writing"}
+_WRITING_TAGS = set("""blog blogs blogging blogger post posts article articles grammar editing proofreading copywriting
+seo rewrite rewriting""".split()) | {"blog post", "blog posts", "content writing", "writing style", "writing tips"}
 
 
 def _cut_off(text: str) -> str:
@@ -384,16 +390,34 @@ def _stems(words: list[str]) -> list[str]:
     return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
 
 
+def whole_words(tokenizer) -> frozenset[str]:
+    """The whole words a tokenizer knows as single tokens ("Ġkettle", "▁kettle"), in lower case: what
+    ``find_defects`` splits a tag into to find words run together."""
+    if tokenizer is None:
+        return frozenset()
+    key = id(tokenizer)
+    if key not in _WHOLE_WORDS:
+        _WHOLE_WORDS[key] = frozenset(t[1:].lower() for t in tokenizer.get_vocab()
+                                      if t[:1] in ("\u0120", "\u2581") and t[1:].isalpha())
+    return _WHOLE_WORDS[key]
+
+
+_WHOLE_WORDS: dict[int, frozenset[str]] = {}
+
+
 def check_post(post, target_words: int | None = None) -> list[Defect]:
     """Every defect of a written post (a ``blogneo.Post``), part by part, in reading order.
 
-    ``target_words`` is the words asked for per prose part; None takes the post's own target.
+    ``target_words`` is the words asked for per prose part; None takes the post's own target. A post written by
+    a model also has its tags checked against the model's whole words (``whole_words``).
     """
     target = target_words if target_words is not None else getattr(post, "words", None)
     title = post.title.text
     found = find_defects(title, "title", part="title", topic=getattr(post, "topic", ""))
     found += find_defects(post.description.text, "description", part="description")
-    found += find_defects(post.tags.text, "tags", part="tags", title=title, topic=getattr(post, "topic", ""))
+    vocabulary = whole_words(getattr(getattr(post, "model", None), "tokenizer", None))
+    found += find_defects(post.tags.text, "tags", part="tags", title=title, topic=getattr(post, "topic", ""),
+                          vocabulary=vocabulary)
     for i, heading in enumerate(post.headings):
         found += find_defects(heading, "heading", part=f"heading {i + 1}", title=title,
                               headings=tuple(post.headings[:i]))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .defects import Defect, check_post, find_defects
+from .defects import Defect, check_post, find_defects, whole_words
 from .display import HTML
 from .errors import BlogneoError, ParameterError
 from .files import slugify, write_new
@@ -64,6 +64,10 @@ TITLE_BANNED = ("by:", "(", "[")  # an invented byline ("by: Ariel Bloom"), "(20
 HEADING_BANNED = ("Welcome", "I'm glad", "I am glad", "What is your", "What's your", "on your mind", "your opinion",
                   "this topic", "this blog", "article", "blog post", "I'm so", "I'm going to", "I'm excited",
                   "I am excited", "Purpose:", "Audience:", "Topic:", "Step #", "This is your")
+# The tags prompt's example is about baking bread, and without a ban its words came back on other topics ("kitchen,
+# food preparation, culinary arts" for a job interview: 4 of 20 topics, 3 candidates each). A topic that shares them
+# keeps them ("Baking sourdough bread").
+TAGS_EXAMPLE_DOMAIN = ("baking", "bread", "home cooking", "beginners", "kitchen", "food", "culinary", "cooking", "bake")
 _PART_KIND = {"title": "title", "description": "description", "tags": "tags", "heading": "heading"}
 
 
@@ -367,10 +371,13 @@ class _Writer:
                           clean=clean_description)
 
     def tags(self) -> Part:
-        part = self._step("tags", "tags", derive_seed(self.post.seed, "tags"), clean=clean_tags)
-        title, topic = self.post.title.text, self.post.topic
+        topic_stems = {w[:4] for w in self._keywords("")}
+        part = self._step("tags", "tags", derive_seed(self.post.seed, "tags"), clean=clean_tags,
+                          ban=tuple(w for w in TAGS_EXAMPLE_DOMAIN if w[:4] not in topic_stems))
+        title, topic, known = self.post.title.text, self.post.topic, whole_words(self.model.tokenizer)
         # the best list may still hold a tag the checker names ("grammar" on a guitar review): it goes
-        tags = [t for t in part.text.split(", ") if t and not find_defects(t, "tags", title=title, topic=topic)]
+        tags = [t for t in part.text.split(", ")
+                if t and not find_defects(t, "tags", title=title, topic=topic, vocabulary=known)]
         for word in sorted(self._keywords("")):  # too few usable tags: add the topic's key words
             if len(tags) >= 3:
                 break
@@ -461,7 +468,8 @@ class _Writer:
                     text = ""
                 fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
                 defects = find_defects(text, _PART_KIND.get(step, "prose"), part=label, title=title, topic=post.topic,
-                                       headings=tuple(post.headings), target_words=post.words)
+                                       headings=tuple(post.headings), target_words=post.words,
+                                       vocabulary=whole_words(self.model.tokenizer))
                 if cut and text:
                     defects.append(Defect("unfinished", label, len(text), f"cut at {params.max_new_tokens} tokens"))
                 scored.append(score(text, fluency, wanted, defects))

@@ -4,7 +4,7 @@ checker existed (embedded model, seed 7), and posts from the quality benchmark."
 import pytest
 
 import blogneo
-from blogneo.defects import KINDS, find_defects
+from blogneo.defects import KINDS, find_defects, whole_words
 from blogneo.text import clean_heading, clean_prose, clean_title
 
 
@@ -468,3 +468,17 @@ def test_a_title_too_long_is_named_not_cut():
     assert clean_title(title) == title
     assert kinds(title, "title") == ["too-long"]
     assert kinds("The Year of Journaling: A Journey Through Self-Reflection and Personal Growth", "title") == []
+
+
+def test_tags_run_together_are_found_with_the_tokenizers_whole_words(tiny):
+    # What the embedded model wrote as tags, each a word its tokenizer does not know whole, made of ones it does.
+    known = frozenset({"job", "sharing", "learning", "bake", "self", "selling", "pet", "care", "interviewing"})
+    assert kinds("jobsharing, interviewing, petcare", "tags", vocabulary=known) == ["artifact", "artifact"]
+    assert kinds("learningtobake, selfselling", "tags", vocabulary=known) == ["artifact", "artifact"]
+    # A word of the title or topic is whole however it splits; without the vocabulary, "petcare" is not seen.
+    assert kinds("sourdough", "tags", topic="Baking sourdough", vocabulary=frozenset({"sour", "dough"})) == []
+    assert kinds("petcare, interviewing", "tags") == []
+    # A real tokenizer's whole words: the tiny GPT-Neo's byte-level BPE marks them with "Ġ".
+    words = whole_words(tiny.tokenizer)
+    assert "the" in words and all(w.isalpha() and w == w.lower() for w in words)
+    assert whole_words(None) == frozenset()

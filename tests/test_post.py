@@ -8,7 +8,8 @@ import blogneo
 from blogneo import BlogneoError, ParameterError
 from blogneo.defects import find_defects
 from blogneo.markdown import read
-from blogneo.post import PostEvent, write_post
+from blogneo.post import TAGS_EXAMPLE_DOMAIN, PostEvent, write_post
+from blogneo.prompts import post_prompt
 from blogneo.text import clean_heading, clean_prose, clean_tags, clean_title, score
 
 SEED_11 = blogneo.SamplingParams(seed=11)
@@ -405,3 +406,11 @@ def test_a_heading_cut_by_its_budget_is_unfinished_unless_cleaning_dropped_the_c
     # cut at "... to fuel my": cleaning cut the heading before "to", so the cut tail is gone and it reads whole
     assert not _kept_end("The story begins with baking bread to fuel my", "The story begins with baking bread")
     assert not _kept_end("Purpose: To encourage people", "")
+
+
+def test_the_tags_examples_words_are_the_ones_banned_on_other_topics():
+    # The tags step bans TAGS_EXAMPLE_DOMAIN on topics that do not share it; the prompt's example must be among them.
+    for chat in (True, False):
+        prompt, _ = post_prompt("tags", chat, topic="Remote work", title="Remote work")
+        example = prompt.split("Tags:")[1].split("\n")[0]
+        assert {t.strip() for t in example.split(",")} <= set(TAGS_EXAMPLE_DOMAIN)
