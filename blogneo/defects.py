@@ -67,6 +67,7 @@ from .text import (
     NEXT_STEP,
     STOPWORDS,
     TITLE_WORDS,
+    VAGUE,
     ends_sentence,
     keywords,
     ngram_repeats,
@@ -332,16 +333,17 @@ def _heading_defects(text: str, part: str, title: str, headings: tuple[str, ...]
 def _tag_defects(text: str, part: str, title: str, topic: str, vocabulary: frozenset[str]) -> list[Defect]:
     """A tag list's fragments ("why", "als g"), glued words ("bicyclesettingtyres"), and tags about the writing
     instead of the topic ("grammar, editing" on a guitar review), unless the title or topic is about it."""
-    context = set(_words(f"{title} {topic}")) | vocabulary
+    context = set(_words(f"{title} {topic}"))
     found = []
     for tag in (t.strip() for t in text.split(",")):
         words, where = _words(tag), max(text.find(tag), 0)
         if not words:
             continue
-        if all(w in STOPWORDS for w in words) or any(len(w) < 3 and w not in _SHORT_TAG_WORDS for w in words):
+        if all(w in STOPWORDS or w in VAGUE for w in words) or \
+                any(len(w) < 3 and w not in _SHORT_TAG_WORDS for w in words):
             found.append(Defect("artifact", part, where, f"a fragment: {tag!r}"))
-        elif len(words) == 1 and words[0] not in context and (len(words[0]) > GLUED_LETTERS
-                                                              or _glued(words[0], context)):
+        elif len(words) == 1 and words[0] not in context | vocabulary and (len(words[0]) > GLUED_LETTERS
+                                                                           or _glued(words[0], context | vocabulary)):
             found.append(Defect("artifact", part, where, f"words glued together: {tag!r}"))
         elif " ".join(words) in _WRITING_TAGS and not {w[:4] for w in words} & {w[:4] for w in context}:
             found.append(Defect("off-topic", part, where, f"a tag about the writing: {tag!r}"))

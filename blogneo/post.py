@@ -34,6 +34,7 @@ from .markdown import document, front_matter, read
 from .prompts import POST_BANNED, POST_STOPS, POST_TYPES, TONES, check_prompt, post_prompt
 from .sampling import SamplingParams, resolve_params
 from .text import (
+    VAGUE,
     Scored,
     clean_description,
     clean_heading,
@@ -378,7 +379,7 @@ class _Writer:
         # the best list may still hold a tag the checker names ("grammar" on a guitar review): it goes
         tags = [t for t in part.text.split(", ")
                 if t and not find_defects(t, "tags", title=title, topic=topic, vocabulary=known)]
-        for word in sorted(self._keywords("")):  # too few usable tags: add the topic's key words
+        for word in sorted(self._keywords("") - VAGUE):  # too few usable tags: add the topic's key words
             if len(tags) >= 3:
                 break
             if word not in tags:

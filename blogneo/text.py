@@ -14,6 +14,10 @@ from dataclasses import dataclass
 # A sentence ends at . ! ? or an ellipsis, perhaps followed by closing quotes or brackets, then
 # whitespace or the end of the text. "3.5" and "e.g.," do not end one.
 SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s|$)")
+# Words that name no subject: a tag of only these says nothing ("every", "better", "nobody": a topic's words, not its
+# key words).
+VAGUE = set("""every nobody better best good great thing things need needs help first time really always never ever
+should would could much many more most need want wants""".split())
 MIN_WORDS = 12  # a prose part shorter than this does not count as written
 STOPWORDS = set("""a an and are as at be but by for from has have how i in into is it its my of on or our so that the
 their this to was we what when why will with you your about after before more most than then they them these those

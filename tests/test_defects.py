@@ -482,3 +482,13 @@ def test_tags_run_together_are_found_with_the_tokenizers_whole_words(tiny):
     words = whole_words(tiny.tokenizer)
     assert "the" in words and all(w.isalpha() and w == w.lower() for w in words)
     assert whole_words(None) == frozenset()
+
+
+def test_a_tag_about_the_writing_is_found_with_a_vocabulary_too():
+    # The vocabulary knows "grammar" as a word: that makes it no less a tag from an editing chat on a kettle review.
+    known = frozenset({"grammar", "editing", "writing", "style"})
+    kettle = {"title": "Your First Electric Kettle Review", "topic": "Reviewing my first electric kettle"}
+    assert kinds("editing, grammar, writing style, kettle", "tags", vocabulary=known, **kettle) == ["off-topic"] * 3
+    # a topic's words that name no subject, which the writer once added when the model's tags fell short
+    assert kinds("kindness, every", "tags", topic="Why every town needs a public library") == ["artifact"]
+    assert kinds("nobody, better", "tags") == ["artifact", "artifact"]
