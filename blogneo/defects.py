@@ -9,6 +9,7 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      a letter's "Dear Javierino," or "Best regards," on a line of its own, a chat
                      reply's "I'm so glad you're enjoying my blog!", a note about the writing ("To start off
                      my next posting", "I've condensed the original text"),
+                     a title about the writing ("... : A Blogging Guide"),
                      a chat reply's "I'm sorry to hear that you're...", a note on the text ("the text has
                      been...", "This post is titled..."),
                      a heading about the post or its reader ("This is an awesome article about...",
@@ -20,7 +21,7 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      "Title:" or "Tags:" labels, a request's fields ("Purpose:", "Audience:"), a year or
                      "(Blog)" in brackets in a title,
                      [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"), hashtags outside the tags,
-                     a Markdown heading inside prose,
+                     a Markdown heading inside prose, a list in a part that starts past 1 ("2. **Choose...**"),
                      a placeholder heading ("Part 2", "Step 3", "What?", "In addition", "3:56pm"), a quote
                      a heading never closes ('Preview: "Preheat your oven'), a line in emphasis opening a
                      part ("*About the World*"), a tag that is a fragment ("why", "als g") or words run
@@ -280,6 +281,8 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
             found.append(Defect("unfinished", part, len(text.rstrip()), cut))
         if words > TITLE_WORDS:
             found.append(Defect("too-long", part, 0, f"{words} words, at most {TITLE_WORDS} wanted"))
+        if (m := _TITLE_META.search(text)) and not _TITLE_META.search(topic):
+            found.append(Defect("meta-talk", part, m.start(), m.group(0)))
         wanted = keywords(topic) if text.strip() else set()
         if wanted and (share := topic_share(text, wanted)) < TOPIC_SHARE:
             found.append(Defect("off-topic", part, 0, f"keeps {share:.0%} of the key words of {topic!r}"))
@@ -287,6 +290,8 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         found.append(Defect("repetition", part, m.start(), m.group(0)))
     if kind in ("prose", "description") and text.strip() and not ends_sentence(text):
         found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
+    if kind == "prose" and (first := _LIST_ITEM.search(text)) and first.group(1) != "1":
+        found.append(Defect("artifact", part, first.start(), f"a list starting at {first.group(1)}"))
     if kind == "prose" and (m := _too_short(words, target_words)):
         found.append(Defect("too-short", part, 0, m))
     elif kind == "description" and words < 5:
@@ -375,6 +380,10 @@ def _cut_off(text: str) -> str:
     return text.rstrip()[-30:] if mine and (mine[-1] in _DANGLING or cut) else ""
 
 
+# A title about the writing ("The Joy of Bike Riding: A Blogging Guide"), a meta-talk defect unless the topic is too.
+_TITLE_META = re.compile(r"\bblog(?:s|ging|gers?)?\b|\b(?:article|listicle)s?\b", re.I)
+# A Markdown list's item; a part's first list starting past 1 was cut from a longer one ("2. **Choose High...**").
+_LIST_ITEM = re.compile(r"^[ \t]*(\d{1,2})\.[ \t]+\S", re.M)
 _LAST_QUESTION = re.compile(r"[-\u2013\u2014|:]\s*(?:how|what|why|when|where|who|which)\s*$", re.I)  # "... - How"
 _RUN_ON = re.compile(HEADING_SENTENCE_END + r"[A-Za-z]")  # a heading that goes on past a sentence's end
 _DOUBLED = re.compile(r"\b(\w{3,})\s+\1\b", re.I)  # a word twice in a row in a title: "Wedding Wedding"

@@ -57,9 +57,11 @@ WORDS = (30, 400)  # target words per prose part: from, to
 TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times this (English: about 1.3)
 #: Clichés no post needs, banned while writing (beside the phrases a writer bans). "In today's fast-paced"
 #: bans its every ending: "... world", "... business world", "... digital age".
-DEFAULT_BANNED = ("in today's fast-paced", "delve into", "game-changer", "embark on a journey",
+DEFAULT_BANNED = ("in today's fast-paced", "in today's world", "delve into", "game-changer", "embark on a journey",
                   "unlock the secrets", "a testament to")
 TITLE_BANNED = ("by:", "(", "[")  # an invented byline ("by: Ariel Bloom"), "(2019)", "(Blog)", "[Step 1"
+# A title about the writing, not the topic ("The Joy of Bike Riding: A Blogging Guide"), unless the topic is.
+TITLE_ABOUT_THE_POST = ("blog", "blogging", "article")
 # A heading must not be a chat reply's greeting, a question to the reader about the post, the writer speaking, or a
 # field of the request: each was a heading in a quality run ("What is your opinion on this topic?", "Purpose: ...").
 HEADING_BANNED = ("Welcome", "I'm glad", "I am glad", "What is your", "What's your", "on your mind", "your opinion",
@@ -361,8 +363,9 @@ class _Writer:
     # --- steps ---------------------------------------------------------------------------------
 
     def title(self) -> Part:
-        part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=clean_title,
-                          ban=TITLE_BANNED)
+        about = {w[:4] for w in keywords(self.post.topic)}  # a post about blogging may say so in its title
+        ban = TITLE_BANNED + tuple(w for w in TITLE_ABOUT_THE_POST if w[:4] not in about)
+        part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=clean_title, ban=ban)
         if not any(c.valid for c in part.candidates):  # no usable title in any round: the topic is a fine title
             part.text = self.post.topic[:1].upper() + self.post.topic[1:]
         return part

@@ -259,7 +259,7 @@ def test_what_a_reader_found_after_the_chat_model_began_with_the_parts_heading()
     assert "meta-talk" in kinds("To conclude my essay on why cycling beats the commute, I would say this.")
     assert "meta-talk" in kinds("I'm so glad I could assist you with your culinary dreams! My kettle was amazing.")
     title = "The 50% OFF Meal Plan Wedding Wedding Planning Blog - The Perfect Way to"
-    assert kinds(title, "title") == ["unfinished", "repetition"]
+    assert kinds(title, "title") == ["meta-talk", "unfinished", "repetition"]  # "Blog": a title about the writing
     assert kinds("Wedding Wedding Planning", "heading") == ["repetition"]
     # Not defects: the same words in a post's own voice.
     assert kinds("To start off my week, I ride to the market and back before work.") == []
@@ -304,9 +304,9 @@ def test_what_a_reader_found_in_the_titles_and_outlines_of_sixty_posts():
     found = kinds("Begin Your Bamboo Garden - The Ultimate Guide by: Ariel Bloom (2019)", "title", topic=topic)
     assert found == ["artifact", "off-topic", "invented-author"]
     assert kinds("The Art of Bicycles and the Power of Commuting: A Blogging Guide by Alex", "title",
-                 topic="Why I bike to work") == ["off-topic", "invented-author"]
+                 topic="Why I bike to work") == ["meta-talk", "off-topic", "invented-author"]
     assert kinds("The Uncanny Beauty of Owning a Dog by Daily Mail Reporter Liz Starr", "title") == ["invented-author"]
-    assert kinds("How To Prepare For A Job Interview - The Ultimate Guide (Blog)", "title") == ["artifact"]
+    assert kinds("How To Prepare For A Job Interview - The Ultimate Guide (Blog)", "title") == ["meta-talk", "artifact"]
     assert kinds("The Power of Home Cooking: Essential Recipes to Share With Your Kitchen Weddings &", "title") == \
         ["unfinished"]
     assert kinds("The City of Lost Dreams", "title", topic="Moving to a new city alone") == ["off-topic"]
@@ -466,7 +466,7 @@ def test_a_title_too_long_is_named_not_cut():
     # clean_title cut titles at 14 words, and "... from the Unwritten Pages of a Blogging" read as whole.
     title = "The Year of Journaling: A Personal Story from the Unwritten Pages of a Blogging Life"
     assert clean_title(title) == title
-    assert kinds(title, "title") == ["too-long"]
+    assert kinds(title, "title") == ["meta-talk", "too-long"]  # and it is about blogging
     assert kinds("The Year of Journaling: A Journey Through Self-Reflection and Personal Growth", "title") == []
 
 
@@ -492,3 +492,14 @@ def test_a_tag_about_the_writing_is_found_with_a_vocabulary_too():
     # a topic's words that name no subject, which the writer once added when the model's tags fell short
     assert kinds("kindness, every", "tags", topic="Why every town needs a public library") == ["artifact"]
     assert kinds("nobody, better", "tags") == ["artifact", "artifact"]
+
+
+def test_what_a_reader_found_in_notebook_05s_post_after_the_tag_rules():
+    # Its title was about blogging, on a post about biking; a post about blogging may say so.
+    assert kinds("The Joy of Bike Riding: A Blogging Guide", "title", topic="Why I bike to work") == ["meta-talk"]
+    assert kinds("Ten Years of Blogging", "title", topic="What ten years of blogging taught me") == []
+    # Its third section was one item cut from a longer list.
+    text = "2. **Choose High Performance Bikes** - These are the best thing ever! They have extra gears, a fast ride."
+    assert kinds(text) == ["artifact"]
+    steps = "1. Pump the tyre to the pressure on its side.\n2. Check it again the next morning, before you ride."
+    assert kinds(steps) == []
