@@ -9,7 +9,7 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      a letter's "Dear Javierino," or "Best regards," on a line of its own, a chat
                      reply's "I'm so glad you're enjoying my blog!", a note about the writing ("To start off
                      my next posting", "I've condensed the original text"),
-                     a title about the writing ("... : A Blogging Guide"),
+                     a title about the writing ("... : A Blogging Guide"), "This was an article on...",
                      a chat reply's "I'm sorry to hear that you're...", a note on the text ("the text has
                      been...", "This post is titled..."),
                      a heading about the post or its reader ("This is an awesome article about...",
@@ -20,7 +20,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   artifact           template or chat debris: <<...>>, <|...|>, role markers ("Assistant:"), stray
                      "Title:" or "Tags:" labels, a request's fields ("Purpose:", "Audience:"), a year or
                      "(Blog)" in brackets in a title,
-                     [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"), hashtags outside the tags,
+                     [placeholders] ("[YourEmail@...]", "[Step]", "[#tag]"), hashtags outside the tags, a
+                     news dateline ("LONDON (BBC) -"),
                      a Markdown heading inside prose, a list in a part that starts past 1 ("2. **Choose...**"),
                      a placeholder heading ("Part 2", "Step 3", "What?", "In addition", "3:56pm"), a quote
                      a heading never closes ('Preview: "Preheat your oven'), a line in emphasis opening a
@@ -42,7 +43,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
   invented-author    a byline in a title ("... by Chris Larkin", "... by: Ariel Bloom (2019)") or in the text
                      ("By: Emma Johnson", or a name and a date on a line of their own: "Bridget Blackley
                      (21 February 2019)")
-  unfinished         a prose part (or the description) that does not end on a whole sentence
+  unfinished         a prose part (or the description) that does not end on a whole sentence, or a line
+                     inside it that stops mid-sentence ("5/8th Edition  23 pages" and a new line)
   too-short          a part far shorter than asked: prose under 40% of its target words (at least
                      12 words), a description under 5 words, an empty title, heading or tag list
   too-long           a description over 160 characters (what search engines show), prose over 2.5
@@ -173,12 +175,14 @@ _META_TALK = re.compile("|".join([
     r"\bthe text (?:has been|had been|is written|was written|you|I)\b",
     r"\b(?:this|the|my) (?:blog ?post|post|article|piece|essay|review|story|guide) is "
     r"(?:titled|called|named|entitled)\b",
+    r"\b(?:this|that|it) (?:was|is) an? (?:article|blog ?post|post|piece) (?:on|about)\b",  # "This was an article on"
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
     LABEL, r"\((?:premises?|postscript)\)",
     r"\[(?:insert|your|add|name|topic|user|step|link|url|e-?mail|#)[^\]\n]*\]", r"^\s*#{1,6}\s", r"\A\s*\d+\)\s",
     r"^\s*\d{1,2}[.)]\s*$",  # a list's number on a line of its own
+    r"^[ \t]*[A-Z]{3,}(?:[ -][A-Z]{3,})*,? \([A-Z][\w ]*\) ?[-\u2013\u2014]",  # a news dateline: "LONDON (BBC) -"
     # a line in emphasis opening a part, a heading in disguise under the part's own: "*About the World*"
     r"\A[ \t]*(?:\*{1,3}|_{1,3})[^*_\n.!?]{1,80}(?:\*{1,3}|_{1,3})[ \t]*$",
 ]), re.I | re.M)
@@ -190,6 +194,7 @@ _TITLE_ARTIFACT = re.compile(r"\((?:\d{4}|(?i:blog|post|article))\)")  # "... (2
 _MONTH = "(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-Z][a-z]+|"
                               r"\b(?i:my name is) [A-Z][a-z]+\s+[A-Z][a-zA-Z]+|"
+                              r"^[ \t]*(?i:by)\b[ .:]*[A-Z][a-z]+ [A-Z][a-z]+[ \t]*$|"  # "By . Jessica Chen"
                               # a name and a date on a line of their own: "Bridget Blackley (21 February 2019)"
                               rf"^[ \t]*[A-Z][a-z]+ [A-Z][a-z]+,? \(?(?:\d{{1,2}} )?{_MONTH}"
                               r"(?: \d{1,2})?,? \d{4}\)?[ \t]*$",
@@ -290,6 +295,8 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         found.append(Defect("repetition", part, m.start(), m.group(0)))
     if kind in ("prose", "description") and text.strip() and not ends_sentence(text):
         found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
+    elif kind == "prose" and (m := _BROKEN_LINE.search(text)):  # a line within the part that stops mid-sentence
+        found.append(Defect("unfinished", part, m.start(), m.group(0).strip()[-30:]))
     if kind == "prose" and (first := _LIST_ITEM.search(text)) and first.group(1) != "1":
         found.append(Defect("artifact", part, first.start(), f"a list starting at {first.group(1)}"))
     if kind == "prose" and (m := _too_short(words, target_words)):
@@ -350,7 +357,8 @@ def _tag_defects(text: str, part: str, title: str, topic: str, vocabulary: froze
         elif len(words) == 1 and words[0] not in context | vocabulary and (len(words[0]) > GLUED_LETTERS
                                                                            or _glued(words[0], context | vocabulary)):
             found.append(Defect("artifact", part, where, f"words glued together: {tag!r}"))
-        elif " ".join(words) in _WRITING_TAGS and not {w[:4] for w in words} & {w[:4] for w in context}:
+        elif (" ".join(words) in _WRITING_TAGS or set(words) & _WRITING_WORDS) and \
+                not {w[:4] for w in words} & {w[:4] for w in context}:
             found.append(Defect("off-topic", part, where, f"a tag about the writing: {tag!r}"))
     return found
 
@@ -368,8 +376,10 @@ def _glued(word: str, known: set[str]) -> bool:
 GLUED_LETTERS = 16
 _SHORT_TAG_WORDS = {"ai", "ar", "vr", "tv", "pc", "uk", "us", "eu", "nyc", "3d", "5g", "io", "ux", "ui"}
 # Tags about the post's writing, which a chat model adds from its editing chats.
-_WRITING_TAGS = set("""blog blogs blogging blogger post posts article articles grammar editing proofreading copywriting
-seo rewrite rewriting""".split()) | {"blog post", "blog posts", "content writing", "writing style", "writing tips"}
+# A tag with one of these words ("grammar correction", "constructive editing") is about the writing as well.
+_WRITING_WORDS = set("""blog blogs blogging blogger article articles grammar editing proofreading copywriting
+seo rewrite rewriting""".split())
+_WRITING_TAGS = {"post", "posts", "blog post", "blog posts", "content writing", "writing style", "writing tips"}
 
 
 def _cut_off(text: str) -> str:
@@ -382,6 +392,9 @@ def _cut_off(text: str) -> str:
 
 # A title about the writing ("The Joy of Bike Riding: A Blogging Guide"), a meta-talk defect unless the topic is too.
 _TITLE_META = re.compile(r"\bblog(?:s|ging|gers?)?\b|\b(?:article|listicle)s?\b", re.I)
+# A line of prose, not a list's item, a heading or a line in emphasis, that ends on no sentence end, a colon or an
+# emoji, with more lines after it: "5/8th Edition  23 pages", "... because they just do not care" then a new line.
+_BROKEN_LINE = re.compile(r"^[ \t]*(?![-*+#>_|]|\d{1,2}[.)][ \t])[^\n]*[\w,;\-\u2013\u2014][ \t]*\n(?=[ \t]*\S)", re.M)
 # A Markdown list's item; a part's first list starting past 1 was cut from a longer one ("2. **Choose High...**").
 _LIST_ITEM = re.compile(r"^[ \t]*(\d{1,2})\.[ \t]+\S", re.M)
 _LAST_QUESTION = re.compile(r"[-\u2013\u2014|:]\s*(?:how|what|why|when|where|who|which)\s*$", re.I)  # "... - How"

@@ -17,7 +17,7 @@ SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s|$)")
 # Words that name no subject: a tag of only these says nothing ("every", "better", "nobody": a topic's words, not its
 # key words).
 VAGUE = set("""every nobody better best good great thing things need needs help first time really always never ever
-should would could much many more most need want wants""".split())
+should would could much many more most want wants awesome amazing""".split())
 MIN_WORDS = 12  # a prose part shorter than this does not count as written
 STOPWORDS = set("""a an and are as at be but by for from has have how i in into is it its my of on or our so that the
 their this to was we what when why will with you your about after before more most than then they them these those

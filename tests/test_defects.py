@@ -503,3 +503,23 @@ def test_what_a_reader_found_in_notebook_05s_post_after_the_tag_rules():
     assert kinds(text) == ["artifact"]
     steps = "1. Pump the tyre to the pressure on its side.\n2. Check it again the next morning, before you ride."
     assert kinds(steps) == []
+
+
+def test_what_a_reader_found_in_the_run_after_the_tag_rules():
+    # The paper-notebook review: junk lines inside a section, and an article about something else.
+    junk = ("It brings to life something new every single day.\n\n5/8th Edition  23 pages   \n"
+            "Sierra Earth Daily  7.9% off at all price ranges  \nYour money's worth it!")
+    assert kinds(junk) == ["unfinished"]
+    assert "meta-talk" in kinds("This was an article on making your home look more beautiful with a paper notebook.")
+    # The guitar review: a byline and a news dateline in a section, and tags from an editing chat.
+    story = ("By . Jessica Chen\nLONDON (BBC) \u2013 The UK's top music magazine has revealed a new venture, "
+             "called The World Beat Magazine, this week.")
+    assert kinds(story) == ["artifact", "invented-author", "unfinished"]
+    guitar = {"title": "Awesome Review - An Honest Review on Learning Guitar Online",
+              "topic": "An honest review of learning guitar online"}
+    assert kinds("constructive editing, grammar correction, awesome", "tags", **guitar) == \
+        ["artifact", "off-topic", "off-topic"]
+    # and what stays allowed: a line that opens a list, a list, and a Markdown line break after a whole sentence
+    steps = "You need three things:\n- a pump\n- two tyre levers\n- a patch kit\n\nThen take the wheel off the bike."
+    assert kinds(steps) == []
+    assert kinds("We rode home in the rain.  \nNobody minded, and the tea was hot when we got in.") == []
