@@ -59,6 +59,7 @@ sees them at once and no post should keep one. The measures of length and the lo
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -346,6 +347,7 @@ def _tag_defects(text: str, part: str, title: str, topic: str, vocabulary: froze
     """A tag list's fragments ("why", "als g"), glued words ("bicyclesettingtyres"), and tags about the writing
     instead of the topic ("grammar, editing" on a guitar review), unless the title or topic is about it."""
     context = set(_words(f"{title} {topic}"))
+    known = context | vocabulary  # once per list, not per tag: a tokenizer's vocabulary has tens of thousands
     found = []
     for tag in (t.strip() for t in text.split(",")):
         words, where = _words(tag), max(text.find(tag), 0)
@@ -354,8 +356,7 @@ def _tag_defects(text: str, part: str, title: str, topic: str, vocabulary: froze
         if all(w in STOPWORDS or w in VAGUE for w in words) or \
                 any(len(w) < 3 and w not in _SHORT_TAG_WORDS for w in words):
             found.append(Defect("artifact", part, where, f"a fragment: {tag!r}"))
-        elif len(words) == 1 and words[0] not in context | vocabulary and (len(words[0]) > GLUED_LETTERS
-                                                                           or _glued(words[0], context | vocabulary)):
+        elif len(words) == 1 and words[0] not in known and (len(words[0]) > GLUED_LETTERS or _glued(words[0], known)):
             found.append(Defect("artifact", part, where, f"words glued together: {tag!r}"))
         elif (" ".join(words) in _WRITING_TAGS or set(words) & _WRITING_WORDS) and \
                 not {w[:4] for w in words} & {w[:4] for w in context}:
@@ -414,19 +415,13 @@ def _stems(words: list[str]) -> list[str]:
     return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
 
 
+@functools.lru_cache(maxsize=8)  # keyed by the tokenizer object itself, which the cache keeps alive
 def whole_words(tokenizer) -> frozenset[str]:
     """The whole words a tokenizer knows as single tokens ("Ġkettle", "▁kettle"), in lower case: what
     ``find_defects`` splits a tag into to find words run together."""
     if tokenizer is None:
         return frozenset()
-    key = id(tokenizer)
-    if key not in _WHOLE_WORDS:
-        _WHOLE_WORDS[key] = frozenset(t[1:].lower() for t in tokenizer.get_vocab()
-                                      if t[:1] in ("\u0120", "\u2581") and t[1:].isalpha())
-    return _WHOLE_WORDS[key]
-
-
-_WHOLE_WORDS: dict[int, frozenset[str]] = {}
+    return frozenset(t[1:].lower() for t in tokenizer.get_vocab() if t[:1] in ("\u0120", "\u2581") and t[1:].isalpha())
 
 
 def check_post(post, target_words: int | None = None) -> list[Defect]:

@@ -453,6 +453,7 @@ class _Writer:
         if not prose and params.temperature > SHORT_TEMPERATURE:
             params = params.replace(temperature=SHORT_TEMPERATURE)
         wanted = self._keywords(heading)
+        known = whole_words(self.model.tokenizer)
         if announce:
             self.on_event(PostEvent("start", label))
         scored: list[Scored] = []
@@ -473,7 +474,7 @@ class _Writer:
                 fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
                 defects = find_defects(text, _PART_KIND.get(step, "prose"), part=label, title=title, topic=post.topic,
                                        headings=tuple(post.headings), target_words=post.words,
-                                       vocabulary=whole_words(self.model.tokenizer))
+                                       vocabulary=known)
                 if cut and text:
                     defects.append(Defect("unfinished", label, len(text), f"cut at {params.max_new_tokens} tokens"))
                 scored.append(score(text, fluency, wanted, defects))
