@@ -43,9 +43,12 @@ app: setup
 # cells run in order in one kernel. One thread per process: two workers with PyTorch's default
 # of a thread per core fought over the 2 cores and took five times as long.
 WORKERS ?= 2
+# Temporary files go to a folder of the run's own, removed after it, even when a test fails or a
+# killed kernel never cleans up: a run leaves nothing behind in /tmp.
 test: setup
-	$(QUIET) OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) --nbval-lax --nbval-current-env \
-	  -n $(WORKERS) --dist loadfile
+	scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	$(QUIET) OMP_NUM_THREADS=1 TMPDIR="$$scratch" $(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) \
+	  --nbval-lax --nbval-current-env -n $(WORKERS) --dist loadfile
 
 # Re-execute every notebook in place, outputs and execution counts included, after a change to blogneo.
 notebooks: setup
