@@ -10,6 +10,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      reply's "I'm so glad you're enjoying my blog!", a note about the writing ("To start off
                      my next posting", "I've condensed the original text"),
                      a title about the writing ("... : A Blogging Guide"), "This was an article on...",
+                     "This is an excellent piece that...", an editor's notes ("I've added the word 'admire'",
+                     "it should be 'There' instead of 'They're'"),
                      a chat reply's "I'm sorry to hear that you're...", a note on the text ("the text has
                      been...", "This post is titled..."),
                      a heading about the post or its reader ("This is an awesome article about...",
@@ -69,6 +71,7 @@ from .text import (
     LABEL,
     MIN_WORDS,
     NEXT_STEP,
+    SENTENCE_END,
     STOPWORDS,
     TITLE_WORDS,
     VAGUE,
@@ -176,7 +179,14 @@ _META_TALK = re.compile("|".join([
     r"\bthe text (?:has been|had been|is written|was written|you|I)\b",
     r"\b(?:this|the|my) (?:blog ?post|post|article|piece|essay|review|story|guide) is "
     r"(?:titled|called|named|entitled)\b",
-    r"\b(?:this|that|it) (?:was|is) an? (?:article|blog ?post|post|piece) (?:on|about)\b",  # "This was an article on"
+    # "This was an article on", "This is an excellent piece that demonstrates..."
+    r"\b(?:this|that|it) (?:was|is) an? (?:\w+ )?(?:article|blog ?post|post|piece) (?:on|about|that|which)\b",
+    # an editor's notes on a text: "I've added the word 'admire' to...", "it should be 'There' instead of
+    # 'They're'", "So the sentence would read: ..."
+    r"\bI(?:'ve|\u2019ve| have) (?:added|changed|replaced|removed|corrected|edited|rewritten|revised|rephrased) "
+    r"(?:the|a|an|some|this|that) (?:word|words|phrase|sentence|sentences|text|paragraph|comma|punctuation|line)\b",
+    r"\b(?:should|would|could) (?:be|read) [\"'\u2018\u201c][^\"'\u2019\u201d\n]{1,40}[\"'\u2019\u201d] instead of\b",
+    r"\bthe sentence (?:would|should|could|now) read\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
@@ -315,6 +325,25 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
     return sorted(found, key=lambda d: (KINDS.index(d.kind), d.where))
 
 
+def before_defects(text: str, defects: list[Defect]) -> str:
+    """The whole sentences of ``text`` before its first blocking defect: "" when none come before it.
+
+    ``write_post``'s fallback when no candidate of a prose step is clean: a model that wrote well for
+    a while and then drifted ("... 5/8th Edition  23 pages", a chat reply) still wrote the part's start.
+
+    Example:
+        >>> text = "Paper is calm. It never pings. Here is your rewritten version: paper."
+        >>> before_defects(text, find_defects(text))
+        'Paper is calm. It never pings.'
+    """
+    where = min((d.where for d in defects if d.blocking), default=None)
+    if where is None:
+        return text
+    start = text[:where].rstrip()
+    ends = list(SENTENCE_END.finditer(start))
+    return start[: ends[-1].end()] if ends else ""
+
+
 def _too_short(words: int, target: int | None) -> str:
     least = max(MIN_WORDS, round(SHORT_SHARE * target)) if target else MIN_WORDS
     return f"{words} words, at least {least} wanted" if words < least else ""
@@ -380,7 +409,8 @@ _SHORT_TAG_WORDS = {"ai", "ar", "vr", "tv", "pc", "uk", "us", "eu", "nyc", "3d",
 # A tag with one of these words ("grammar correction", "constructive editing") is about the writing as well.
 _WRITING_WORDS = set("""blog blogs blogging blogger article articles grammar editing proofreading copywriting
 seo rewrite rewriting""".split())
-_WRITING_TAGS = {"post", "posts", "blog post", "blog posts", "content writing", "writing style", "writing tips"}
+_WRITING_TAGS = {"post", "posts", "blog post", "blog posts", "content writing", "writing style", "writing tips",
+                 "writing", "style"}  # "music, writing, style" on a guitar review
 
 
 def _cut_off(text: str) -> str:

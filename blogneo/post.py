@@ -5,8 +5,10 @@ derived from the post's seed (``params.seed``), so the same topic, model, params
 type, tone, words, banned phrases) give the same post. Stop strings keep each step to its part.
 With ``params.num_candidates > 1`` every step generates that many in one batch and keeps the best
 by ``blogneo.text.score`` (documented there); a candidate with a defect (``blogneo.defects``)
-loses to any without, and a step with no defect-free candidate retries with new seeds. Every
-candidate's score and defects are kept, so a reader can see why one won. Cleaning and scoring the
+loses to any without, and a step with no defect-free candidate retries with new seeds. A prose
+part still without one tries the clean start of each candidate (the whole sentences before its first
+defect) and then more rounds, so no section is left empty. Every candidate's score and defects are
+kept, so a reader can see why one won. Cleaning and scoring the
 text are plain functions in ``blogneo.text``; this module runs the steps.
 """
 
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .defects import Defect, check_post, find_defects, whole_words
+from .defects import Defect, before_defects, check_post, find_defects, whole_words
 from .display import HTML
 from .errors import BlogneoError, ParameterError
 from .files import slugify, write_new
@@ -52,6 +54,8 @@ SHORT_BUDGET = {"title": 24, "description": 60, "tags": 24, "heading": 16}
 SHORT_TEMPERATURE = 0.5  # short, structured steps are sampled cooler than the prose
 ATTEMPTS = 3  # rounds of candidates per step before taking the best of what there is
 HEADING_ATTEMPTS = 6  # a heading is 16 tokens: more rounds cost little, and a placeholder would show
+PROSE_ATTEMPTS = 5  # a prose part with no clean candidate in ATTEMPTS rounds gets more, and keeps the clean
+# start of each candidate as one more (defects.before_defects): left empty, a section showed a bare heading
 MAX_SECTIONS = 10  # sections between the introduction and the conclusion: 1 to this
 WORDS = (30, 400)  # target words per prose part: from, to
 TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times this (English: about 1.3)
@@ -456,8 +460,18 @@ class _Writer:
         known = whole_words(self.model.tokenizer)
         if announce:
             self.on_event(PostEvent("start", label))
+
+        def judge(text: str, cut: bool = False) -> tuple[Scored, list[Defect]]:
+            fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
+            defects = find_defects(text, _PART_KIND.get(step, "prose"), part=label, title=title, topic=post.topic,
+                                   headings=tuple(post.headings), target_words=post.words, vocabulary=known)
+            if cut and text:
+                defects.append(Defect("unfinished", label, len(text), f"cut at {params.max_new_tokens} tokens"))
+            return score(text, fluency, wanted, defects), defects
+
         scored: list[Scored] = []
-        for attempt in range(HEADING_ATTEMPTS if step == "heading" else ATTEMPTS):
+        blocked: list[tuple[str, list[Defect]]] = []  # prose candidates whose clean start is not yet tried
+        for attempt in range(HEADING_ATTEMPTS if step == "heading" else PROSE_ATTEMPTS if prose else ATTEMPTS):
             attempt_seed = seed if attempt == 0 else derive_seed(seed, f"retry {attempt}")
             if attempt == ATTEMPTS:  # a heading still stuck on the title after the cool rounds: sample as the prose
                 params = params.replace(temperature=max(params.temperature, post.params.temperature))
@@ -471,13 +485,15 @@ class _Writer:
                 cut = cut and _kept_end(raw, text)  # a cut line whose cut tail cleaning dropped reads whole
                 if reject and text.lower() in reject:
                     text = ""
-                fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
-                defects = find_defects(text, _PART_KIND.get(step, "prose"), part=label, title=title, topic=post.topic,
-                                       headings=tuple(post.headings), target_words=post.words,
-                                       vocabulary=known)
-                if cut and text:
-                    defects.append(Defect("unfinished", label, len(text), f"cut at {params.max_new_tokens} tokens"))
-                scored.append(score(text, fluency, wanted, defects))
+                judged, defects = judge(text, cut)
+                scored.append(judged)
+                if prose and any(d.blocking for d in defects):
+                    blocked.append((text, defects))
+            if not any(s.valid for s in scored) and prose and attempt + 1 >= ATTEMPTS:
+                # no clean candidate in the usual rounds: what each wrote before its first defect, when that is clean
+                starts = {before_defects(text, defects) for text, defects in blocked} - {""}
+                scored += [s for s, _ in map(judge, sorted(starts)) if s.valid]
+                blocked.clear()
             if any(s.valid for s in scored):
                 break
         best = max(scored, key=lambda s: s.score)

@@ -4,7 +4,7 @@ checker existed (embedded model, seed 7), and posts from the quality benchmark."
 import pytest
 
 import blogneo
-from blogneo.defects import KINDS, find_defects, whole_words
+from blogneo.defects import KINDS, before_defects, find_defects, whole_words
 from blogneo.text import clean_heading, clean_prose, clean_title
 
 
@@ -442,6 +442,8 @@ def test_what_a_reader_found_in_the_run_at_015_that_no_rule_had_named():
     assert kinds("why, als g, sleep", "tags", topic="Habits that help me sleep better") == ["artifact", "artifact"]
     guitar = {"title": "Strings Attached", "topic": "An honest review of learning guitar online"}
     assert kinds("guitar, grammar, editing", "tags", **guitar) == ["off-topic", "off-topic"]
+    assert kinds("music, writing, style", "tags", **guitar) == ["off-topic", "off-topic"]  # the next run's
+    assert kinds("style, fashion", "tags", topic="Finding my own style at forty") == []
     # and what stays allowed: long words, short well-known ones, and writing tags on a post about writing
     assert kinds("entrepreneurship, 3d printing, ai, tv shows", "tags", topic="Side projects") == []
     assert kinds("blogging, writing tips", "tags", topic="How to start a blog about writing") == []
@@ -449,6 +451,14 @@ def test_what_a_reader_found_in_the_run_at_015_that_no_rule_had_named():
     assert "meta-talk" in kinds("I'm sorry to hear that you're having trouble finding the right person to talk to.")
     assert "meta-talk" in kinds("I'm glad I could mention this because the text has been a long time in the making.")
     assert "meta-talk" in kinds("This post is titled Moving On, and it is about the first week in a new city.")
+    assert "meta-talk" in kinds("This is an excellent piece that demonstrates how music can be both fun and hard.")
+    assert kinds("It is a great piece of advice: tune the guitar before every single lesson you take.") == []
+    # an editor's notes: two sections of the paper-notebook review, kept as a clean start before these rules
+    assert "meta-talk" in kinds("In this warm and caring message, I've added the word 'admire' to describe the "
+                                "reader who feels so joyfully touched by something they love.")
+    assert "meta-talk" in kinds("Sentence from the beginning with an apostrophe is not correct; it should be 'There' "
+                                "instead of 'They're', and you have two vowels.")
+    assert kinds("I've changed my morning routine since the move, and I've added a walk before breakfast.") == []
     assert kinds("I was sorry to see the old shop close, since it had sold my first bicycle years ago.") == []
     assert kinds("Tap the text box, type a short hello, and press send when you are ready to go.") == []
     # A heading that talks to the reader about the post.
@@ -523,3 +533,20 @@ def test_what_a_reader_found_in_the_run_after_the_tag_rules():
     steps = "You need three things:\n- a pump\n- two tyre levers\n- a patch kit\n\nThen take the wheel off the bike."
     assert kinds(steps) == []
     assert kinds("We rode home in the rain.  \nNobody minded, and the tea was hot when we got in.") == []
+
+
+def test_the_clean_start_of_a_part_is_its_whole_sentences_before_the_first_blocking_defect():
+    # From the quality run's paper-notebook review, whose sections 1 and 3 were left empty: each
+    # candidate drifted, into junk lines or a chat reply, after sentences a reader would keep.
+    drifted = ("In the realm of creativity, no device offers what a paper notebook does. It brings something new "
+               "every day, and it never needs charging.\n5/8th Edition  23 pages\nBuy it now.")
+    found = find_defects(drifted)
+    assert [d.kind for d in found] == ["unfinished"]
+    assert before_defects(drifted, found) == ("In the realm of creativity, no device offers what a paper notebook "
+                                              "does. It brings something new every day, and it never needs charging.")
+    chat = "I'm sorry to hear that you're having trouble with your notebook. Paper is calm."
+    assert before_defects(chat, find_defects(chat)) == ""  # the defect opens it: nothing to keep
+    midway = "Paper is calm and it never pings, which I'm glad I could mention because the text has been praised."
+    assert before_defects(midway, find_defects(midway)) == ""  # no whole sentence before it
+    short = "Paper is calm. It never pings."
+    assert before_defects(short, find_defects(short, target_words=100)) == short  # too-short does not block

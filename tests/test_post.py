@@ -6,7 +6,7 @@ import pytest
 
 import blogneo
 from blogneo import BlogneoError, ParameterError
-from blogneo.defects import find_defects
+from blogneo.defects import Defect, find_defects
 from blogneo.markdown import read
 from blogneo.post import TAGS_EXAMPLE_DOMAIN, PostEvent, write_post
 from blogneo.prompts import post_prompt
@@ -414,3 +414,31 @@ def test_the_tags_examples_words_are_the_ones_banned_on_other_topics():
         prompt, _ = post_prompt("tags", chat, topic="Remote work", title="Remote work")
         example = prompt.split("Tags:")[1].split("\n")[0]
         assert {t.strip() for t in example.split(",")} <= set(TAGS_EXAMPLE_DOMAIN)
+
+
+def test_a_prose_part_with_no_clean_candidate_keeps_the_clean_start_of_one(tiny, monkeypatch):
+    # In a quality run, every candidate of a section drifted after a good start (into junk lines, a chat
+    # reply), and the section was left empty under its heading. The tiny GPT-Neo never drifts, so the
+    # checker is made to see a drift where a paragraph's last sentence starts: a candidate that recites
+    # a paragraph whole has a blocking defect, and only the sentences before it are clean.
+    import blogneo.post as post_module
+
+    drifts = ("The keeper wrote", "Bake it in", "Everyone agrees")
+    real = post_module.find_defects
+
+    def drifting(text, kind="prose", **kwargs):
+        found = real(text, kind, **kwargs)
+        if kind == "prose":
+            found += [Defect("meta-talk", kwargs.get("part", ""), text.find(d), d) for d in drifts if d in text]
+        return sorted(found, key=lambda d: d.where)
+
+    monkeypatch.setattr(post_module, "find_defects", drifting)
+    post = write_post("Baking bread", tiny, sections=2, params=SEED_11, words=30)
+    prose = [post.introduction, *post.sections, post.conclusion]
+    assert not [p.step for p in prose if any(d in p.text for d in drifts)]  # no drift is ever chosen
+    starts = [p for p in prose if any(c.text != p.text and c.text.startswith(p.text) for c in p.candidates)]
+    assert starts  # a part written from a clean start...
+    for part in starts:
+        chosen = next(c for c in part.candidates if c.text == part.text)
+        assert chosen.valid and blogneo.ends_sentence(part.text) and len(part.text.split()) >= 12  # ...whole, long
+        assert not any(c.valid for c in part.candidates[:part.candidates.index(chosen)])  # only when none was clean
