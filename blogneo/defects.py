@@ -11,11 +11,13 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      my next posting", "I've condensed the original text"),
                      a title about the writing ("... : A Blogging Guide"), "This was an article on...",
                      "This is an excellent piece that...", an editor's notes ("I've added the word 'admire'",
-                     "it should be 'There' instead of 'They're'"),
+                     "it should be 'There' instead of 'They're'"), the writer's work or its readers ("a review
+                     that I've been working on", "my final entry into this new series", "readers will love"),
                      a chat reply's "I'm sorry to hear that you're...", a note on the text ("the text has
                      been...", "This post is titled..."),
                      a heading about the post or its reader ("This is an awesome article about...",
-                     "This is your first product review",
+                     "This is your first product review", the text described rather than a section named ("A
+                     bicycle is mentioned as...", "In this anecdote", "The main idea"), "share your own stories",
                      "What is your goal for this blog?", "What's on your mind?", "Welcome"), the writer
                      speaking ("I'm going to write you something nice today"), an instruction for the
                      writer ("Finish with a summary of everything you've shared so far")
@@ -187,6 +189,10 @@ _META_TALK = re.compile("|".join([
     r"(?:the|a|an|some|this|that) (?:word|words|phrase|sentence|sentences|text|paragraph|comma|punctuation|line)\b",
     r"\b(?:should|would|could) (?:be|read) [\"'\u2018\u201c][^\"'\u2019\u201d\n]{1,40}[\"'\u2019\u201d] instead of\b",
     r"\bthe sentence (?:would|should|could|now) read\b",
+    # a description about the writer's work or its readers: "an exceptional electric kettle review that I've been
+    # working on ... my final entry into this new series", "a personal story that I'm sure readers will love"
+    r"\b(?:review|post|article|entry|piece|blog)\b[^.!?\n]{0,20}\bI(?:'ve|\u2019ve| have) been working on\b",
+    r"\bentry (?:in|into) (?:this|my|the) (?:new )?series\b", r"\breaders? will (?:love|enjoy|relate)\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",
@@ -217,6 +223,13 @@ _BYLINE_IN_PROSE = re.compile(r"\b(?i:by|written by|author):\s*[A-Z][a-z]+\s+[A-
 _HEADING_META = re.compile(r"\b(?:this|my|our|your|an?)\s+(?:[\w-]+\s+)?(?:article|blog ?post)\b|"
                            r"\b(?:this|my|our|your)\s+blog\b|^\s*welcome\b|\bthis topic\b|\bon your mind\b|"
                            r"\bthe author\b|"
+                           # the text described, not a section named: "A bicycle is mentioned as a mode for
+                           # transportation", "In this anecdote", "The story begins with a personal anecdote", "The
+                           # main idea"; the reader asked to write: "It's time for you to share your own stories"
+                           r"\b(?:is|are|was|were) mentioned\b|"
+                           r"\bin this (?:anecdote|story|section|paragraph|piece|part)\b|"
+                           r"\bthe story begins\b|\bpersonal anecdote\b|^\s*the main (?:idea|point|message)\s*$|"
+                           r"\bshare your (?:own )?(?:stories|story|thoughts|experiences?)\b|"
                            r"\byour (?:opinion|thoughts|feedback)\b|\bis there (?:something|anything) else\b|"
                            r"^\s*(?:this|here) is your\b|\byour (?:first|next) (?:[\w-]+ )?(?:review|post|listicle)\b|"
                            r"\byou(?:'d|\u2019d| would) like (?:more |to know |me to )|"

@@ -53,7 +53,7 @@ from .text import (
 SHORT_BUDGET = {"title": 24, "description": 60, "tags": 24, "heading": 16}
 SHORT_TEMPERATURE = 0.5  # short, structured steps are sampled cooler than the prose
 ATTEMPTS = 3  # rounds of candidates per step before taking the best of what there is
-HEADING_ATTEMPTS = 6  # a heading is 16 tokens: more rounds cost little, and a placeholder would show
+HEADING_ATTEMPTS = 6  # a heading or a description is short: more rounds cost little (one of 167 characters was kept)
 PROSE_ATTEMPTS = 5  # a prose part with no clean candidate in ATTEMPTS rounds gets more, and keeps the clean
 # start of each candidate as one more (defects.before_defects): left empty, a section showed a bare heading
 MAX_SECTIONS = 10  # sections between the introduction and the conclusion: 1 to this
@@ -471,9 +471,10 @@ class _Writer:
 
         scored: list[Scored] = []
         blocked: list[tuple[str, list[Defect]]] = []  # prose candidates whose clean start is not yet tried
-        for attempt in range(HEADING_ATTEMPTS if step == "heading" else PROSE_ATTEMPTS if prose else ATTEMPTS):
+        for attempt in range(HEADING_ATTEMPTS if step in ("heading", "description") else
+                             PROSE_ATTEMPTS if prose else ATTEMPTS):
             attempt_seed = seed if attempt == 0 else derive_seed(seed, f"retry {attempt}")
-            if attempt == ATTEMPTS:  # a heading still stuck on the title after the cool rounds: sample as the prose
+            if attempt == ATTEMPTS:  # a heading still stuck (on the title) after the cool rounds: sample as the prose
                 params = params.replace(temperature=max(params.temperature, post.params.temperature))
             for candidate in self._generate(prompt, reply, params.replace(seed=attempt_seed), label):
                 text = candidate.text

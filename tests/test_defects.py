@@ -459,6 +459,21 @@ def test_what_a_reader_found_in_the_run_at_015_that_no_rule_had_named():
     assert "meta-talk" in kinds("Sentence from the beginning with an apostrophe is not correct; it should be 'There' "
                                 "instead of 'They're', and you have two vowels.")
     assert kinds("I've changed my morning routine since the move, and I've added a walk before breakfast.") == []
+    # the next run, read by a person: descriptions about the writer's work or its readers...
+    assert "meta-talk" in kinds("This post is about an exceptional electric kettle review that I've been working on "
+                                "for a while now and it's going to be my final entry into this new series.",
+                                "description")
+    assert "meta-talk" in kinds("This post is about baking sourdough bread with a personal story that I'm sure "
+                                "readers will love.", "description")
+    assert kinds("This post is about the garden shed I've been working on all summer, one board at a time.",
+                 "description") == []
+    # ...and headings that describe the text or ask the reader to write
+    for heading in ("A bicycle is mentioned as a mode for transportation", "In this anecdote", "The main idea",
+                    "The story begins with a personal anecdote about commutes",
+                    "It's time for you to share your own stories"):
+        assert "meta-talk" in kinds(heading, "heading"), heading
+    for heading in ("The main ideas behind a tubeless tyre", "What my first marathon taught me"):
+        assert kinds(heading, "heading") == [], heading
     assert kinds("I was sorry to see the old shop close, since it had sold my first bicycle years ago.") == []
     assert kinds("Tap the text box, type a short hello, and press send when you are ready to go.") == []
     # A heading that talks to the reader about the post.
