@@ -13,6 +13,7 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      "This is an excellent piece that...", an editor's notes ("I've added the word 'admire'",
                      "it should be 'There' instead of 'They're'"), the writer's work or its readers ("a review
                      that I've been working on", "my final entry into this new series", "readers will love"),
+                     a message about a message ("The above message ... here at the blog"),
                      a chat reply's "I'm sorry to hear that you're...", a note on the text ("the text has
                      been...", "This post is titled..."),
                      a heading about the post or its reader ("This is an awesome article about...",
@@ -193,6 +194,10 @@ _META_TALK = re.compile("|".join([
     # working on ... my final entry into this new series", "a personal story that I'm sure readers will love"
     r"\b(?:review|post|article|entry|piece|blog)\b[^.!?\n]{0,20}\bI(?:'ve|\u2019ve| have) been working on\b",
     r"\bentry (?:in|into) (?:this|my|the) (?:new )?series\b", r"\breaders? will (?:love|enjoy|relate)\b",
+    # prose about a message, not the topic: "The above message is one that has been shared on our blog ... I am
+    # thrilled to share this with everyone here at the blog"
+    r"\bthe (?:above|following|previous) (?:message|text|paragraph|email|note)\b",
+    r"\bhere (?:at|on) (?:the|our|this) (?:blog|website|site)\b",
 ]), re.I | re.M)
 _ARTIFACT = re.compile("|".join([
     r"<<[^<>\n]*>>", r"<\|[^|\n]*\|>", r"^\s*(?:user|assistant|system)\s*:",

@@ -467,6 +467,9 @@ def test_what_a_reader_found_in_the_run_at_015_that_no_rule_had_named():
                                 "readers will love.", "description")
     assert kinds("This post is about the garden shed I've been working on all summer, one board at a time.",
                  "description") == []
+    assert "meta-talk" in kinds("The above message is one that has been shared on our blog over the past few weeks "
+                                "and I am thrilled to share this with everyone here at the blog.")
+    assert kinds("The following morning, the note on the fridge said that the bread was ready to bake.") == []
     # ...and headings that describe the text or ask the reader to write
     for heading in ("A bicycle is mentioned as a mode for transportation", "In this anecdote", "The main idea",
                     "The story begins with a personal anecdote about commutes",
