@@ -8,8 +8,8 @@ by ``blogneo.text.score`` (documented there); a candidate with a defect (``blogn
 loses to any without, and a step with no defect-free candidate retries with new seeds. A prose
 part still without one tries the clean start of each candidate (the whole sentences before its first
 defect) and then more rounds, so no section is left empty. Every candidate's score and defects are
-kept, so a reader can see why one won. Cleaning and scoring the
-text are plain functions in ``blogneo.text``; this module runs the steps.
+kept, so a reader can see why one won. Cleaning and scoring the text are plain functions in
+``blogneo.text``; this module runs the steps.
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ SHORT_BUDGET = {"title": 24, "description": 60, "tags": 24, "heading": 16}
 SHORT_TEMPERATURE = 0.5  # short, structured steps are sampled cooler than the prose
 ATTEMPTS = 3  # rounds of candidates per step before taking the best of what there is
 HEADING_ATTEMPTS = 6  # a heading or a description is short: more rounds cost little (one of 167 characters was kept)
-PROSE_ATTEMPTS = 5  # a prose part with no clean candidate in ATTEMPTS rounds gets more, and keeps the clean
-# start of each candidate as one more (defects.before_defects): left empty, a section showed a bare heading
+PROSE_ATTEMPTS = 5  # a prose part with no clean candidate in ATTEMPTS rounds gets more, and keeps the start of each
+# candidate before its first blocking defect as one more (defects.before_defects): left empty, a section showed a bare
+# heading; and a start a little short reads better than a candidate that ran into junk lines
 MAX_SECTIONS = 10  # sections between the introduction and the conclusion: 1 to this
 WORDS = (30, 400)  # target words per prose part: from, to
 TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times this (English: about 1.3)
@@ -491,9 +492,10 @@ class _Writer:
                 if prose and any(d.blocking for d in defects):
                     blocked.append((text, defects))
             if not any(s.valid for s in scored) and prose and attempt + 1 >= ATTEMPTS:
-                # no clean candidate in the usual rounds: what each wrote before its first defect, when that is clean
+                # No clean candidate in the usual rounds: what each wrote before its first blocking defect. A clean
+                # one ends the rounds; one only too short stays in the running, to beat junk lines at the end.
                 starts = {before_defects(text, defects) for text, defects in blocked} - {""}
-                scored += [s for s, _ in map(judge, sorted(starts)) if s.valid]
+                scored += [s for s, found in map(judge, sorted(starts)) if not any(d.blocking for d in found)]
                 blocked.clear()
             if any(s.valid for s in scored):
                 break
