@@ -14,8 +14,8 @@ plain rules over strings, each a few lines, so that they are cheap, deterministi
                      "it should be 'There' instead of 'They're'"), the writer's work or its readers ("a review
                      that I've been working on", "my final entry into this new series", "readers will love"),
                      a message about a message ("The above message ... here at the blog"),
-                     a chat reply's "I'm sorry to hear that you're...", a note on the text ("the text has
-                     been...", "This post is titled..."),
+                     a chat reply's "I'm sorry to hear that you're..." or "I'm sorry to inform you", a note on
+                     the text ("the text has been...", "This post is titled..."),
                      a heading about the post or its reader ("This is an awesome article about...",
                      "This is your first product review", the text described rather than a section named ("A
                      bicycle is mentioned as...", "In this anecdote", "The main idea"), "share your own stories",
@@ -177,7 +177,7 @@ _META_TALK = re.compile("|".join([
     r"\bas the (?:title|heading) (?:suggests|says)\b", r"\byou(?:'re|\u2019re| are) talking about\b",
     # a chat reply's sympathy or a note on the text: "I'm sorry to hear that you're having trouble finding...",
     # "I'm glad I could mention this because the text has been...", "This post is titled ..."
-    r"\bI(?:'m|\u2019m| am) (?:so |very |really )?sorry to hear\b",
+    r"\bI(?:'m|\u2019m| am) (?:so |very |really )?sorry to (?:hear|inform you)\b",  # "... inform you that I am"
     r"\bI(?:'m|\u2019m| am) (?:so |really |very |just )?glad (?:that )?I could (?:mention|share|write|say)\b",
     r"\bthe text (?:has been|had been|is written|was written|you|I)\b",
     r"\b(?:this|the|my) (?:blog ?post|post|article|piece|essay|review|story|guide) is "

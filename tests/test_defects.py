@@ -477,6 +477,7 @@ def test_what_a_reader_found_in_the_run_at_015_that_no_rule_had_named():
         assert "meta-talk" in kinds(heading, "heading"), heading
     for heading in ("The main ideas behind a tubeless tyre", "What my first marathon taught me"):
         assert kinds(heading, "heading") == [], heading
+    assert "meta-talk" in kinds("I'm sorry to inform you that I am unavailable on the regular basis, as agreed.")
     assert kinds("I was sorry to see the old shop close, since it had sold my first bicycle years ago.") == []
     assert kinds("Tap the text box, type a short hello, and press send when you are ready to go.") == []
     # A heading that talks to the reader about the post.
