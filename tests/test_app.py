@@ -92,7 +92,10 @@ def _start_app(tmp_path: Path) -> App:
     log = tmp_path / "voila.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "blogneo.cli", "app", "--no-browser", f"--port={port}", f"--posts={tmp_path / 'posts'}"],
-        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        # Ctrl+C as a terminal delivers it, even when this run was started in the background, where a shell ignores
+        # SIGINT for its children (and Python then installs no KeyboardInterrupt handler)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     url = f"http://127.0.0.1:{port}/"
     _wait_for(url, process, log)
     return App(url, port, process)

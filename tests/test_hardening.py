@@ -107,6 +107,15 @@ def test_max_time_out_of_range_is_an_error(bad):
 
 # --- interruptions ----------------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def _interruptible():
+    """SIGINT raises KeyboardInterrupt, as in a Jupyter kernel running a cell, even when this run was started in the
+    background, where a shell ignores SIGINT for its children and Python then keeps it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _interrupt_after(seconds: float) -> threading.Timer:
     timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
