@@ -74,15 +74,16 @@ from .text import (
     LABEL,
     MIN_WORDS,
     NEXT_STEP,
-    SENTENCE_END,
     STOPWORDS,
     TITLE_WORDS,
     VAGUE,
     ends_sentence,
     keywords,
     ngram_repeats,
+    shares_stem,
     title_phrases,
     topic_share,
+    trim_to_sentence,
 )
 
 KINDS = ("meta-talk", "artifact", "title-repeated", "duplicate-heading", "heading-number", "off-topic",
@@ -357,9 +358,8 @@ def before_defects(text: str, defects: list[Defect]) -> str:
     where = min((d.where for d in defects if d.blocking), default=None)
     if where is None:
         return text
-    start = text[:where].rstrip()
-    ends = list(SENTENCE_END.finditer(start))
-    return start[: ends[-1].end()] if ends else ""
+    start = trim_to_sentence(text[:where])
+    return start if ends_sentence(start) else ""
 
 
 def _too_short(words: int, target: int | None) -> str:
@@ -405,8 +405,7 @@ def _tag_defects(text: str, part: str, title: str, topic: str, vocabulary: froze
             found.append(Defect("artifact", part, where, f"a fragment: {tag!r}"))
         elif len(words) == 1 and words[0] not in known and (len(words[0]) > GLUED_LETTERS or _glued(words[0], known)):
             found.append(Defect("artifact", part, where, f"words glued together: {tag!r}"))
-        elif (" ".join(words) in _WRITING_TAGS or set(words) & _WRITING_WORDS) and \
-                not {w[:4] for w in words} & {w[:4] for w in context}:
+        elif (" ".join(words) in _WRITING_TAGS or set(words) & _WRITING_WORDS) and not shares_stem(words, context):
             found.append(Defect("off-topic", part, where, f"a tag about the writing: {tag!r}"))
     return found
 

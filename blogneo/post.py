@@ -45,6 +45,7 @@ from .text import (
     clean_title,
     keywords,
     score,
+    shares_stem,
     tail,
     title_phrases,
 )
@@ -368,8 +369,8 @@ class _Writer:
     # --- steps ---------------------------------------------------------------------------------
 
     def title(self) -> Part:
-        about = {w[:4] for w in keywords(self.post.topic)}  # a post about blogging may say so in its title
-        ban = TITLE_BANNED + tuple(w for w in TITLE_ABOUT_THE_POST if w[:4] not in about)
+        about = keywords(self.post.topic)  # a post about blogging may say so in its title
+        ban = TITLE_BANNED + tuple(w for w in TITLE_ABOUT_THE_POST if not shares_stem([w], about))
         part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=clean_title, ban=ban)
         if not any(c.valid for c in part.candidates):  # no usable title in any round: the topic is a fine title
             part.text = self.post.topic[:1].upper() + self.post.topic[1:]
@@ -380,14 +381,14 @@ class _Writer:
                           clean=clean_description)
 
     def tags(self) -> Part:
-        topic_stems = {w[:4] for w in self._keywords("")}
+        about = self._keywords("")
         part = self._step("tags", "tags", derive_seed(self.post.seed, "tags"), clean=clean_tags,
-                          ban=tuple(w for w in TAGS_EXAMPLE_DOMAIN if w[:4] not in topic_stems))
+                          ban=tuple(w for w in TAGS_EXAMPLE_DOMAIN if not shares_stem([w], about)))
         title, topic, known = self.post.title.text, self.post.topic, whole_words(self.model.tokenizer)
         # the best list may still hold a tag the checker names ("grammar" on a guitar review): it goes
         tags = [t for t in part.text.split(", ")
                 if t and not find_defects(t, "tags", title=title, topic=topic, vocabulary=known)]
-        for word in sorted(self._keywords("") - VAGUE):  # too few usable tags: add the topic's key words
+        for word in sorted(about - VAGUE):  # too few usable tags: add the key words of the topic and title
             if len(tags) >= 3:
                 break
             if word not in tags:

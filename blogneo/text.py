@@ -91,6 +91,16 @@ def keywords(*texts: str) -> set[str]:
     return {w for w in words if len(w) >= 4 and w not in STOPWORDS}
 
 
+def shares_stem(words, others) -> bool:
+    """Whether any of ``words`` shares its first four letters with any of ``others``: "blogging" and "blogs" do.
+
+    Example:
+        >>> shares_stem(["blogging"], ["blogs", "bread"]), shares_stem(["kitchen"], ["job", "interview"])
+        (True, False)
+    """
+    return bool({w[:4] for w in words} & {w[:4] for w in others})
+
+
 def topic_share(text: str, key_words: set[str]) -> float:
     """The share of ``key_words`` that ``text`` uses, matched on their first five letters; 0 without key words.
 
