@@ -1,6 +1,7 @@
 """Quality of whole posts on 20 topics across post types and tones. Not a test: it prints figures.
 
-    python benchmarks/post_quality.py [--model embedded] [--sections 4] [--seed 1] [--topics N] [--json FILE]
+    python benchmarks/post_quality.py [--set dev|held-out] [--model embedded] [--sections 4] [--seed 1] [--topics N]
+                                      [--json FILE]
     python benchmarks/post_quality.py --rescore FILE     (check the posts a --json FILE holds again)
 
 Each post is written with default settings apart from its topic's post type and tone, and checked
@@ -45,6 +46,33 @@ TOPICS = [
     ("Teaching my parents to video call", "personal story", "friendly"),
     ("Moving to a new city alone", "personal story", "professional"),
 ]
+# The held-out set: chosen on 2026-12-02, before the checker, prompts or writer were changed for issue 28, and never
+# used to write a rule or a prompt. Report it; do not tune on it (tune on TOPICS).
+HELD_OUT = [
+    ("How to repot a cactus without getting hurt", "how-to", "friendly"),
+    ("How to wash a wool jumper by hand", "how-to", "professional"),
+    ("How to set up a home aquarium", "how-to", "humorous"),
+    ("How to negotiate a pay rise", "how-to", "persuasive"),
+    ("How to pack for a week of hiking", "how-to", "friendly"),
+    ("Ways to save money on groceries", "listicle", "friendly"),
+    ("Apps I use to stay organised", "listicle", "professional"),
+    ("Mistakes I made as a new gardener", "listicle", "humorous"),
+    ("Podcasts worth your commute", "listicle", "persuasive"),
+    ("Small changes that cut my energy bill", "listicle", "professional"),
+    ("Why cities should have more trees", "opinion", "persuasive"),
+    ("Handwritten letters still matter", "opinion", "friendly"),
+    ("Why I stopped buying fast fashion", "opinion", "professional"),
+    ("Cats make better flatmates than people", "opinion", "humorous"),
+    ("A month with a standing desk", "review", "professional"),
+    ("Reviewing the cheapest tent I could find", "review", "humorous"),
+    ("The night trains of Austria, reviewed", "review", "friendly"),
+    ("An honest review of my first pottery class", "review", "persuasive"),
+    ("The summer I learned to swim at thirty", "personal story", "friendly"),
+    ("Restoring my grandfather's old radio", "personal story", "professional"),
+    ("My first year as a beekeeper", "personal story", "humorous"),
+    ("Cycling the coast of Portugal", "personal story", "persuasive"),
+]
+TOPIC_SETS = {"dev": TOPICS, "held-out": HELD_OUT}
 
 
 def measure(post, seconds: float, target_words: int) -> dict:
@@ -109,7 +137,9 @@ def main() -> None:
     parser.add_argument("--model", default="embedded")
     parser.add_argument("--sections", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--topics", type=int, default=len(TOPICS), help="only the first N topics")
+    parser.add_argument("--set", choices=TOPIC_SETS, default="dev",
+                        help="dev: the topics the rules and prompts were tuned on; held-out: the report")
+    parser.add_argument("--topics", type=int, help="only the first N topics of the set")
     parser.add_argument("--json", help="also write the figures and every post to this file")
     parser.add_argument("--rescore", metavar="FILE", help="check the posts of an earlier --json FILE again, and stop")
     args = parser.parse_args()
@@ -117,7 +147,7 @@ def main() -> None:
         return rescore(args.rescore)
     model = blogneo.load(args.model)
     rows = []
-    for topic, kind, tone in TOPICS[: args.topics]:
+    for topic, kind, tone in TOPIC_SETS[args.set][: args.topics]:
         started = time.perf_counter()
         post = blogneo.write_post(topic, model, sections=args.sections, params=blogneo.SamplingParams(seed=args.seed),
                                   post_type=kind, tone=tone)
