@@ -24,6 +24,44 @@ their this to was we what when why will with you your about after before more mo
 over under can just like make made very much many some such also out up down only own same too""".split())
 
 
+# Typeset quotes and apostrophes as the rules are written: straight. Each is one character for one, so offsets hold.
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
+# Spelt-out forms read as their contraction, so a rule written "I'm" also finds "I am" (and "here's", "here is").
+_CONTRACTIONS = {"i am": "i'm", "i have": "i've", "i would": "i'd", "i had": "i'd", "i will": "i'll",
+                 "you are": "you're", "you have": "you've", "you would": "you'd", "you will": "you'll",
+                 "we are": "we're", "we have": "we've", "we will": "we'll", "they are": "they're",
+                 "here is": "here's", "it is": "it's", "that is": "that's", "let us": "let's",
+                 "do not": "don't", "does not": "doesn't", "did not": "didn't", "cannot": "can't",
+                 "what is": "what's", "there is": "there's"}
+_SPELT_OUT = re.compile(r"\b(?:" + "|".join(k.replace(" ", r"[ \t]+") for k in _CONTRACTIONS) + r")\b", re.I)
+
+
+def normalize(text: str) -> tuple[str, list[int]]:
+    """``text`` as every phrase rule reads it, and where each of its characters came from in ``text``.
+
+    Quotes and apostrophes become straight ones, and spelt-out forms their contraction ("I am" reads "I'm"); case
+    is left to the rules (they match in any case unless they say otherwise). The offsets map a match back to the
+    text as written, one more at the end for a match that ends there.
+
+    Example:
+        >>> normalize("Here is your draft, and I\u2019m glad")[0]
+        "Here's your draft, and I'm glad"
+    """
+    text = text.translate(_QUOTES)
+    out, offsets, last = [], [], 0
+    for m in _SPELT_OUT.finditer(text):
+        out.append(text[last:m.start()])
+        offsets.extend(range(last, m.start()))
+        short = _CONTRACTIONS[" ".join(m.group(0).lower().split())]
+        short = (m.group(0)[0] + short[1:]) if m.group(0)[0].isupper() else short  # "Here is" -> "Here's"
+        out.append(short)
+        offsets.extend(min(m.start() + i, m.end() - 1) for i in range(len(short)))
+        last = m.end()
+    out.append(text[last:])
+    offsets.extend(range(last, len(text) + 1))
+    return "".join(out), offsets
+
+
 def ends_sentence(text: str) -> bool:
     """Whether ``text`` ends on a whole sentence (the same rule ``trim_to_sentence`` cuts back to).
 
@@ -268,7 +306,8 @@ NEXT_STEP = r"[-:\u2013\u2014]\s*(?i:step|part|item|section|chapter)\s*#?\s*\d{1
 
 # The fields of a request, which a chat model copies as if they were lines of the post: "Purpose: To encourage
 # people...", "Audience: The audience is...", "Topic: Health benefits...". A heading so labelled is no heading.
-REQUEST_FIELDS = r"(?:purpose|audience|target audience|topic|goal|tone|style|format|length|keywords?|word count|type)"
+REQUEST_FIELDS = (r"(?:purpose|audience|target audience|topic|goal|tone|style|format|length|keywords?|word count|type|"
+                  r"meta description|category|categories|voice|persona|role|task)")
 # Labels a chat model puts before a line of prose ("Premises: ...", "Summary: ...", a request's fields): template
 # debris, which blogneo.defects calls an artifact and clean_prose drops, keeping the line's text.
 LABEL = (r"^[ \t]*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list|"
