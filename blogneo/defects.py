@@ -25,7 +25,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from . import rules
+from . import rules, signal
 from .text import (
     HEADING_SENTENCE_END,
     HEADING_WORDS,
@@ -117,6 +117,10 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         if (rule.kind, where) not in seen:  # two rules on one phrase: one defect
             seen.add((rule.kind, where))
             found.append(Defect(rule.kind, part, where, excerpt, rule.id))
+    if kind in ("prose", "description"):  # what no phrase rule names: a sentence that speaks to the requester
+        for where, sentence, _ in signal.load().find(text):
+            if not any(d.kind == "meta-talk" and where <= d.where < where + len(sentence) for d in found):
+                found.append(Defect("meta-talk", part, where, sentence[:60], "learned"))
     found += [Defect("artifact", part, m.start(), m.group(0).strip(), "label") for m in _LABEL.finditer(text)]
     if kind != "tags":
         found += [Defect("artifact", part, m.start(), m.group(0), "hashtag") for m in _HASHTAG.finditer(text)]

@@ -307,7 +307,7 @@ NEXT_STEP = r"[-:\u2013\u2014]\s*(?i:step|part|item|section|chapter)\s*#?\s*\d{1
 # The fields of a request, which a chat model copies as if they were lines of the post: "Purpose: To encourage
 # people...", "Audience: The audience is...", "Topic: Health benefits...". A heading so labelled is no heading.
 REQUEST_FIELDS = (r"(?:purpose|audience|target audience|topic|goal|tone|style|format|length|keywords?|word count|type|"
-                  r"meta description|category|categories|voice|persona|role|task)")
+                  r"meta description|category|categories|voice|persona|role|task|context)")
 # Labels a chat model puts before a line of prose ("Premises: ...", "Summary: ...", a request's fields): template
 # debris, which blogneo.defects calls an artifact and clean_prose drops, keeping the line's text.
 LABEL = (r"^[ \t]*(?:title|tags?|description|summary|heading|outline|section \d+|introduction|conclusion|review|list|"
