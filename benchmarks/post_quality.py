@@ -13,6 +13,7 @@ took; then the totals: defects per post, and how many posts were free of defects
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import statistics
@@ -135,6 +136,9 @@ def summary(rows: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="embedded")
+    parser.add_argument("--as-base", action="store_true",
+                        help="drive the model through the base-model templates, without its chat template: the "
+                             "embedded model so is the closest stand-in for GPT-Neo this machine has")
     parser.add_argument("--sections", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--set", choices=TOPIC_SETS, default="dev",
@@ -146,6 +150,8 @@ def main() -> None:
     if args.rescore:
         return rescore(args.rescore)
     model = blogneo.load(args.model)
+    if args.as_base:
+        model = dataclasses.replace(model, chat=False)
     rows = []
     for topic, kind, tone in TOPIC_SETS[args.set][: args.topics]:
         started = time.perf_counter()
@@ -157,6 +163,8 @@ def main() -> None:
         print(f"{row['defects']} defects {row['words_per_part']:4d}/{row['target_words']} words a part "
               f"{row['seconds']:5.1f} s  {topic} ({kind}, {tone})  {'; '.join(row['found'])}", flush=True)
     result = summary(rows)
+    result.update(set=args.set, model=args.model, templates="base" if args.as_base or not model.chat else "chat",
+                  seed=args.seed, sections=args.sections)
     print(json.dumps(result, indent=1))
     if args.json:
         with open(args.json, "w") as f:

@@ -6,10 +6,12 @@ Best-of-N and retries in ``write_post`` use it (a candidate with a defect loses 
 - **phrase rules**, kept as data in ``rules.toml`` (``blogneo.rules``): meta-talk (the text speaks to whoever
   asked for it, or about itself as a piece of work), artifacts (template and prompt debris), a web page's
   boilerplate, bylines, clichés. Each rule carries its examples; ``docs/rules.md`` lists them.
-- **structural checks**, here in code, because they generalize: a part unfinished, far too short or too long;
-  a placeholder heading, one carrying another item's number, repeating the title or an earlier heading; a title
-  off the topic; tags that are fragments, words run together or about the writing; hashtags; a list starting
-  past 1; a loop.
+- **structural checks**, here in code, because they generalize: a part ``unfinished``, far ``too-short`` or
+  ``too-long``; a placeholder heading (an ``artifact``), one carrying another item's number (``heading-number``),
+  repeating the title (``title-repeated``) or an earlier heading (``duplicate-heading``); a title ``off-topic``;
+  tags that are fragments, words run together or about the writing; hashtags, labels, unbalanced brackets or
+  quotes; a list starting past 1; a loop (``repetition``).
+- **a learned signal** (``blogneo.signal``) for the sentence that speaks to whoever asked, in words no rule has.
 
 Any defect makes a candidate lose to one without, in best-of-N. Most are ``BLOCKING``: a reader sees them at once
 and no post should keep one. The measures of length, the loop check and clichés (too-short, too-long, repetition,
@@ -114,8 +116,10 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
     part = part or kind
     found, seen = [], set()
     for rule, where, excerpt in rules.matches(text, kind, topic):
-        if (rule.kind, where) not in seen:  # two rules on one phrase: one defect
-            seen.add((rule.kind, where))
+        # two rules on one phrase: one defect; in a part of a line or two, one a rule
+        key = (rule.kind, where) if kind == "prose" else rule.id
+        if key not in seen and (rule.kind, where) not in seen:
+            seen.update({key, (rule.kind, where)})
             found.append(Defect(rule.kind, part, where, excerpt, rule.id))
     if kind in ("prose", "description"):  # what no phrase rule names: a sentence that speaks to the requester
         for where, sentence, _ in signal.load().find(text):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from . import rules
 from .defects import Defect, before_defects, check_post, find_defects, whole_words
 from .display import HTML
 from .errors import BlogneoError, ParameterError
@@ -33,7 +34,7 @@ from .generation import Candidate, stream
 from .lens import score_text
 from .loading import LoadedModel, loaded
 from .markdown import document, front_matter, read
-from .prompts import POST_BANNED, POST_STOPS, POST_TYPES, TONES, check_prompt, post_prompt
+from .prompts import POST_STOPS, POST_TYPES, TAGS_EXAMPLE_DOMAIN, TONES, check_prompt, post_prompt
 from .sampling import SamplingParams, resolve_params
 from .text import (
     VAGUE,
@@ -50,8 +51,6 @@ from .text import (
     title_phrases,
 )
 
-# Tokens for the short steps; the prose steps use params.max_new_tokens.
-SHORT_BUDGET = {"title": 24, "description": 60, "tags": 24, "heading": 16}
 SHORT_TEMPERATURE = 0.5  # short, structured steps are sampled cooler than the prose
 ATTEMPTS = 3  # rounds of candidates per step before taking the best of what there is
 HEADING_ATTEMPTS = 6  # a heading or a description is short: more rounds cost little (one of 167 characters was kept)
@@ -61,23 +60,50 @@ PROSE_ATTEMPTS = 5  # a prose part with no clean candidate in ATTEMPTS rounds ge
 MAX_SECTIONS = 10  # sections between the introduction and the conclusion: 1 to this
 WORDS = (30, 400)  # target words per prose part: from, to
 TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times this (English: about 1.3)
-#: Clichés no post needs, banned while writing (beside the phrases a writer bans). "In today's fast-paced"
-#: bans its every ending: "... world", "... business world", "... digital age".
-DEFAULT_BANNED = ("in today's fast-paced", "in today's world", "delve into", "game-changer", "embark on a journey",
-                  "unlock the secrets", "a testament to")
-TITLE_BANNED = ("by:", "(", "[")  # an invented byline ("by: Ariel Bloom"), "(2019)", "(Blog)", "[Step 1"
-# A title about the writing, not the topic ("The Joy of Bike Riding: A Blogging Guide"), unless the topic is.
-TITLE_ABOUT_THE_POST = ("blog", "blogging", "article")
-# A heading must not be a chat reply's greeting, a question to the reader about the post, the writer speaking, or a
-# field of the request: each was a heading in a quality run ("What is your opinion on this topic?", "Purpose: ...").
-HEADING_BANNED = ("Welcome", "I'm glad", "I am glad", "What is your", "What's your", "on your mind", "your opinion",
-                  "this topic", "this blog", "article", "blog post", "I'm so", "I'm going to", "I'm excited",
-                  "I am excited", "Purpose:", "Audience:", "Topic:", "Step #", "This is your")
-# The tags prompt's example is about baking bread, and without a ban its words came back on other topics ("kitchen,
-# food preparation, culinary arts" for a job interview: 4 of 20 topics, 3 candidates each). A topic that shares them
-# keeps them ("Baking sourdough bread").
-TAGS_EXAMPLE_DOMAIN = ("baking", "bread", "home cooking", "beginners", "kitchen", "food", "culinary", "cooking", "bake")
-_PART_KIND = {"title": "title", "description": "description", "tags": "tags", "heading": "heading"}
+#: Clichés no post needs, banned while writing (beside the phrases a writer bans): the "cliche" rules of rules.toml.
+DEFAULT_BANNED = rules.cliches()
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """How one kind of step is written: its template, the part the checker reads it as, its token budget (None: the
+    prose budget), a cap on its temperature (None: the post's own), its rounds of candidates and its cleaning."""
+
+    template: str  # a key of prompts.POST_TEMPLATES and POST_STOPS
+    part: str  # what the checker reads it as: title, description, tags, heading or prose
+    budget: int | None
+    temperature: float | None
+    rounds: int
+    clean: Callable[[str], str]
+    reply_is_text: bool = False  # the reply the answer starts with is part of the text ("This post ...")
+
+    @property
+    def prose(self) -> bool:
+        return self.part == "prose"
+
+
+STEPS = {
+    "title": StepSpec("title", "title", 24, SHORT_TEMPERATURE, ATTEMPTS, clean_title),
+    "description": StepSpec("description", "description", 60, SHORT_TEMPERATURE, HEADING_ATTEMPTS, clean_description,
+                            reply_is_text=True),
+    "tags": StepSpec("tags", "tags", 24, SHORT_TEMPERATURE, ATTEMPTS, clean_tags),
+    "heading": StepSpec("heading", "heading", 16, SHORT_TEMPERATURE, HEADING_ATTEMPTS, clean_heading),
+    "introduction": StepSpec("introduction", "prose", None, None, PROSE_ATTEMPTS, clean_prose),
+    "section": StepSpec("section", "prose", None, None, PROSE_ATTEMPTS, clean_prose),
+    "conclusion": StepSpec("conclusion", "prose", None, None, PROSE_ATTEMPTS, clean_prose),
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a step is written and judged against: never read from a half-built ``Post``."""
+
+    topic: str
+    title: str = ""
+    tags: str = ""
+    headings: tuple[str, ...] = ()  # the headings chosen before this step (the outline's so far, while it is chosen)
+    heading: str = ""  # a section's own
+    previous: str = ""  # the end of the part before
 
 
 class PostEvent(NamedTuple):
@@ -169,7 +195,7 @@ class Post:
             raise BlogneoError(f"Section {index + 1} ({self.sections[index].heading!r}) is locked. "
                                f"Unlock it first: post.unlock({index}).")
         targets = [index] if index is not None else [i for i, s in enumerate(self.sections) if not s.locked]
-        writer = _Writer(self, on_event, cancel)
+        writer = Writer(self, on_event, cancel)
         for i in targets:
             new_seed = seed if seed is not None else secrets.randbelow(2**32)
             self.sections[i] = writer.section(i, self.sections[i].heading, new_seed)
@@ -227,7 +253,7 @@ class Post:
                 chosen = "✔" if won else ""
                 short = c.text if len(c.text) <= 70 else c.text[:69] + "…"
                 cells = [name, chosen, f"{c.score:.2f}", f"{c.fluency:.2f}", f"{c.on_topic:.2f}", str(c.repetition),
-                         "; ".join(c.defects) or "none", short]
+                         "; ".join(f"{d.kind} at {d.where}: {d.excerpt!r}" for d in c.defects) or "none", short]
                 rows.append("".join(f"<td style='text-align:left'>{html.escape(x)}</td>" for x in cells))
                 lines.append(" | ".join(cells))
         head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
@@ -307,16 +333,7 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
         params = params.replace(seed=secrets.randbelow(2**32))
     model = loaded(model)  # last: every check above runs before any model loads
     post = Post(topic.strip(), model, params, post_type, tone, words)
-    writer = _Writer(post, on_event, cancel)
-    post.title = writer.title()
-    post.description = writer.description()
-    post.tags = writer.tags()
-    post.outline, post.headings = writer.outline(sections)
-    post.introduction = writer.introduction()
-    for i, heading in enumerate(post.headings):
-        post.sections.append(writer.section(i, heading, derive_seed(post.seed, f"section {i + 1}")))
-    post.conclusion = writer.conclusion()
-    return post
+    return Writer(post, on_event, cancel).write(sections)
 
 
 _RECIPE = ("topic", "post_type", "tone", "words", "model", "revision", "seed", "candidates", "params", "seeds")
@@ -356,38 +373,68 @@ def rewrite_post(saved: str | Path, model: LoadedModel | str | None = None, on_e
     return post
 
 
-class _Writer:
-    """Runs the steps of one post: prompts, batched candidates, scoring, retries."""
+Generate = Callable[[str, str, SamplingParams, str], "list[Candidate]"]
 
-    def __init__(self, post: Post, on_event=None, cancel: threading.Event | None = None):
+
+class Writer:
+    """Runs the steps of one post: prompts, batched candidates, judging, retries.
+
+    ``generate(prompt, reply, params, label)`` returns a step's candidates; by default it streams them from the post's
+    model, reporting each chunk to ``on_event``. It is the one seam a test drives to hand the writer candidates of its
+    own (``Writer(post, generate=scripted)``), with every other step real: cleaning, the checker, the scores.
+    """
+
+    def __init__(self, post: Post, on_event=None, cancel: threading.Event | None = None,
+                 generate: Generate | None = None):
         self.post = post
         self.model = post.model
         self.chat = post.model.chat
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
+        self.generate = generate or self._stream
+
+    def context(self, heading: str = "", previous: str = "", headings: tuple[str, ...] | None = None) -> Context:
+        post = self.post
+        return Context(topic=post.topic, title=post.title.text if post.title else "",
+                       tags=post.tags.text if post.tags else "",
+                       headings=tuple(post.headings) if headings is None else headings,
+                       heading=heading, previous=previous)
+
+    def write(self, sections: int) -> Post:
+        """Every step of the post in order, each part kept on it as it is chosen; the post."""
+        post = self.post
+        post.title = self.title()
+        post.description = self.description()
+        post.tags = self.tags()
+        post.outline, post.headings = self.outline(sections)
+        post.introduction = self.introduction()
+        for i, heading in enumerate(post.headings):
+            post.sections.append(self.section(i, heading, derive_seed(post.seed, f"section {i + 1}")))
+        post.conclusion = self.conclusion()
+        return post
 
     # --- steps ---------------------------------------------------------------------------------
 
     def title(self) -> Part:
-        about = keywords(self.post.topic)  # a post about blogging may say so in its title
-        ban = TITLE_BANNED + tuple(w for w in TITLE_ABOUT_THE_POST if not shares_stem([w], about))
-        part = self._step("title", "title", derive_seed(self.post.seed, "title"), clean=clean_title, ban=ban)
+        part = self.best_of(STEPS["title"], "title", derive_seed(self.post.seed, "title"), self.context(),
+                            ban=rules.bans("title", self.post.topic))
         if not any(c.valid for c in part.candidates):  # no usable title in any round: the topic is a fine title
             part.text = self.post.topic[:1].upper() + self.post.topic[1:]
         return part
 
     def description(self) -> Part:
-        return self._step("description", "description", derive_seed(self.post.seed, "description"),
-                          clean=clean_description)
+        return self.best_of(STEPS["description"], "description", derive_seed(self.post.seed, "description"),
+                            self.context())
 
     def tags(self) -> Part:
-        about = self._keywords("")
-        part = self._step("tags", "tags", derive_seed(self.post.seed, "tags"), clean=clean_tags,
-                          ban=tuple(w for w in TAGS_EXAMPLE_DOMAIN if not shares_stem([w], about)))
-        title, topic, known = self.post.title.text, self.post.topic, whole_words(self.model.tokenizer)
+        context = self.context()
+        about = keywords(context.topic, context.title)
+        part = self.best_of(STEPS["tags"], "tags", derive_seed(self.post.seed, "tags"), context,
+                            ban=tuple(w for w in TAGS_EXAMPLE_DOMAIN if not shares_stem([w], about)))
+        known = whole_words(self.model.tokenizer)
         # the best list may still hold a tag the checker names ("grammar" on a guitar review): it goes
         tags = [t for t in part.text.split(", ")
-                if t and not find_defects(t, "tags", title=title, topic=topic, vocabulary=known)]
+                if t and not find_defects(t, "tags", title=context.title, topic=context.topic, vocabulary=known)]
         for word in sorted(about - VAGUE):  # too few usable tags: add the key words of the topic and title
             if len(tags) >= 3:
                 break
@@ -400,16 +447,18 @@ class _Writer:
         seed = derive_seed(self.post.seed, "outline")
         self.on_event(PostEvent("start", "outline"))
         headings, written, chosen = [], [], []
+        title = self.post.title.text
+        ban = rules.bans("heading") + title_phrases(title) + title_phrases(self.post.topic)
         for k in range(1, n + 1):
             # Only headings the model really wrote go back into the prompt: a stand-in such as
             # "Part 2" would be copied by the next heading.
             outline = "".join(f"{i}. {h}\n" for i, h in enumerate(written, 1))
-            part = self._step("heading", f"outline {k}", derive_seed(seed, str(k)), clean=clean_heading,
-                              fields={"outline": outline, "number": len(written) + 1, "sections": n},
-                              announce=False, reject={h.lower() for h in headings},
-                              stops=(f"\n{len(written) + 2}.",),
-                              ban=title_phrases(self.post.title.text) + title_phrases(self.post.topic) + TITLE_BANNED
-                              + HEADING_BANNED)
+            # judged against the headings chosen so far, so a near-duplicate loses while it can still be replaced
+            part = self.best_of(STEPS["heading"], f"outline {k}", derive_seed(seed, str(k)),
+                                self.context(headings=tuple(headings)),
+                                fields={"outline": outline, "number": len(written) + 1, "sections": n},
+                                announce=False, reject={h.lower() for h in headings},
+                                stops=(f"\n{len(written) + 2}.",), ban=ban)
             valid = any(c.valid and c.text == part.text for c in part.candidates) and part.text
             # Without a clean heading, the best that was written (post.defects() names its defect);
             # a placeholder only when nothing was written at all, and the checker names that too.
@@ -423,85 +472,88 @@ class _Writer:
         return Part("outline", text, seed, candidates), headings
 
     def introduction(self) -> Part:
-        return self._step("introduction", "introduction", derive_seed(self.post.seed, "introduction"))
+        return self.best_of(STEPS["introduction"], "introduction", derive_seed(self.post.seed, "introduction"),
+                            self.context())
 
     def section(self, index: int, heading: str, seed: int) -> Part:
         previous = self.post.sections[index - 1].text if index > 0 else self.post.introduction.text
-        part = self._step("section", f"section {index + 1}", seed, heading=heading,
-                          fields={"heading": heading, "previous": tail(previous)})
+        part = self.best_of(STEPS["section"], f"section {index + 1}", seed,
+                            self.context(heading=heading, previous=tail(previous)))
         part.heading = heading
         return part
 
     def conclusion(self) -> Part:
         last = self.post.sections[-1].text if self.post.sections else self.post.introduction.text
-        return self._step("conclusion", "conclusion", derive_seed(self.post.seed, "conclusion"),
-                          fields={"previous": tail(last)})
+        return self.best_of(STEPS["conclusion"], "conclusion", derive_seed(self.post.seed, "conclusion"),
+                            self.context(previous=tail(last)))
 
     # --- one step ----------------------------------------------------------------------------------
 
-    def _step(self, step: str, label: str, seed: int, clean=None, fields: dict | None = None,
-              heading: str = "", announce: bool = True, reject: set[str] | None = None,
-              stops: tuple[str, ...] | None = None, ban: tuple[str, ...] = ()) -> Part:
+    def best_of(self, spec: StepSpec, label: str, seed: int, context: Context, fields: dict | None = None,
+                announce: bool = True, reject: set[str] | None = None, stops: tuple[str, ...] | None = None,
+                ban: tuple[str, ...] = ()) -> Part:
+        """One step: rounds of candidates until one is clean (or the rounds run out), the best by ``text.score``."""
         post = self.post
-        title = post.title.text if post.title else ""
-        values = {"topic": post.topic, "title": title or post.topic, "kind": post.post_type, "tone": post.tone,
-                  "words": post.words, "sections": len(post.headings),
-                  "headings": "; ".join(post.headings) or post.topic, "outline": "", "number": 1,
-                  "heading": heading, "previous": ""}
+        values = {"topic": context.topic, "title": context.title or context.topic, "kind": post.post_type,
+                  "tone": post.tone, "words": post.words, "sections": len(context.headings),
+                  "headings": "; ".join(context.headings) or context.topic, "outline": "", "number": 1,
+                  "heading": context.heading, "previous": context.previous, "tags": context.tags}
         values.update(fields or {})
-        prompt, reply = post_prompt(step, self.chat, **values)
-        prose = step in ("introduction", "section", "conclusion")
+        prompt, reply = post_prompt(spec.template, self.chat, **values)
+        if spec.prose:
+            ban = ban + rules.bans("prose")
         params = post.params.replace(
-            stop=stops or POST_STOPS[step], banned=post.params.banned + ban + (POST_BANNED if prose else ()),
-            trim_to_sentence=prose or step == "description",
-            max_new_tokens=self._prose_budget() if prose else SHORT_BUDGET[step], max_length=None,
-            min_new_tokens=0)
-        if not prose and params.temperature > SHORT_TEMPERATURE:
-            params = params.replace(temperature=SHORT_TEMPERATURE)
-        wanted = self._keywords(heading)
+            stop=stops or POST_STOPS[spec.template], banned=post.params.banned + ban,
+            trim_to_sentence=spec.prose or spec.part == "description",
+            max_new_tokens=spec.budget or self._prose_budget(), max_length=None, min_new_tokens=0)
+        if spec.temperature is not None and params.temperature > spec.temperature:
+            params = params.replace(temperature=spec.temperature)
+        wanted = keywords(context.topic, context.title, context.heading)
         known = whole_words(self.model.tokenizer)
         if announce:
             self.on_event(PostEvent("start", label))
 
-        def judge(text: str, cut: bool = False) -> tuple[Scored, list[Defect]]:
-            fluency = self._fluency(text, prompt, reply) if text.strip() else -100.0
-            defects = find_defects(text, _PART_KIND.get(step, "prose"), part=label, title=title, topic=post.topic,
-                                   headings=tuple(post.headings), target_words=post.words, vocabulary=known)
+        def judge(text: str, written: str, cut: bool = False) -> tuple[Scored, list[Defect]]:
+            """``text`` as the part reads, ``written`` what the model wrote of it after the prompt and reply."""
+            fluency = self._fluency(written, prompt, reply) if written.strip() else -100.0
+            defects = find_defects(text, spec.part, part=label, title=context.title, topic=context.topic,
+                                   headings=context.headings, target_words=post.words, vocabulary=known)
             if cut and text:
                 defects.append(Defect("unfinished", label, len(text), f"cut at {params.max_new_tokens} tokens"))
             return score(text, fluency, wanted, defects), defects
 
         scored: list[Scored] = []
         blocked: list[tuple[str, list[Defect]]] = []  # prose candidates whose clean start is not yet tried
-        for attempt in range(HEADING_ATTEMPTS if step in ("heading", "description") else
-                             PROSE_ATTEMPTS if prose else ATTEMPTS):
+        for attempt in range(spec.rounds):
             attempt_seed = seed if attempt == 0 else derive_seed(seed, f"retry {attempt}")
             if attempt == ATTEMPTS:  # a heading still stuck (on the title) after the cool rounds: sample as the prose
                 params = params.replace(temperature=max(params.temperature, post.params.temperature))
-            for candidate in self._generate(prompt, reply, params.replace(seed=attempt_seed), label):
-                text = candidate.text
+            for candidate in self.generate(prompt, reply, params.replace(seed=attempt_seed), label):
+                raw = candidate.text
                 # a title or heading that ran out of tokens before its line ended was cut off mid-phrase
-                cut = step in ("title", "heading") and candidate.finish_reason == "length" and "\n" not in text.strip()
-                if step == "description":  # the reply "This post" is part of the sentence
-                    text = reply.strip() + text
-                raw, text = text, clean(text) if clean else clean_prose(text)
+                cut = spec.part in ("title", "heading") and candidate.finish_reason == "length" and \
+                    "\n" not in raw.strip()
+                text = spec.clean(reply.strip() + raw if spec.reply_is_text else raw)  # "This post" + "walks you..."
                 cut = cut and _kept_end(raw, text)  # a cut line whose cut tail cleaning dropped reads whole
                 if reject and text.lower() in reject:
                     text = ""
-                judged, defects = judge(text, cut)
+                # the model's own words are scored after the reply, never the reply twice
+                written = text[len(reply.strip()):] if spec.reply_is_text and text.startswith(reply.strip()) else text
+                judged, defects = judge(text, written, cut)
                 scored.append(judged)
-                if prose and any(d.blocking for d in defects):
+                if spec.prose and any(d.blocking for d in defects):
                     blocked.append((text, defects))
-            if not any(s.valid for s in scored) and prose and attempt + 1 >= ATTEMPTS:
+            if not any(s.valid for s in scored) and spec.prose and attempt + 1 >= ATTEMPTS:
                 # No clean candidate in the usual rounds: what each wrote before its first blocking defect. A clean
                 # one ends the rounds; one only too short stays in the running, to beat junk lines at the end.
                 starts = {before_defects(text, defects) for text, defects in blocked} - {""}
-                scored += [s for s, found in map(judge, sorted(starts)) if not any(d.blocking for d in found)]
+                scored += [s for s, found in (judge(t, t) for t in sorted(starts))
+                           if not any(d.blocking for d in found)]
                 blocked.clear()
             if any(s.valid for s in scored):
                 break
         best = max(scored, key=lambda s: s.score)
-        part = Part(step=step, text=best.text, seed=seed, candidates=scored, heading=heading)
+        part = Part(step=spec.template, text=best.text, seed=seed, candidates=scored, heading=context.heading)
         if announce:
             self.on_event(PostEvent("done", label, best.text))
         return part
@@ -510,7 +562,7 @@ class _Writer:
         """Tokens for a prose part: its target words' worth, within a quarter of the model's context."""
         return min(round(self.post.words * TOKENS_PER_WORD), self.model.context_length // 4)
 
-    def _generate(self, prompt: str, reply: str, params: SamplingParams, label: str) -> list[Candidate]:
+    def _stream(self, prompt: str, reply: str, params: SamplingParams, label: str) -> list[Candidate]:
         if self.cancel.is_set():
             raise BlogneoError("The post was stopped before it was finished.")
         running = stream(prompt, params, self.model, reply=reply)
@@ -527,9 +579,6 @@ class _Writer:
         scored = score_text(text, prompt, self.model, reply=reply)
         return scored.mean_logprob() if scored.probs else -100.0
 
-    def _keywords(self, heading: str) -> set[str]:
-        return keywords(self.post.topic, self.post.title.text if self.post.title else "", heading)
-
 
 def _kept_end(raw: str, cleaned: str) -> bool:
     """Whether ``cleaned`` still ends where ``raw`` did (within its last two words)."""
@@ -537,5 +586,6 @@ def _kept_end(raw: str, cleaned: str) -> bool:
     return bool(kept) and kept[-1] in raw_words[-2:]
 
 
-__all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "check_settings", "Part", "Post", "PostEvent", "derive_seed",
+__all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "STEPS", "Context", "StepSpec", "Writer", "check_settings", "Part", "Post",
+           "PostEvent", "derive_seed",
            "rewrite_post", "write_post"]

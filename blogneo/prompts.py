@@ -154,8 +154,8 @@ def _template(model, user_ids: list[int]) -> list[int]:
 # One (prompt, reply) pair per step, for each kind of model. ``reply`` is what the answer is made
 # to start with: a chat model gets it after its assistant turn, a base model straight after the
 # prompt. Placeholders: {topic} {title} {sections} {headings} {outline} {number} {heading} {previous}
-# {tone} {kind} {a_kind} {shape} {words}. Chat models get short, direct requests for one paragraph: measured
-# on the embedded model (6 sections x 2 seeds), quoting the outline and the previous part made it
+# {tone} {kind} {a_kind} {shape} {words} {tags} {page}. Chat models get short, direct requests for one paragraph:
+# measured on the embedded model (6 sections x 2 seeds), quoting the outline and the previous part made it
 # answer as an editor ("Here is your rewritten version...") in 5 of 12 sections, one short request
 # in 1 of 12. Its answer then starts with the part's own Markdown heading, as if the post were
 # under way: measured on 6 posts x 2 seeds (48 prose parts), the parts that opened as a chat reply or
@@ -202,9 +202,10 @@ POST_TEMPLATES = {
         "heading": ("Type: how-to\nTitle: How to Start Running\nSections:\n1. Choose your shoes\n2. Run slowly\n"
                     "3. Plan the first week\n4. Stay motivated\n\nType: {kind}\nTitle: {title}\nSections:\n",
                     "{outline}{number}."),
-        "introduction": ("# {title}\n\n", ""),
-        "section": ("# {title}\n\n{previous}\n\n## {heading}\n\n", ""),
-        "conclusion": ("# {title}\n\n{previous}\n\n## Conclusion\n\n", ""),
+        # a blog page to continue: its header (title, type, tone, tags), the previous part, the part's heading
+        "introduction": ("{page}", ""),
+        "section": ("{page}{previous}\n\n## {heading}\n\n", ""),
+        "conclusion": ("{page}{previous}\n\n## Conclusion\n\n", ""),
     },
 }
 
@@ -217,20 +218,13 @@ POST_STOPS = {
 }
 
 
-# What a chat model writes when it answers a request instead of writing the part: the openings of
-# meta-talk that blogneo.defects finds, forbidden while every prose part is written (best-of-N and
-# retries then only meet what gets past them). Each was read in a post this project wrote. "[" is a
-# placeholder's start ("[Your Name]", "[insert item name]"), or an invented link's.
-POST_BANNED = ("[", "Here is your", "Here's your", "I am writing", "The author uses", "This article",
-               "The text aims", "Your feedback", "This essay", "In this essay",
-               "rewritten version", "As an AI", "I hope this message finds you", "This text", "The above text",
-               "The text above", "This sentence", "This paragraph", "your article", "constructive feedback",
-               "^Dear", "^Best regards", "^Kind regards", "^Sincerely",  # ^: at a line's start (a letter's)
-               "I'm so glad you", "I'm glad to hear", "I am so glad you", "your desire to", "I'm so glad that you",
-               "I'm so glad to see", "I'm glad I could help", "I'm so glad I could help", "I'd be happy to",
-               "I'd be more than happy", "be rephrased", "Welcome to our website", "^Premise",
-               "^By:", "^Written by",  # a byline as a line of its own ("By: Alex Chen and Jennifer Martin")
-               "I'm sorry to hear", "This post is titled", "the text has been")
+# The tags prompt's example is about baking bread, and without a ban its words came back on other topics ("kitchen,
+# food preparation, culinary arts" for a job interview: 4 of 20 topics, 3 candidates each): the tags step bans these
+# unless the topic shares them ("Baking sourdough bread"). Every phrase the checker names is banned from rules.toml.
+TAGS_EXAMPLE_DOMAIN = ("baking", "bread", "home cooking", "beginners", "kitchen", "food", "culinary", "cooking", "bake")
+# What each post type is called on its page, in the base model's header ("A humorous opinion piece about ...").
+KIND_NAMES = {"how-to": "how-to guide", "listicle": "list post", "opinion": "opinion piece", "review": "review",
+              "personal story": "personal story"}
 
 
 def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:
@@ -243,7 +237,18 @@ def post_prompt(step: str, chat: bool, **fields) -> tuple[str, str]:
         ['Topic: Sourdough', 'Title:']
     """
     prompt, reply = POST_TEMPLATES["chat" if chat else "base"][step]
-    fields = {"tone": TONES[0], "kind": "opinion", "words": 100, **fields}
+    fields = {"tone": TONES[0], "kind": "opinion", "words": 100, "tags": "", **fields}
+    fields.setdefault("topic", fields.get("title", ""))
+    fields.setdefault("title", fields["topic"])
     fields.setdefault("shape", SHAPES.get(fields["kind"], "its main sections"))
-    fields["a_kind"] = ("an " if fields["kind"][:1].lower() in "aeio" else "a ") + fields["kind"]
+    fields["a_kind"] = _a(fields["kind"])
+    # a base model's page header says what the post is, so the tone and the type reach what it continues
+    dek = f"{_a(fields['tone']).capitalize()} {KIND_NAMES.get(fields['kind'], fields['kind'])} about {fields['topic']}."
+    tags = f" Tags: {fields['tags']}." if fields["tags"] else ""
+    fields["page"] = f"# {fields['title']}\n\n*{dek}*{tags}\n\n"
     return prompt.format(**fields), reply.format(**fields)
+
+
+def _a(word: str) -> str:
+    """``word`` with its article: "an opinion", "a review"."""
+    return ("an " if word[:1].lower() in "aeio" else "a ") + word

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 from .text import normalize
 
@@ -117,7 +118,8 @@ def markdown() -> str:
         lines += [f"## {kind}", "", "| rule | reads | finds | must not find | banned while writing |",
                   "|---|---|---|---|---|"]
         for r in (r for r in load() if r.kind == kind):
-            cell = [r.id + (f": {r.why}" if r.why else ""), ", ".join(r.parts), _quote(r.must[0]),
+            cell = [r.id + (f": {r.why}" if r.why else ""), "every part" if r.parts == PARTS else ", ".join(r.parts),
+                    _quote(r.must[0]),
                     _quote(r.must_not[0]) if r.must_not else "", ", ".join(f"`{b}`" for b in r.ban)]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cell) + " |")
         lines.append("")

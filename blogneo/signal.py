@@ -24,6 +24,7 @@ from .text import SENTENCE_END, normalize
 
 SIGNAL_FILE = Path(__file__).with_name("signal.json")
 TRAINED_ON = ("reply", "instruction")  # the families it learns, against the negatives
+MIN_WORDS = 5  # a shorter sentence has too few words to judge ("I like it." is no reply); the rules read those
 _TOKEN = re.compile(r"[a-z']+|\d+|[^\sa-z\d]")
 
 
@@ -37,8 +38,8 @@ def features(text: str) -> Counter:
     """
     words = _TOKEN.findall(normalize(text)[0].lower())
     found = Counter(f"w:{w}" for w in words)
-    found.update(f"b:{a} {b}" for a, b in zip(words, words[1:]))
-    found.update(f"t:{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:]))
+    found.update(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    found.update(f"t:{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False))
     return found
 
 
@@ -72,7 +73,8 @@ class Signal:
 
     def find(self, text: str) -> list[tuple[int, str, float]]:
         """(start, sentence, probability) for each sentence of ``text`` the signal flags."""
-        return [(start, s, p) for start, s in sentences(text) if (p := self.probability(s)) >= self.threshold]
+        return [(start, s, p) for start, s in sentences(text)
+                if len(s.split()) >= MIN_WORDS and (p := self.probability(s)) >= self.threshold]
 
 
 @functools.cache

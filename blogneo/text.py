@@ -176,7 +176,7 @@ class Scored:
     fluency: float  # mean log-probability per token under the model: nearer 0 reads more fluent
     repetition: int  # how often the most repeated run of 3 words occurs (1: no repeats)
     on_topic: float  # share of the topic's key words the text uses, 0 to 1
-    defects: tuple[str, ...] = ()  # what blogneo.defects found, as "kind at where: excerpt"
+    defects: tuple = ()  # the blogneo.defects.Defect objects found in it
 
     @property
     def valid(self) -> bool:
@@ -198,8 +198,8 @@ def score(text: str, fluency: float, key_words: set[str], defects: tuple = ()) -
     """
     on_topic = topic_share(text, key_words)
     repetition = ngram_repeats(text, 3)
-    found = tuple(str(d).split(": ", 1)[-1] for d in defects)
-    blocking = sum(getattr(d, "blocking", True) for d in defects)
+    found = tuple(defects)
+    blocking = sum(d.blocking for d in defects)
     total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (100 if found else 0) - 100 * blocking
     return Scored(text=text, score=round(total, 4), fluency=round(fluency, 4), repetition=repetition,
                   on_topic=round(on_topic, 4), defects=found)
@@ -211,16 +211,13 @@ def clean_title(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     line = re.split(r"\s[#@|]", line)[0]
     line = re.sub(r"^(title|titel)\s*:\s*", "", line, flags=re.I)
-    line = line.strip().strip("\"'*#“”‘’ ").strip()
-    if _META_TITLE.search(line):
-        return ""  # the model talking about its answer, not a title: try again
-    return line  # one over TITLE_WORDS is kept whole, for the checker to name: cut, it read as cut off
+    # one over TITLE_WORDS is kept whole, for the checker to name: cut, it read as cut off; one about the answer
+    # ("Here's a title for your post") too, for its meta-talk rule
+    return line.strip().strip("\"'*#“”‘’ ").strip()
 
 
 TITLE_WORDS = 14  # a title longer than this is a sentence ("... from the Unwritten Pages of a Blogging" was one cut)
 
-
-_META_TITLE = re.compile(r"\b(here'?s|here is|blog (post|chat)|awesome!|sure!|title for)\b", re.I)
 
 
 def clean_heading(text: str) -> str:
@@ -257,8 +254,8 @@ def clean_heading(text: str) -> str:
         line = " ".join(words[:cuts[-1]])
     line = re.sub(r"\s*" + NEXT_STEP, "", line)  # "Planning a weekend - Step 3"
     line = line.strip().rstrip(":.-–—,;|/&+ ").strip()  # "The first year - July 2018 |": a stray separator
-    if re.match(r"^(in )?(introduction|conclusion)\b", line, re.I) or _META.search(line):
-        return ""  # the post has its own introduction and conclusion; a heading about the post is no heading
+    if re.match(r"^(in )?(introduction|conclusion)\b", line, re.I):
+        return ""  # the post has its own introduction and conclusion
     words = line.split()[:12]
     while words and words[-1].lower() in STOPWORDS:  # a heading cut off at "... and how to"
         words.pop()
@@ -273,11 +270,6 @@ HEADING_WORDS = 10  # a heading longer than this is a sentence, not a heading: c
 _CONNECTORS = {"to", "by", "with", "for", "where", "which", "that", "because", "while", "when", "and", "so"}
 # A heading's own description after a dash: " - This is...", " – It helps..."
 _DESCRIPTION = re.compile(r"\s[-\u2013\u2014]\s+(?:this|it|these|that|here|you|we|they|i)\b", re.I)
-# Words that mark a "heading" as the model talking about the post instead of naming a section.
-_META = re.compile(r"\b(sections?|paragraphs?|introduce|blog ?posts?|this post|this article|outline|headings?|"
-                   r"headers?|words?|sentences?|list items?)\b", re.I)
-
-
 def clean_tags(text: str) -> str:
     tags = []
     for raw in re.split(r"[,#;|\n]", text):
@@ -296,8 +288,6 @@ def clean_description(text: str) -> str:
     return text[: first.end()] if first else text
 
 
-# A small chat model sometimes opens with a line about its answer ("Here's the conclusion for ...:").
-_PREAMBLE = re.compile(r"^(here(?:'s| is| are)|sure|certainly|below|this is)\b[^\n]*:\s*\n+", re.I)
 
 
 # The next item's number after a heading: "Planning a weekend - Step 3", "Preparation: Step #2". clean_heading
@@ -319,8 +309,19 @@ _LABEL_BEFORE_TEXT = re.compile(LABEL + r"[ \t]*(?=\S)", re.I | re.M)
 _LEADING_HEADING = re.compile(r"\A(?:[ \t]*(?:#{1,6}[^\n]*|(\*{1,3}|_{1,3})[^*_\n.!?]{1,80}\1)[ \t]*(?:\n+|\Z))+")
 
 
+def _without_preamble(text: str) -> str:
+    """``text`` without a first line about the answer ("Here's the conclusion for ...:"), which a small chat model
+    sometimes opens with: a line ending in a colon that a meta-talk rule of rules.toml finds."""
+    from .rules import matches  # rules reads text through normalize, from this module
+
+    first, newline, rest = text.partition("\n")
+    if newline and first.rstrip().endswith(":") and any(r.kind == "meta-talk" for r, _, _ in matches(first, "prose")):
+        return rest.lstrip("\n")
+    return text
+
+
 def clean_prose(text: str) -> str:
-    text = _PREAMBLE.sub("", text.strip())
+    text = _without_preamble(text.strip())
     text = _LEADING_HEADING.sub("", text)  # the part has its heading already
     text = _LABEL_BEFORE_TEXT.sub("", text)
     text = re.sub(r"^[ \t]*\d{1,2}[.)][ \t]*$", "", text, flags=re.M)  # a list's number with no item after it
