@@ -88,7 +88,7 @@ def main() -> None:
         "learned signal": lambda t: bool(learned.find(t)),
         f"likelihood ratio ({model.name})": lambda t: item_ratio(t) >= threshold,
         "rules + learned": lambda t: rules(t) or bool(learned.find(t)),
-        f"rules + likelihood ratio": lambda t: rules(t) or item_ratio(t) >= threshold,
+        "rules + likelihood ratio": lambda t: rules(t) or item_ratio(t) >= threshold,
     }
     print(f"{args.split}: replies and instructions against negatives ({len(items)} items); ratio threshold "
           f"{threshold:.3f} from dev")

@@ -312,9 +312,7 @@ def test_what_a_reader_found_in_the_run_with_titles_kept_on_topic():
         assert kinds(heading, "heading") == ["meta-talk"], heading
     for fine in ("Starting a food blog", "The post office on Rua Augusta", "Welcoming a new dog home"):
         assert kinds(fine, "heading") == [], fine
-    for sentence in (                     "I have included all those details because you need them, not just for your readers.",
-):
-        assert "meta-talk" in kinds(sentence), sentence
+    assert "meta-talk" in kinds("I have included all those details because you need them, not just for your readers.")
     assert kinds("My blog of choice for recipes is a small one, run by a baker in Porto who posts daily.") == []
 
 
@@ -349,8 +347,7 @@ def test_what_a_reader_found_in_the_outlines_of_the_run_at_035_defects_per_post(
     # In prose, the writer speaking to the person asking.
     for sentence in ("I'm going to write you something nice today, about the library on my street.",
                      "You just want a good kettle. Well I'm here to help it be yours!",
-                     "Thank you so much for this amazing idea that can be lifesaving but also very expensive.",
-):
+                     "Thank you so much for this amazing idea that can be lifesaving but also very expensive."):
         assert "meta-talk" in kinds(sentence), sentence
     assert kinds("Thank you for the music, the old band played, and the whole square sang along with them.") == []
     assert clean_heading("Purpose: To encourage people to take action") == ""  # a request field is no heading

@@ -6,11 +6,10 @@ import pytest
 
 import blogneo
 from blogneo import BlogneoError, ParameterError
-from blogneo.defects import Defect, find_defects
+from blogneo.defects import find_defects
 from blogneo.markdown import read
 from blogneo.post import PostEvent, write_post
-from blogneo.prompts import TAGS_EXAMPLE_DOMAIN
-from blogneo.prompts import post_prompt
+from blogneo.prompts import TAGS_EXAMPLE_DOMAIN, post_prompt
 from blogneo.text import clean_heading, clean_prose, clean_tags, clean_title, score
 
 SEED_11 = blogneo.SamplingParams(seed=11)
