@@ -166,6 +166,21 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
     return sorted(found, key=lambda d: (KINDS.index(d.kind), d.where))
 
 
+def without_preamble(text: str) -> str:
+    """``text`` without a first line about the answer ("Here's the conclusion for ...:"), which a small chat model
+    sometimes opens with: a line ending in a colon in which a meta-talk rule finds the model answering.
+
+    Example:
+        >>> without_preamble("Here's the text you asked for:\n\nIt rained.")
+        'It rained.'
+    """
+    first, newline, rest = text.strip().partition("\n")
+    if newline and first.rstrip().endswith(":") and any(r.kind == "meta-talk" for r, _, _ in
+                                                        rules.matches(first, "prose")):
+        return rest.lstrip("\n")
+    return text
+
+
 def before_defects(text: str, defects: list[Defect]) -> str:
     """The whole sentences of ``text`` before its first blocking defect: "" when none come before it.
 

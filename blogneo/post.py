@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import rules
-from .defects import Defect, before_defects, check_post, find_defects, whole_words
+from .defects import Defect, before_defects, check_post, find_defects, whole_words, without_preamble
 from .display import HTML
 from .errors import BlogneoError, ParameterError
 from .files import slugify, write_new
@@ -82,15 +82,19 @@ class StepSpec:
         return self.part == "prose"
 
 
+def _clean_prose_part(text: str) -> str:
+    return clean_prose(without_preamble(text))
+
+
 STEPS = {
     "title": StepSpec("title", "title", 24, SHORT_TEMPERATURE, ATTEMPTS, clean_title),
     "description": StepSpec("description", "description", 60, SHORT_TEMPERATURE, HEADING_ATTEMPTS, clean_description,
                             reply_is_text=True),
     "tags": StepSpec("tags", "tags", 24, SHORT_TEMPERATURE, ATTEMPTS, clean_tags),
     "heading": StepSpec("heading", "heading", 16, SHORT_TEMPERATURE, HEADING_ATTEMPTS, clean_heading),
-    "introduction": StepSpec("introduction", "prose", None, None, PROSE_ATTEMPTS, clean_prose),
-    "section": StepSpec("section", "prose", None, None, PROSE_ATTEMPTS, clean_prose),
-    "conclusion": StepSpec("conclusion", "prose", None, None, PROSE_ATTEMPTS, clean_prose),
+    "introduction": StepSpec("introduction", "prose", None, None, PROSE_ATTEMPTS, _clean_prose_part),
+    "section": StepSpec("section", "prose", None, None, PROSE_ATTEMPTS, _clean_prose_part),
+    "conclusion": StepSpec("conclusion", "prose", None, None, PROSE_ATTEMPTS, _clean_prose_part),
 }
 
 

@@ -17,9 +17,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
-
 from .text import normalize
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
 PARTS = ("title", "description", "tags", "heading", "prose")

@@ -6,12 +6,11 @@ on the evaluation set's dev split only (replies and instructions against a human
 small file in the package (``signal.json``), so it loads without a network. The checker runs it on each sentence of
 a prose part or description; best-of-N runs it on every candidate.
 
-    python -m blogneo.signal --train        # retrain from dev and write signal.json (a test checks it is so made)
+    python -m blogneo.evaluation --train-signal    # retrain from dev, write signal.json (a test checks it is so made)
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import math
@@ -113,70 +112,3 @@ def fit(texts: list[str], labels: list[int], l2: float = 1e-3, steps: int = 400,
     return weights, round(float(b), 4)
 
 
-def training_data(split: str = "dev") -> tuple[list[str], list[int]]:
-    from .evaluation import load_items
-
-    items = [i for i in load_items(split) if i.family in ("negative", *TRAINED_ON)]
-    return [i.text for i in items], [int(i.positive) for i in items]
-
-
-def cross_validated(folds: int = 5, **settings) -> list[tuple[float, int]]:
-    """(probability, label) for every dev item, each scored by a model trained on the other folds: how settings
-    and the threshold are chosen without looking at test. An item scores its likeliest sentence."""
-    texts, labels = training_data("dev")
-    scored = []
-    for k in range(folds):
-        train = [(t, y) for i, (t, y) in enumerate(zip(texts, labels, strict=True)) if i % folds != k]
-        weights, bias = fit([t for t, _ in train], [y for _, y in train], **settings)
-        signal = Signal(weights, bias, 1.0)
-        scored += [(max((signal.probability(s) for _, s in sentences(t)), default=0.0), y)
-                   for i, (t, y) in enumerate(zip(texts, labels, strict=True)) if i % folds == k]
-    return scored
-
-
-def threshold_for(scored: list[tuple[float, int]], negatives_flagged: float) -> float:
-    """The lowest threshold that flags at most this share of the negatives among ``scored``."""
-    negatives = sorted((p for p, y in scored if not y), reverse=True)
-    allowed = int(negatives_flagged * len(negatives))
-    return round(negatives[allowed] + 1e-4, 4) if allowed < len(negatives) else 0.0
-
-
-#: Chosen by 5-fold cross-validation on dev (``python -m blogneo.signal --cv``): at 1% of dev's negatives
-#: flagged, words with pairs and triples caught 42% of replies and instructions, characters 3-5 with words and
-#: pairs 17%; weaker regularisation or more steps changed little.
-SETTINGS = {"l2": 1e-4, "steps": 1000, "rate": 4.0, "min_count": 2}
-NEGATIVES_FLAGGED = 0.01  # the threshold flags at most this share of dev's negatives, under cross-validation:
-# the phrase rules flag some too, and the checker as a whole may flag at most 3% (the CI gate)
-
-
-def train(path: Path = SIGNAL_FILE) -> Signal:
-    """Train on dev with ``SETTINGS``, its threshold from cross-validation, and write ``path``."""
-    threshold = threshold_for(cross_validated(**SETTINGS), NEGATIVES_FLAGGED)
-    weights, bias = fit(*training_data("dev"), **SETTINGS)
-    path.write_text(json.dumps({"trained_on": f"dev split: negatives against {', '.join(TRAINED_ON)}",
-                                "settings": SETTINGS, "threshold": threshold, "bias": bias,
-                                "weights": dict(sorted(weights.items()))}, indent=0, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
-    load.cache_clear()
-    return load(path)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", action="store_true", help="train on dev and write signal.json")
-    parser.add_argument("--cv", action="store_true", help="cross-validate SETTINGS on dev")
-    args = parser.parse_args(argv)
-    if args.cv:
-        scored = cross_validated(**SETTINGS)
-        positives = [p for p, y in scored if y]
-        for share in (0.0, 0.01, 0.02, 0.05):
-            threshold = threshold_for(scored, share)
-            print(f"negatives flagged <= {share:.0%}: threshold {threshold:.3f}, "
-                  f"recall {sum(p >= threshold for p in positives) / len(positives):.1%}")
-    if args.train:
-        signal = train()
-        print(f"wrote {SIGNAL_FILE.name}: {len(signal.weights)} weights")
-
-
-if __name__ == "__main__":
-    main()

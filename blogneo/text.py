@@ -309,19 +309,8 @@ _LABEL_BEFORE_TEXT = re.compile(LABEL + r"[ \t]*(?=\S)", re.I | re.M)
 _LEADING_HEADING = re.compile(r"\A(?:[ \t]*(?:#{1,6}[^\n]*|(\*{1,3}|_{1,3})[^*_\n.!?]{1,80}\1)[ \t]*(?:\n+|\Z))+")
 
 
-def _without_preamble(text: str) -> str:
-    """``text`` without a first line about the answer ("Here's the conclusion for ...:"), which a small chat model
-    sometimes opens with: a line ending in a colon that a meta-talk rule of rules.toml finds."""
-    from .rules import matches  # rules reads text through normalize, from this module
-
-    first, newline, rest = text.partition("\n")
-    if newline and first.rstrip().endswith(":") and any(r.kind == "meta-talk" for r, _, _ in matches(first, "prose")):
-        return rest.lstrip("\n")
-    return text
-
-
 def clean_prose(text: str) -> str:
-    text = _without_preamble(text.strip())
+    text = text.strip()
     text = _LEADING_HEADING.sub("", text)  # the part has its heading already
     text = _LABEL_BEFORE_TEXT.sub("", text)
     text = re.sub(r"^[ \t]*\d{1,2}[.)][ \t]*$", "", text, flags=re.M)  # a list's number with no item after it

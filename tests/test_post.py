@@ -10,7 +10,7 @@ from blogneo.defects import find_defects
 from blogneo.markdown import read
 from blogneo.post import PostEvent, write_post
 from blogneo.prompts import TAGS_EXAMPLE_DOMAIN, post_prompt
-from blogneo.text import clean_heading, clean_prose, clean_tags, clean_title, score
+from blogneo.text import clean_heading, clean_tags, clean_title, score
 
 SEED_11 = blogneo.SamplingParams(seed=11)
 STEPS = ["title", "description", "tags", "outline", "introduction", "section 1", "section 2", "section 3",
@@ -208,7 +208,7 @@ def test_headings_are_cleaned(raw, clean):
 def test_tags_and_prose_are_cleaned():
     assert clean_tags(" 1) joy; 2) fun ; #bike, ThisIsAVeryLongMashedTogetherTag") == "joy, fun, bike"
     assert clean_tags("3D printing, 2019, makers") == "3d printing, makers"
-    assert clean_prose("Here's the text you asked for:\n\nIt rained. Then") == "It rained."
+    assert blogneo.post.STEPS["section"].clean("Here's the text you asked for:\n\nIt rained. Then") == "It rained."
 
 
 def test_the_chat_model_writes_a_post_through_its_chat_template(embedded):
