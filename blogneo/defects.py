@@ -171,7 +171,7 @@ def without_preamble(text: str) -> str:
     sometimes opens with: a line ending in a colon in which a meta-talk rule finds the model answering.
 
     Example:
-        >>> without_preamble("Here's the text you asked for:\n\nIt rained.")
+        >>> without_preamble("Here's the text you asked for:\\n\\nIt rained.")
         'It rained.'
     """
     first, newline, rest = text.strip().partition("\n")
