@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--set", choices=TOPIC_SETS, default="dev",
                         help="dev: the topics the rules and prompts were tuned on; held-out: the report")
     parser.add_argument("--topics", type=int, help="only the first N topics of the set")
+    parser.add_argument("--stride", type=int, default=1, help="only every Nth topic of the set (every type stays in)")
     parser.add_argument("--json", help="also write the figures and every post to this file")
     parser.add_argument("--rescore", metavar="FILE", help="check the posts of an earlier --json FILE again, and stop")
     args = parser.parse_args()
@@ -153,7 +154,7 @@ def main() -> None:
     if args.as_base:
         model = dataclasses.replace(model, chat=False)
     rows = []
-    for topic, kind, tone in TOPIC_SETS[args.set][: args.topics]:
+    for topic, kind, tone in TOPIC_SETS[args.set][:: args.stride][: args.topics]:
         started = time.perf_counter()
         post = blogneo.write_post(topic, model, sections=args.sections, params=blogneo.SamplingParams(seed=args.seed),
                                   post_type=kind, tone=tone)
