@@ -10,6 +10,12 @@ part still without one tries the clean start of each candidate (the whole senten
 defect) and then more rounds, so no section is left empty. Every candidate's score and defects are
 kept, so a reader can see why one won. Cleaning and scoring the text are plain functions in
 ``blogneo.text``; this module runs the steps.
+
+How each kind of step is written is one table, ``STEPS`` (a ``StepSpec`` each: template, the part the checker
+reads it as, budget, temperature cap, rounds, cleaning). A step is written and judged against an explicit
+``Context`` (topic, title, tags, the headings chosen so far, its heading, the end of the part before), never
+against the half-built post. ``Writer(post, generate=...)`` is the one seam a test drives: it hands the writer
+candidates of its own, with cleaning, the checker and the scores all real.
 """
 
 from __future__ import annotations
