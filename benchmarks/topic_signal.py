@@ -53,7 +53,8 @@ def main() -> None:
                f"PMI under {model.name}": pmi}
     print(f"{'signal':<32} {'dev AUC':>8} {'test AUC':>8}")
     for name, signal in signals.items():
-        scores = {s: [(signal(r), r["label"] == "on") for r in rows if split_of(r["text"]) == s] for s in ("dev", "test")}
+        scores = {s: [(signal(r), r["label"] == "on") for r in rows if split_of(r["text"]) == s]
+                  for s in ("dev", "test")}
         print(f"{name:<32} {auc(scores['dev']):8.3f} {auc(scores['test']):8.3f}")
 
 
