@@ -161,6 +161,9 @@ def main() -> None:
         row = {"topic": topic, "type": kind, "tone": tone,
                **measure(post, time.perf_counter() - started, post.words)}
         rows.append(row)
+        if args.json:  # after every post, so that a run stopped partway keeps what it wrote
+            with open(args.json, "w") as f:
+                json.dump({"summary": summary(rows), "rows": rows}, f, indent=1)
         print(f"{row['defects']} defects {row['words_per_part']:4d}/{row['target_words']} words a part "
               f"{row['seconds']:5.1f} s  {topic} ({kind}, {tone})  {'; '.join(row['found'])}", flush=True)
     result = summary(rows)
