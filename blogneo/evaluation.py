@@ -66,6 +66,29 @@ def load_items(split: str | None = None, folder: Path = DATA) -> list[Item]:
     return [i for i in items if split is None or i.split == split]
 
 
+TOPIC_PAIRS = DATA.parent / "topic_pairs.jsonl"  # parts on and off their topic, for best-of-N's topic signal
+
+
+def topic_pairs(split: str | None = None) -> list[dict]:
+    """The labelled topic pairs (topic, kind, text, label "on" or "off"), split like the items by their text."""
+    if split not in (None, *SPLITS):
+        raise ValueError(f"split={split!r}: use one of {', '.join(SPLITS)}, or None for both.")
+    rows = [json.loads(line) for line in TOPIC_PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if split is None or split_of(r["text"]) == split]
+
+
+def auc(scored: list[tuple[float, bool]]) -> float:
+    """The chance that a random positive scores above a random negative (ties count half): 0.5 is chance.
+
+    Example:
+        >>> auc([(0.9, True), (0.2, False), (0.5, True), (0.5, False)])
+        0.875
+    """
+    on = [s for s, y in scored if y]
+    off = [s for s, y in scored if not y]
+    return sum((a > b) + 0.5 * (a == b) for a in on for b in off) / (len(on) * len(off))
+
+
 def flagged(text: str, check=None) -> list:
     """The blocking defects ``check`` (default: ``find_defects`` on a prose part) finds in ``text``."""
     check = check or find_defects

@@ -37,7 +37,7 @@ from .display import HTML
 from .errors import BlogneoError, ParameterError
 from .files import slugify, write_new
 from .generation import Candidate, stream
-from .lens import score_text
+from .lens import score_text, topic_pmi
 from .loading import LoadedModel, loaded
 from .markdown import document, front_matter, read
 from .prompts import POST_STOPS, POST_TYPES, TAGS_EXAMPLE_DOMAIN, TONES, check_prompt, post_prompt
@@ -518,7 +518,6 @@ class Writer:
             max_new_tokens=spec.budget or self._prose_budget(), max_length=None, min_new_tokens=0)
         if spec.temperature is not None and params.temperature > spec.temperature:
             params = params.replace(temperature=spec.temperature)
-        wanted = keywords(context.topic, context.title, context.heading)
         known = whole_words(self.model.tokenizer)
         if announce:
             self.on_event(PostEvent("start", label))
@@ -526,11 +525,12 @@ class Writer:
         def judge(text: str, written: str, cut: bool = False) -> tuple[Scored, list[Defect]]:
             """``text`` as the part reads, ``written`` what the model wrote of it after the prompt and reply."""
             fluency = self._fluency(written, prompt, reply) if written.strip() else -100.0
+            on_topic = topic_pmi(text, context.topic, self.model) if text.strip() else 0.0
             defects = find_defects(text, spec.part, part=label, title=context.title, topic=context.topic,
                                    headings=context.headings, target_words=post.words, vocabulary=known)
             if cut and text:
                 defects.append(Defect("unfinished", label, len(text), f"cut at {params.max_new_tokens} tokens"))
-            return score(text, fluency, wanted, defects), defects
+            return score(text, fluency, on_topic, defects), defects
 
         scored: list[Scored] = []
         blocked: list[tuple[str, list[Defect]]] = []  # prose candidates whose clean start is not yet tried

@@ -175,7 +175,7 @@ class Scored:
     score: float
     fluency: float  # mean log-probability per token under the model: nearer 0 reads more fluent
     repetition: int  # how often the most repeated run of 3 words occurs (1: no repeats)
-    on_topic: float  # share of the topic's key words the text uses, 0 to 1
+    on_topic: float  # how much likelier the topic makes it, nats per token (blogneo.lens.topic_pmi)
     defects: tuple = ()  # the blogneo.defects.Defect objects found in it
 
     @property
@@ -184,19 +184,19 @@ class Scored:
         return not self.defects
 
 
-def score(text: str, fluency: float, key_words: set[str], defects: tuple = ()) -> Scored:
+def score(text: str, fluency: float, on_topic: float, defects: tuple = ()) -> Scored:
     """Best-of-N's score: ``fluency + on_topic - 0.5 * (repetition - 1)``, -100 with any defect, and -100 more
     for each blocking one (so a part a little short beats one cut off mid-sentence when neither is clean).
 
     - fluency: mean natural-log probability of the text's tokens under the model (about -1 to -4);
-    - on_topic: the share of the key words of the topic (and title and heading) that the text
-      uses, matched on their first five letters, from 0 to 1;
+    - on_topic: how much likelier, per token, the model finds the text on a page about the topic than
+      on a page about nothing in particular (``blogneo.lens.topic_pmi``, in the same units: about -0.5
+      to 1.5; near 0 or below for a part about something else);
     - repetition: how often the most repeated run of three words occurs; each repeat beyond the
       first costs 0.5;
     - defects: what ``blogneo.defects.find_defects`` found in it (meta-talk, artifacts, an
       unfinished or far too short part...); any one makes the candidate invalid.
     """
-    on_topic = topic_share(text, key_words)
     repetition = ngram_repeats(text, 3)
     found = tuple(defects)
     blocking = sum(d.blocking for d in defects)

@@ -47,3 +47,17 @@ def test_misses_are_shown_for_dev_only(capsys):
     with pytest.raises(SystemExit):
         evaluation.main(["--split", "test", "--misses"])
     assert "dev only" in capsys.readouterr().err
+
+
+# Measured on the test pairs when the topic signal went into best-of-N (2026-12-02): AUC 0.808; the share of the
+# topic's key words, best-of-N's signal before it, 0.548. The signal was chosen on dev (0.837 against 0.554).
+LEAST_TOPIC_AUC = 0.78
+
+
+def test_the_topic_signal_ranks_on_topic_parts_above_off_topic_ones(embedded):
+    from blogneo.lens import topic_pmi
+
+    pairs = evaluation.topic_pairs("test")
+    assert len(pairs) >= 100 and {p["label"] for p in pairs} == {"on", "off"}
+    scored = [(topic_pmi(p["text"], p["topic"], embedded), p["label"] == "on") for p in pairs]
+    assert evaluation.auc(scored) >= LEAST_TOPIC_AUC

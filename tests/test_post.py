@@ -10,6 +10,7 @@ from blogneo.defects import find_defects
 from blogneo.markdown import read
 from blogneo.post import PostEvent, write_post
 from blogneo.prompts import TAGS_EXAMPLE_DOMAIN, post_prompt
+from blogneo.lens import topic_pmi
 from blogneo.text import clean_heading, clean_tags, clean_title, score
 
 SEED_11 = blogneo.SamplingParams(seed=11)
@@ -93,28 +94,29 @@ def test_best_of_n_keeps_the_highest_scoring_candidate_and_shows_every_score(ran
             assert part.text == "The"
             continue
         assert part.text == best.text
+    # each candidate's on-topic figure is the model's own topic signal, for the post's topic
+    [some] = [c for c in post.introduction.candidates if c.text.strip()][:1]
+    assert some.on_topic == round(topic_pmi(some.text, "The", random_model), 4)
     table = post.scores()
     assert table._repr_html_().count("<tr>") == 1 + sum(len(p.candidates) for p in post.parts())
     assert "✔" in repr(table)
 
 
 def test_score_rewards_fluency_and_topic_and_punishes_repetition_and_defects():
-    keywords = {"bread", "baking"}
-
-    def scored(text):
-        return score(text, -2.0, keywords, find_defects(text, target_words=12))
+    def scored(text, on_topic=1.0):
+        return score(text, -2.0, on_topic, find_defects(text, target_words=12))
 
     good = scored("Baking bread at home is slow and rewarding. The bread is worth it, every time.")
     loop = scored("the bread is good the bread is good the bread is good the bread is good.")
     cut = scored("Baking bread at home is slow and rewarding and then the oven")
     meta = scored("Here is your rewritten version: baking bread at home is slow and rewarding, and worth it.")
-    off = scored("Cats sleep most of the day and the night, and nobody minds it at all.")
+    off = scored("Cats sleep most of the day and the night, and nobody minds it at all.", on_topic=-0.2)
     assert good.valid and good.on_topic == 1.0 and good.repetition == 1 and good.score == -1.0
     assert loop.repetition == 4 and not loop.valid and loop.score < good.score
     assert not cut.valid and cut.score < -90 and cut.defects[0].kind == "unfinished"
     assert not meta.valid and (meta.defects[0].kind, meta.defects[0].where) == ("meta-talk", 0)
-    assert off.valid and off.on_topic == 0 and off.score < good.score
-    assert score("Bread", -1.0, keywords).valid
+    assert off.valid and off.on_topic == -0.2 and off.score < good.score
+    assert score("Bread", -1.0, 0.0).valid
     # Neither clean: a part a little short beats one that is a byline cut off mid-phrase.
     short = scored("Baking bread is slow. It is worth it.")
     byline = scored("By: Alex Chen and Jennifer Martin")
