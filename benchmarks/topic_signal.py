@@ -3,9 +3,9 @@ tests/data/topic_pairs.jsonl (split like the checker's set: dev to choose, test 
 
     python benchmarks/topic_signal.py [--model embedded]
 
-Signals: the share of the topic's key words a part uses (best-of-N's ``on_topic`` today), and the loaded model's
-pointwise mutual information between the topic and the part (how much likelier the part is, per token, after
-"Topic: <topic>" than after a neutral topic). Reported as AUC: the chance that a random on-topic part scores above
+Signals: the share of the topic's key words a part uses (best-of-N's ``on_topic`` before issue 28), and the loaded
+model's pointwise mutual information between the topic and the part (``blogneo.lens.topic_pmi``, best-of-N's
+``on_topic`` now: how much likelier the part is, per token, after "Blog post: <topic>" than after a neutral topic). Reported as AUC: the chance that a random on-topic part scores above
 a random off-topic one (0.5 is chance).
 """
 

@@ -201,24 +201,26 @@ def topic_pmi(text: str, topic: str, model: LoadedModel | str | None = None) -> 
     of the topic's words does.
 
     Example:
-        >>> topic_pmi("Knead the dough for ten minutes.", "Baking bread") > \\
-        ...     topic_pmi("Check the tyre pressure weekly.", "Baking bread")
+        >>> topic_pmi("Knead the dough for ten minutes.", "Baking bread", "embedded") > topic_pmi(
+        ...     "Check the tyre pressure weekly.", "Baking bread", "embedded")
         True
     """
     check_prompt(text, "text")
     check_prompt(topic, "topic")
     model = loaded(model)
-    ids = text_ids(model.tokenizer, " " + text.strip())
+    room = model.context_length // 4  # a topic longer than this is judged by its first tokens
+    topic = model.tokenizer.decode(text_ids(model.tokenizer, topic.strip())[:room])
+    pages = [text_ids(model.tokenizer, TOPIC_PAGE.format(topic=t)) for t in (topic, NEUTRAL_TOPIC)]
+    # a text longer than the context is judged by as much of its start as fits beside either page
+    ids = text_ids(model.tokenizer, " " + text.strip())[:model.context_length - max(map(len, pages))]
 
-    def mean_logprob(page: str) -> float:
-        context = text_ids(model.tokenizer, page)
+    def mean_logprob(context: list[int]) -> float:
         input_ids = torch.tensor([context + ids], device=model.device)
         with model.lock, torch.inference_mode():
             logits = model.model(input_ids).logits[0, len(context) - 1:-1].float()
         return logits.log_softmax(-1).gather(1, input_ids[0, len(context):, None]).mean().item()
 
-    return mean_logprob(TOPIC_PAGE.format(topic=topic.strip())) - \
-        mean_logprob(TOPIC_PAGE.format(topic=NEUTRAL_TOPIC))
+    return mean_logprob(pages[0]) - mean_logprob(pages[1])
 
 
 def perplexity(text: str, model: LoadedModel | str | None = None) -> float:

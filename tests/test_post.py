@@ -7,10 +7,10 @@ import pytest
 import blogneo
 from blogneo import BlogneoError, ParameterError
 from blogneo.defects import find_defects
+from blogneo.lens import topic_pmi
 from blogneo.markdown import read
 from blogneo.post import PostEvent, write_post
 from blogneo.prompts import TAGS_EXAMPLE_DOMAIN, post_prompt
-from blogneo.lens import topic_pmi
 from blogneo.text import clean_heading, clean_tags, clean_title, score
 
 SEED_11 = blogneo.SamplingParams(seed=11)
@@ -517,3 +517,24 @@ def test_the_tone_changes_a_base_models_post(tiny):
     assert posts["friendly"].introduction.text != posts["humorous"].introduction.text  # the same seed
 
 
+
+
+def test_best_of_n_weighs_each_candidate_by_the_topic_signal_for_the_posts_topic(tiny, monkeypatch):
+    # Two clean candidates for each prose part: the paragraph the tiny model recites (far likelier to it) and one
+    # about cats. A topic signal that favours the cats wins over fluency, so the score really carries it.
+    cats = ("Cats sleep for most of the day and wake at dusk. Give them a warm corner, fresh water and a scratching "
+            "post, and they will keep the house calm and quiet for hours.")
+    asked = []
+
+    def signal(text, topic, model):
+        asked.append((topic, model))
+        return 20.0 if "Cats" in text else 0.0
+
+    monkeypatch.setattr(blogneo.post, "topic_pmi", signal)
+    post = a_post(tiny, lambda label, k: plain(label, k) + ([cats] if label.startswith(("intro", "section", "concl"))
+                                                              else []))
+    assert post.introduction.text == cats and all(s.text == cats for s in post.sections)
+    chosen = max(post.introduction.candidates, key=lambda c: c.score)
+    assert chosen.on_topic == 20.0 and chosen.fluency < min(c.fluency for c in post.introduction.candidates
+                                                             if c.text != cats)
+    assert asked and {topic for topic, _ in asked} == {"Baking bread"} and {m for _, m in asked} == {tiny}
