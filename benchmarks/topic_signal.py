@@ -5,8 +5,8 @@ tests/data/topic_pairs.jsonl (split like the checker's set: dev to choose, test 
 
 Signals: the share of the topic's key words a part uses (best-of-N's ``on_topic`` before issue 28), and the loaded
 model's pointwise mutual information between the topic and the part (``blogneo.lens.topic_pmi``, best-of-N's
-``on_topic`` now: how much likelier the part is, per token, after "Blog post: <topic>" than after a neutral topic). Reported as AUC: the chance that a random on-topic part scores above
-a random off-topic one (0.5 is chance).
+``on_topic`` now: how much likelier the part is, per token, after "Blog post: <topic>" than after a neutral topic).
+Reported as AUC: the chance that a random on-topic part scores above a random off-topic one (0.5 is chance).
 """
 
 from __future__ import annotations

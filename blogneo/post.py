@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import rules
-from .defects import Defect, before_defects, check_post, find_defects, whole_words, without_preamble
+from .defects import DRIFT, DRIFT_PARTS, Defect, before_defects, check_post, find_defects, whole_words, without_preamble
 from .display import HTML
 from .errors import BlogneoError, ParameterError
 from .files import slugify, write_new
@@ -525,11 +525,16 @@ class Writer:
         def judge(text: str, written: str, cut: bool = False) -> tuple[Scored, list[Defect]]:
             """``text`` as the part reads, ``written`` what the model wrote of it after the prompt and reply."""
             fluency = self._fluency(written, prompt, reply) if written.strip() else -100.0
-            on_topic = topic_pmi(text, context.topic, self.model) if text.strip() else 0.0
             defects = find_defects(text, spec.part, part=label, title=context.title, topic=context.topic,
                                    headings=context.headings, target_words=post.words, vocabulary=known)
             if cut and text:
                 defects.append(Defect("unfinished", label, len(text), f"cut at {params.max_new_tokens} tokens"))
+            # two forward passes: spent only where they can decide (a blocked candidate loses anyway)
+            live = text.strip() and not any(d.blocking for d in defects)
+            on_topic = topic_pmi(text, context.topic, self.model) if live else 0.0
+            if live and spec.part in DRIFT_PARTS and on_topic < DRIFT:
+                defects.append(Defect("drift", label, 0, f"the topic makes it no likelier ({on_topic:+.2f} a token)",
+                                      "topic-signal"))
             return score(text, fluency, on_topic, defects), defects
 
         scored: list[Scored] = []
