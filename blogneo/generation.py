@@ -32,7 +32,7 @@ from .errors import ParameterError
 from .loading import LoadedModel, loaded
 from .memory import cache_bucket, check_run
 from .precision import FiniteScores, HalfPrecisionOverflow
-from .prompts import banned_ids, check_prompt, encode
+from .prompts import UNDER_HEADING, banned_ids, check_prompt, encode, heading_start_ids
 from .sampling import SamplingParams, resolve_params
 from .text import SENTENCE_END, ends_sentence, trim_to_sentence
 
@@ -87,7 +87,9 @@ def generate(prompt: str, params: SamplingParams | str | None = None,
         params: a SamplingParams, a preset name ("precise", "balanced", "creative") or None.
         model: a LoadedModel, a spec for ``blogneo.load``, or None for the default model.
         reply: text the answer starts with (after a chat model's assistant turn, or appended to
-            a base model's prompt); the candidates' text is what follows it.
+            a base model's prompt); the candidates' text is what follows it. When that ends with a
+            Markdown heading line ("## Tips\n"), the text goes under it: it never opens with another
+            heading or a blank line.
         overrides: any SamplingParams field, plus the tutorial's ``do_sample``.
 
     Example:
@@ -198,8 +200,11 @@ def finishing_room(budget: int) -> int:
 FINISH_MIN, FINISH_MAX = 16, 40  # a sentence is often 15 to 25 tokens
 
 
-def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens: int):
+def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens: int, under_heading: bool = False):
     """``params`` as the GenerationConfig ``generate`` runs with on ``model``: its special tokens included.
+
+    ``under_heading``: the prompt ends with a Markdown heading line (``prompts.UNDER_HEADING``), so the text goes
+    under it and may not open with another heading or a blank line (``prompts.heading_start_ids``).
 
     With ``trim_to_sentence`` the run may go on past its budget (``finishing_room``, within the
     context) to finish a sentence; a stopping criterion ends it at the first sentence end there.
@@ -214,6 +219,8 @@ def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens:
     config.pad_token_id, config.eos_token_id, config.bos_token_id = own.pad_token_id, own.eos_token_id, own.bos_token_id
     if params.banned:
         config.bad_words_ids = banned_ids(model.tokenizer, params.banned)
+    if under_heading:
+        config.begin_suppress_tokens = list(heading_start_ids(model.tokenizer))
     if params.trim_to_sentence:
         room = model.context_length - prompt_tokens - config.max_new_tokens
         config.max_new_tokens += max(0, min(room, finishing_room(config.max_new_tokens)))
@@ -239,7 +246,9 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     reserve = params.max_new_tokens if params.max_length is None else 1
     input_ids = encode(model, prompt, reserve, reply=reply).to(model.device)
     prompt_len = input_ids.shape[1]
-    config = generation_config(model, params, prompt_len)
+    # a chat model's answer starts after its reply; a base model continues the prompt and the reply together
+    config = generation_config(model, params, prompt_len,
+                               under_heading=bool(UNDER_HEADING.search(reply if model.chat else prompt + reply)))
     # Refused before anything is allocated: the KV cache and logits for every candidate's whole length.
     tokens = config.max_cache_len if model.compile else prompt_len + config.max_new_tokens
     check_run(model.shape, model.precision, model.device, params.num_candidates, tokens, static=model.compile)
@@ -323,7 +332,7 @@ def _decode(model: LoadedModel, input_ids: torch.Tensor, params: SamplingParams,
                 streamer.restart()  # the reader keeps what it was sent; the fp32 run goes on from there
             if finish is not None:
                 finish.ended.clear()
-            config = generation_config(model, params, input_ids.shape[1])
+            config = generation_config(model, params, input_ids.shape[1], config.begin_suppress_tokens is not None)
             output, elapsed = _generate_compiled(model, input_ids, config, seed, criteria, streamer, params)
     return output, elapsed, config
 
@@ -344,7 +353,8 @@ def _generate_compiled(model: LoadedModel, input_ids: torch.Tensor, config, seed
         model.stop_compiling(error)
         if streamer is not None:
             streamer.restart()
-        return _generate_once(model, input_ids, generation_config(model, params, input_ids.shape[1]), seed,
+        return _generate_once(model, input_ids, generation_config(
+            model, params, input_ids.shape[1], config.begin_suppress_tokens is not None), seed,
                               criteria, streamer)
     model.compiled.add(key)
     return output

@@ -7,6 +7,8 @@ prompt goes through its chat template as the user's message.
 
 from __future__ import annotations
 
+import functools
+import re
 import warnings
 
 import torch
@@ -131,6 +133,25 @@ def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
                 if ids and ids not in sequences:
                     sequences.append(ids)
     return sequences
+
+
+# A prompt (or a reply) that ends with a Markdown heading line: the text asked for goes under that heading.
+UNDER_HEADING = re.compile(r"(?:\A|\n)#{1,6}[ \t]+\S[^\n]*\n+\Z")
+
+
+@functools.lru_cache(maxsize=8)  # keyed by the tokenizer object itself, which the cache keeps alive
+def heading_start_ids(tokenizer) -> tuple[int, ...]:
+    """Ids of the tokens that would open the text under a heading with another heading or a blank line: those
+    spelt as "#" marks (after any spaces) or as white space alone. transformers suppresses them at the first new
+    token (``begin_suppress_tokens``) when the prompt ends with a heading line (``UNDER_HEADING``): asked for a
+    section under "## 5 Simple Tank Maintenance Tips", the embedded model opened all five rounds with a
+    sub-heading ("### 1. Rinse the filter"), which a stop at the next one or the part's cleaning left empty."""
+    found = []
+    for token_id in range(len(tokenizer)):
+        text = tokenizer.decode([token_id])
+        if text and (not text.strip() or text.lstrip(" \t").startswith("#")):
+            found.append(token_id)
+    return tuple(found)
 
 
 # Words a headline keeps in lower case after its first word ("What Running a Marathon Taught Me").

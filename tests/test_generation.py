@@ -7,7 +7,7 @@ from tiny_gptneo import PARAGRAPHS
 import blogneo
 from blogneo import ParameterError
 from blogneo.generation import _held_back
-from blogneo.prompts import encode
+from blogneo.prompts import UNDER_HEADING, encode, heading_start_ids
 from blogneo.text import trim_to_sentence
 
 LIGHTHOUSE = PARAGRAPHS[0]
@@ -58,6 +58,34 @@ def test_the_same_seed_gives_the_same_text_and_another_seed_does_not(random_mode
     first, again, other = run(11), run(11), run(12)
     assert first.text == again.text and first.seed == 11
     assert other.text != first.text
+
+
+def test_text_under_a_heading_never_opens_with_another_heading_or_a_blank_line(random_model, monkeypatch):
+    # The untrained model, leaning hard to "#" and line breaks: asked for a section under "## 5 Simple Tank
+    # Maintenance Tips", the embedded model opened all five rounds with a sub-heading, and the post kept an empty
+    # section. Under a heading line the first new token is never one of them; anywhere else it may be.
+    heading_marks = list(heading_start_ids(random_model.tokenizer))
+    original = random_model.model.forward
+
+    def leaning(*args, **kwargs):
+        output = original(*args, **kwargs)
+        output.logits[..., heading_marks] += 8.0
+        return output
+
+    monkeypatch.setattr(random_model.model, "forward", leaning)
+
+    def openings(prompt, reply=""):
+        found = blogneo.generate(prompt, model=random_model, reply=reply, seed=3, temperature=1.0, top_k=0,
+                                 num_candidates=8, max_new_tokens=2, trim_to_sentence=False)
+        return [c.text for c in found]
+
+    def opens_so(text):
+        return text.lstrip(" \t")[:1] in ("#", "\n", "")
+
+    assert all(opens_so(t) for t in openings("A post about tanks\n\nTips\n\n"))  # the lean is real
+    assert not any(opens_so(t) for t in openings("A post about tanks\n\n## Tips\n\n"))
+    assert not any(opens_so(t) for t in openings("A post about tanks\n\n", reply="## Tips\n"))  # a base model's reply
+    assert not UNDER_HEADING.search("Tips: #1 is water\n") and not UNDER_HEADING.search("#hashtag\n")
 
 
 def test_a_random_seed_is_drawn_and_reported_so_the_run_can_be_repeated(random_model):
