@@ -2,13 +2,13 @@
 
     python benchmarks/meta_signal.py [--model embedded] [--split test]
 
-1. the learned signal that ships (``blogneo.signal``: words, pairs and triples, logistic regression on dev);
+1. the learned signal that ships (``blogneo.signal``: the embedded model's hidden states, logistic regression on dev);
 2. a likelihood ratio under the loaded model: how much likelier a sentence is, per token, as an assistant's answer to
    a request for a blog section than as a line of a blog page. Its threshold is chosen on dev (at most 1% of dev's
    negatives flagged), then applied to the split asked for.
 
 Each is reported alone and on top of the phrase rules, with the milliseconds it takes per candidate (a prose part of
-about 100 words, six sentences).
+about 100 words, six sentences) on the model as the writer loads it. ``--set new_writers`` reports the second set.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import torch
 import blogneo
 from blogneo import evaluation, signal
 from blogneo.defects import find_defects
+from blogneo.lens import _token_logprobs
 from blogneo.prompts import text_ids
 
 REQUEST = "Write one short section of a blog post."
@@ -39,10 +40,7 @@ def ratio_scorer(model):
     contexts = [text_ids(tokenizer, reply_context), text_ids(tokenizer, PAGE)]
 
     def mean_logprob(context: list[int], ids: list[int]) -> float:
-        input_ids = torch.tensor([context + ids], device=model.device)
-        with model.lock, torch.inference_mode():
-            logits = model.model(input_ids).logits[0, len(context) - 1:-1].float()
-        return logits.log_softmax(-1).gather(1, torch.tensor(ids, device=logits.device)[:, None]).mean().item()
+        return _token_logprobs(model, torch.tensor([context]), ids).mean().item()
 
     def score(sentence: str) -> float:
         ids = text_ids(tokenizer, " " + sentence if not model.chat else sentence)
@@ -64,8 +62,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="embedded")
     parser.add_argument("--split", default="test", choices=evaluation.SPLITS)
+    parser.add_argument("--set", default="checker_eval", choices=list(evaluation.SETS))
     args = parser.parse_args()
     model = blogneo.load(args.model)
+    reader = evaluation.reading_model()  # the learned signal's, as it was trained and is measured
     ratio = ratio_scorer(model)
     cache: dict[str, float] = {}
 
@@ -77,17 +77,18 @@ def main() -> None:
     dev = [i for i in evaluation.load_items("dev") if i.family in ("negative", *signal.TRAINED_ON)]
     negatives = sorted((item_ratio(i.text) for i in dev if not i.positive), reverse=True)
     threshold = negatives[int(0.01 * len(negatives))] + 1e-4
-    items = [i for i in evaluation.load_items(args.split) if i.family in ("negative", *signal.TRAINED_ON)]
+    items = [i for i in evaluation.load_items(args.split, evaluation.SETS[args.set])
+             if i.family in ("negative", *signal.TRAINED_ON)]
     learned = signal.load()
 
     def rules(text: str) -> bool:
-        return any(d.blocking and d.rule != "learned" for d in find_defects(text, "prose"))
+        return any(d.blocking for d in find_defects(text, "prose"))  # no model: the rules alone
 
     rows = {
         "phrase rules": rules,
-        "learned signal": lambda t: bool(learned.find(t)),
+        "learned signal": lambda t: bool(learned.find(t, reader)),
         f"likelihood ratio ({model.name})": lambda t: item_ratio(t) >= threshold,
-        "rules + learned": lambda t: rules(t) or bool(learned.find(t)),
+        "rules + learned": lambda t: rules(t) or bool(learned.find(t, reader)),
         "rules + likelihood ratio": lambda t: rules(t) or item_ratio(t) >= threshold,
     }
     print(f"{args.split}: replies and instructions against negatives ({len(items)} items); ratio threshold "
@@ -97,7 +98,8 @@ def main() -> None:
         r = flags(items, flagged_item)
         print(f"{name:<42} {r['recall']:7.1%} {r['negatives_flagged']:12.1%} {r['precision']:9.1%}")
     part = " ".join(i.text for i in items if not i.positive)[:700]  # about 100 words, six or so sentences
-    for name, run in (("learned signal", lambda: learned.find(part)),
+    writer_model = blogneo.load("embedded")  # at the writer's own precision
+    for name, run in (("learned signal", lambda: learned.find(part, writer_model)),
                       ("likelihood ratio", lambda: [ratio(s) for _, s in signal.sentences(part)])):
         times = []
         for _ in range(5):

@@ -18,6 +18,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from . import signal
 from .defects import find_defects
 
@@ -26,6 +28,12 @@ FAMILIES = {"reply": "meta-talk", "instruction": "meta-talk", "boilerplate": "bo
             "byline": "invented-author"}
 SPLITS = ("dev", "test")
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "checker_eval"
+#: A second set, written later by other writers (helpers who saw neither the first set nor the rules): replies,
+#: instructions and a blogger's prose, near-misses among it, split by the same hash. Its dev half trains the learned
+#: signal; its test half is a second held-out measure. No rule is written from it. Items close to one of the first
+#: set's (by their words) were left out, so no test text of either reaches the signal this way.
+NEW_WRITERS = DATA.parent / "new_writers"
+SETS = {"checker_eval": DATA, "new_writers": NEW_WRITERS}
 
 
 @dataclass(frozen=True)
@@ -89,18 +97,19 @@ def auc(scored: list[tuple[float, bool]]) -> float:
     return sum((a > b) + 0.5 * (a == b) for a in on for b in off) / (len(on) * len(off))
 
 
-def flagged(text: str, check=None) -> list:
-    """The blocking defects ``check`` (default: ``find_defects`` on a prose part) finds in ``text``."""
-    check = check or find_defects
-    return [d for d in check(text, "prose") if d.blocking]
+def flagged(text: str, check=None, model=None) -> list:
+    """The blocking defects ``check`` (default: ``find_defects`` on a prose part, its learned signal reading
+    ``model``) finds in ``text``."""
+    found = check(text, "prose") if check else find_defects(text, "prose", model=model)
+    return [d for d in found if d.blocking]
 
 
 def without_signal(text: str, kind: str = "prose") -> list:
-    """``find_defects`` with the rules and structural checks only: what the learned signal adds, by difference."""
-    return [d for d in find_defects(text, kind) if d.rule != "learned"]
+    """``find_defects`` with the rules and structural checks only (no model, so no learned signal)."""
+    return find_defects(text, kind)
 
 
-def report(items: list[Item], check=None) -> dict:
+def report(items: list[Item], check=None, model=None) -> dict:
     """Precision and recall of ``check`` on ``items``: overall, and recall by family.
 
     A positive counts as caught when any blocking defect is found in it; a negative flagged with one is a false
@@ -109,7 +118,7 @@ def report(items: list[Item], check=None) -> dict:
     hits, totals, kinds = Counter(), Counter(), Counter()
     false_alarms = []
     for item in items:
-        found = flagged(item.text, check)
+        found = flagged(item.text, check, model)
         totals[item.family] += 1
         if item.positive and found:
             hits[item.family] += 1
@@ -145,31 +154,49 @@ def format_report(result: dict, split: str) -> str:
 
 # --- the learned signal, trained here on dev (blogneo.signal only scores) -----------------------------------
 
-#: Chosen by 5-fold cross-validation on dev (``--cv``): at 1% of dev's negatives flagged, words with pairs and
-#: triples caught 42% of replies and instructions, characters 3-5 with words and pairs 17%, sentence embeddings
-#: (all-MiniLM-L6-v2) 20%; weaker regularisation or more steps changed little.
-SIGNAL_SETTINGS = {"l2": 1e-4, "steps": 1000, "rate": 4.0, "min_count": 2}
-SIGNAL_NEGATIVES_FLAGGED = 0.01  # the threshold flags at most this share of dev's negatives, under cross-validation:
+#: Chosen by 5-fold cross-validation on dev (``--cv``; replies and instructions caught at 0.5% of dev's negatives
+#: flagged): the embedded model's hidden states 42%, with L2 0.1 (0.03: 41%, 0.3: 37%, 0.01: 39%); the word n-grams
+#: that shipped before, on the same data, 18% at 1%; one layer alone at most 42% at 1% against 46% for three.
+SIGNAL_L2 = 0.1
+SIGNAL_NEGATIVES_FLAGGED = 0.005  # the threshold flags at most this share of dev's negatives, under cross-validation:
 # the phrase rules flag some too, and the checker as a whole may flag at most 3% (the CI gate)
 
 
-def training_data(split: str = "dev") -> tuple[list[str], list[int]]:
-    """Texts and labels the signal learns from: negatives (0) against replies and instructions (1)."""
-    items = [i for i in load_items(split) if i.family in ("negative", *signal.TRAINED_ON)]
-    return [i.text for i in items], [int(i.positive) for i in items]
+def reading_model():
+    """The model the learned signal reads, as it is trained and measured: the embedded checkpoint, fp32 on the CPU
+    (the same on every machine)."""
+    import blogneo
+
+    return blogneo.load("embedded", device="cpu", dtype="fp32")
 
 
-def cross_validated(folds: int = 5, **settings) -> list[tuple[float, int]]:
-    """(probability, label) for every dev item, each scored by a signal trained on the other folds: how settings
-    and the threshold are chosen without looking at test. An item scores its likeliest sentence."""
-    texts, labels = training_data("dev")
+def training_items() -> list[Item]:
+    """What the signal learns from: negatives against replies and instructions, of both sets' dev halves."""
+    items = load_items("dev") + load_items("dev", NEW_WRITERS)
+    return [i for i in items if i.family in ("negative", *signal.TRAINED_ON)]
+
+
+def _features(items: list[Item], model) -> dict[str, torch.Tensor]:
+    """Each item's features and each of its judged sentences', by text, computed once."""
+    texts = list(dict.fromkeys([i.text for i in items] + [s for i in items for _, s in signal.judged(i.text)]))
+    return dict(zip(texts, signal.features(texts, model), strict=True))
+
+
+def cross_validated(model, folds: int = 5, l2: float | None = None, row: dict | None = None) -> list[tuple[float, int]]:
+    """(score, label) for every training item, each scored (its likeliest sentence) by a signal trained on the
+    other folds: how the settings and the threshold are chosen without looking at test."""
+    l2 = SIGNAL_L2 if l2 is None else l2
+    items = training_items()
+    row = row or _features(items, model)
     scored = []
     for k in range(folds):
-        train = [(t, y) for i, (t, y) in enumerate(zip(texts, labels, strict=True)) if i % folds != k]
-        weights, bias = signal.fit([t for t, _ in train], [y for _, y in train], **settings)
-        model = signal.Signal(weights, bias, 1.0)
-        scored += [(max((model.probability(s) for _, s in signal.sentences(t)), default=0.0), y)
-                   for i, (t, y) in enumerate(zip(texts, labels, strict=True)) if i % folds == k]
+        train = [i for n, i in enumerate(items) if n % folds != k]
+        mean, scale, w, b = signal.fit(torch.stack([row[i.text] for i in train]), [int(i.positive) for i in train],
+                                       l2)
+        for n, item in enumerate(items):
+            if n % folds == k:
+                scores = [float(((row[s] - mean) / scale) @ w + b) for _, s in signal.judged(item.text)]
+                scored.append((max(scores, default=-1e9), int(item.positive)))
     return scored
 
 
@@ -177,17 +204,26 @@ def threshold_for(scored: list[tuple[float, int]], negatives_flagged: float) -> 
     """The lowest threshold that flags at most this share of the negatives among ``scored``."""
     negatives = sorted((p for p, y in scored if not y), reverse=True)
     allowed = int(negatives_flagged * len(negatives))
-    return round(negatives[allowed] + 1e-4, 4) if allowed < len(negatives) else 0.0
+    return round(negatives[allowed] + 1e-4, 4) if allowed < len(negatives) else -1e9
 
 
-def train_signal(path: Path = signal.SIGNAL_FILE) -> signal.Signal:
-    """Train the signal on dev with ``SIGNAL_SETTINGS``, its threshold from cross-validation, and write ``path``."""
-    threshold = threshold_for(cross_validated(**SIGNAL_SETTINGS), SIGNAL_NEGATIVES_FLAGGED)
-    weights, bias = signal.fit(*training_data("dev"), **SIGNAL_SETTINGS)
-    path.write_text(json.dumps({"trained_on": f"dev split: negatives against {', '.join(signal.TRAINED_ON)}",
-                                "settings": SIGNAL_SETTINGS, "threshold": threshold, "bias": bias,
-                                "weights": dict(sorted(weights.items()))}, indent=0, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
+def train_signal(path: Path = signal.SIGNAL_FILE, model=None) -> signal.Signal:
+    """Train the signal on dev with ``SIGNAL_L2``, its threshold from cross-validation, and write ``path``."""
+    model = model or reading_model()
+    items = training_items()
+    row = _features(items, model)
+    threshold = threshold_for(cross_validated(model, row=row), SIGNAL_NEGATIVES_FLAGGED)
+    mean, scale, w, b = signal.fit(torch.stack([row[i.text] for i in items]), [int(i.positive) for i in items],
+                                   SIGNAL_L2)
+
+    def numbers(t):
+        return [round(float(v), 6) for v in t]
+
+    path.write_text(json.dumps({
+        "trained_on": f"the dev halves of {' and '.join(SETS)}: negatives against {', '.join(signal.TRAINED_ON)}",
+        "model": model.name, "revision": model.revision, "layers": list(signal.layers_of(model)), "l2": SIGNAL_L2,
+        "threshold": threshold, "bias": round(b, 6), "mean": numbers(mean), "scale": numbers(scale),
+        "weights": numbers(w)}, indent=0) + "\n", encoding="utf-8")
     signal.load.cache_clear()
     return signal.load(path)
 
@@ -195,33 +231,35 @@ def train_signal(path: Path = signal.SIGNAL_FILE) -> signal.Signal:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=SPLITS, default="test")
+    parser.add_argument("--set", choices=list(SETS), default="checker_eval", help="which set to report on")
     parser.add_argument("--misses", action="store_true", help="print what was missed and falsely flagged (dev only)")
     parser.add_argument("--train-signal", action="store_true", help="retrain the learned signal on dev, then report")
     parser.add_argument("--cv", action="store_true", help="cross-validate the signal's settings on dev, and stop")
     args = parser.parse_args(argv)
+    if args.misses and args.split != "dev":
+        parser.error("--misses shows examples to write rules from: dev only, never test")
+    model = reading_model()
     if args.cv:
-        scored = cross_validated(**SIGNAL_SETTINGS)
+        scored = cross_validated(model)
         positives = [p for p, y in scored if y]
-        for share in (0.0, 0.01, 0.02, 0.05):
+        for share in (0.0, 0.005, 0.01, 0.02, 0.05):
             threshold = threshold_for(scored, share)
-            print(f"dev negatives flagged <= {share:.0%}: threshold {threshold:.3f}, "
+            print(f"dev negatives flagged <= {share:.1%}: threshold {threshold:.3f}, "
                   f"recall {sum(p >= threshold for p in positives) / len(positives):.1%}")
         return
     if args.train_signal:
-        print(f"wrote {signal.SIGNAL_FILE.name}: {len(train_signal().weights)} weights")
-    items = load_items(args.split)
-    result = report(items)
-    print(format_report(result, args.split))
+        print(f"wrote {signal.SIGNAL_FILE.name}: {len(train_signal(model=model).weights)} weights")
+    items = load_items(args.split, SETS[args.set])
+    result = report(items, model=model)
+    print(format_report(result, f"{args.set} {args.split}"))
     without = report(items, without_signal)
     print(f"  without the learned signal: precision {without['precision']:.1%}  recall {without['recall']:.1%}  "
           f"negatives flagged {without['negatives_flagged']:.1%}")
     if args.misses:
-        if args.split != "dev":
-            parser.error("--misses shows examples to write rules from: dev only, never test")
         for text, found in result["false_alarms"]:
             print(f"FALSE ALARM  {text!r}  {found}")
         for item in items:
-            if item.positive and not flagged(item.text):
+            if item.positive and not flagged(item.text, model=model):
                 print(f"MISSED {item.family:<11}  {item.text!r}")
 
 

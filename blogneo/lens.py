@@ -179,11 +179,16 @@ def score_text(text: str, prompt: str, model: LoadedModel | str | None = None, r
     model = loaded(model)
     ids = text_ids(model.tokenizer, text)
     prompt_ids = encode(model, prompt, len(ids), reply=reply).to(model.device)
-    input_ids = torch.cat([prompt_ids, torch.tensor([ids], device=model.device)], dim=1)
-    with model.lock, torch.inference_mode():
-        logits = model.model(input_ids).logits[0, prompt_ids.shape[1] - 1:-1].float()
-    probs = logits.softmax(-1).gather(1, torch.tensor(ids, device=logits.device)[:, None])[:, 0]
+    probs = _token_logprobs(model, prompt_ids, ids).exp()
     return ScoredText(tokens=[model.tokenizer.decode([i]) for i in ids], probs=probs.cpu().tolist())
+
+
+def _token_logprobs(model: LoadedModel, context: torch.Tensor, ids: list[int]) -> torch.Tensor:
+    """The log-probability of each of ``ids`` after ``context`` (a 1 x n tensor of ids), from one forward pass."""
+    input_ids = torch.cat([context.to(model.device), torch.tensor([ids], device=model.device)], dim=1)
+    with model.lock, torch.inference_mode():
+        logits = model.model(input_ids).logits[0, context.shape[1] - 1:-1].float()
+    return logits.log_softmax(-1).gather(1, input_ids[0, context.shape[1]:, None])[:, 0]
 
 
 TOPIC_PAGE = "Blog post: {topic}\n\n"  # the page a part is read on, for topic_pmi
@@ -214,13 +219,8 @@ def topic_pmi(text: str, topic: str, model: LoadedModel | str | None = None) -> 
     # a text longer than the context is judged by as much of its start as fits beside either page
     ids = text_ids(model.tokenizer, " " + text.strip())[:model.context_length - max(map(len, pages))]
 
-    def mean_logprob(context: list[int]) -> float:
-        input_ids = torch.tensor([context + ids], device=model.device)
-        with model.lock, torch.inference_mode():
-            logits = model.model(input_ids).logits[0, len(context) - 1:-1].float()
-        return logits.log_softmax(-1).gather(1, input_ids[0, len(context):, None]).mean().item()
-
-    return mean_logprob(pages[0]) - mean_logprob(pages[1])
+    on_topic, neutral = (_token_logprobs(model, torch.tensor([page]), ids).mean().item() for page in pages)
+    return on_topic - neutral
 
 
 def perplexity(text: str, model: LoadedModel | str | None = None) -> float:

@@ -526,7 +526,8 @@ class Writer:
             """``text`` as the part reads, ``written`` what the model wrote of it after the prompt and reply."""
             fluency = self._fluency(written, prompt, reply) if written.strip() else -100.0
             defects = find_defects(text, spec.part, part=label, title=context.title, topic=context.topic,
-                                   headings=context.headings, target_words=post.words, vocabulary=known)
+                                   headings=context.headings, target_words=post.words, vocabulary=known,
+                                   model=self.model)
             if cut and text:
                 defects.append(Defect("unfinished", label, len(text), f"cut at {params.max_new_tokens} tokens"))
             # two forward passes: spent only where they can decide (a blocked candidate loses anyway)

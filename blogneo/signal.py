@@ -1,10 +1,15 @@
 """A learned signal for meta-talk: whether a sentence speaks to whoever asked for the text, or about the text as a
-piece of work, which no list of phrasings captures ("Keep me in the loop on how readers respond").
+piece of work, which no list of phrasings captures ("A punchier closer could slot in here if needed").
 
-A logistic regression over the sentence's words, word pairs and character n-grams (3 to 5, within words), trained
-on the evaluation set's dev split only (replies and instructions against a human blogger's prose) and shipped as a
-small file in the package (``signal.json``), so it loads without a network. The checker runs it on each sentence of
-a prose part or description; best-of-N runs it on every candidate.
+It reads the embedded model's own hidden states: a sentence's states in three of its layers (the middle, three
+quarters up, the last), averaged over its tokens, weighed by a logistic regression. The regression is trained on
+dev text only (the evaluation set's dev split and the dev half of a second set by other writers: replies and
+instructions against a human blogger's prose) and shipped as a small file in the package (``signal.json``: the
+model's revision, the layers, each feature's mean and scale, the weights, the threshold), so it loads without a
+network. It runs with the model it was trained on, the embedded checkpoint (known by its revision), at any
+precision; with any other model (GPT-Neo, a base model that is not instruction-tuned, writes little meta-talk) the
+phrase rules judge meta-talk alone. The checker runs it on each sentence of a prose part or description: one
+forward pass a candidate, its sentences in one batch.
 
     python -m blogneo.evaluation --train-signal    # retrain from dev, write signal.json (a test checks it is so made)
 """
@@ -13,33 +18,49 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .text import SENTENCE_END, normalize
+from .text import SENTENCE_END
+
+if TYPE_CHECKING:
+    import torch
 
 SIGNAL_FILE = Path(__file__).with_name("signal.json")
 TRAINED_ON = ("reply", "instruction")  # the families it learns, against the negatives
 MIN_WORDS = 5  # a shorter sentence has too few words to judge ("I like it." is no reply); the rules read those
-_TOKEN = re.compile(r"[a-z']+|\d+|[^\sa-z\d]")
+MAX_TOKENS = 96  # a sentence is read up to this many tokens
+BATCH = 16  # sentences a forward pass
 
 
-def features(text: str) -> Counter:
-    """The sentence's features: its words ("w:"), word pairs ("b:") and word triples ("t:"), in lower case, as
-    ``normalize`` reads them. (Character n-grams were tried too and did worse: see ``SETTINGS``.)
+def layers_of(model) -> tuple[int, ...]:
+    """The hidden states the signal reads (0 is the embeddings): the middle layer, three quarters up, the last."""
+    n = model.model.config.num_hidden_layers + 1
+    return (n // 2, 3 * n // 4, n - 1)
 
-    Example:
-        >>> sorted(features("Hope this helps!"))[:3]
-        ['b:helps !', 'b:hope this', 'b:this helps']
-    """
-    words = _TOKEN.findall(normalize(text)[0].lower())
-    found = Counter(f"w:{w}" for w in words)
-    found.update(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
-    found.update(f"t:{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False))
-    return found
+
+def features(texts: list[str], model, layers: tuple[int, ...] | None = None) -> torch.Tensor:
+    """One row per text: its hidden states in ``layers`` (default ``layers_of(model)``), each averaged over its
+    tokens, side by side (float64, on the CPU)."""
+    import torch
+
+    layers = layers or layers_of(model)
+    rows = []
+    for start in range(0, len(texts), BATCH):
+        # as text a person wrote (prompts.text_ids, which comes later in the package): special tokens stay characters
+        ids = [model.tokenizer(t, add_special_tokens=False, split_special_tokens=True)["input_ids"][:MAX_TOKENS] or [0]
+               for t in texts[start:start + BATCH]]
+        width = max(map(len, ids))
+        input_ids = torch.tensor([row + [0] * (width - len(row)) for row in ids], device=model.device)
+        mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in ids], device=model.device)
+        with model.lock, torch.inference_mode():
+            states = model.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        weight = mask[..., None].to(torch.float64)
+        rows.append(torch.cat([(states[i].to(torch.float64) * weight).sum(1) / weight.sum(1) for i in layers],
+                              -1).cpu())
+    return torch.cat(rows) if rows else torch.zeros(0, 0, dtype=torch.float64)
 
 
 def sentences(text: str) -> list[tuple[int, str]]:
@@ -57,58 +78,77 @@ def sentences(text: str) -> list[tuple[int, str]]:
     return found
 
 
+def judged(text: str) -> list[tuple[int, str]]:
+    """The sentences of ``text`` the signal scores: those of at least ``MIN_WORDS`` words."""
+    return [(start, s) for start, s in sentences(text) if len(s.split()) >= MIN_WORDS]
+
+
 @dataclass(frozen=True)
 class Signal:
-    weights: dict[str, float]
+    revision: str  # the model whose hidden states it reads (LoadedModel.revision)
+    layers: tuple[int, ...]
+    mean: torch.Tensor  # each feature's mean and scale on the training text
+    scale: torch.Tensor
+    weights: torch.Tensor
     bias: float
-    threshold: float  # a probability: a sentence at or over it is flagged
+    threshold: float  # a score (log-odds): a sentence above it is flagged
 
-    def probability(self, sentence: str) -> float:
-        """How likely ``sentence`` is meta-talk, from 0 to 1."""
-        feats = features(sentence)
-        norm = math.sqrt(sum(v * v for v in feats.values())) or 1.0
-        z = self.bias + sum(self.weights.get(f, 0.0) * v for f, v in feats.items()) / norm
-        return 1 / (1 + math.exp(-max(min(z, 30), -30)))
+    def applies(self, model) -> bool:
+        """Whether the signal can read ``model``: the embedded checkpoint it was trained on."""
+        return model is not None and getattr(model, "revision", None) == self.revision
 
-    def find(self, text: str) -> list[tuple[int, str, float]]:
-        """(start, sentence, probability) for each sentence of ``text`` the signal flags."""
-        return [(start, s, p) for start, s in sentences(text)
-                if len(s.split()) >= MIN_WORDS and (p := self.probability(s)) >= self.threshold]
+    def scores(self, texts: list[str], model) -> list[float]:
+        """How likely each text is meta-talk, as log-odds (above ``threshold``: flagged)."""
+        if not texts:
+            return []
+        x = (features(texts, model, self.layers) - self.mean) / self.scale
+        return (x @ self.weights + self.bias).tolist()
+
+    def find(self, text: str, model) -> list[tuple[int, str, float]]:
+        """(start, sentence, score) for each sentence of ``text`` the signal flags; none if it cannot read
+        ``model``."""
+        if not self.applies(model):
+            return []
+        found = judged(text)
+        scored = self.scores([s for _, s in found], model)
+        return [(start, s, p) for (start, s), p in zip(found, scored, strict=True) if p > self.threshold]
 
 
 @functools.cache
 def load(path: Path = SIGNAL_FILE) -> Signal:
+    import torch
+
     data = json.loads(path.read_text(encoding="utf-8"))
-    return Signal(data["weights"], data["bias"], data["threshold"])
+
+    def tensor(name):
+        return torch.tensor(data[name], dtype=torch.float64)
+
+    return Signal(data["revision"], tuple(data["layers"]), tensor("mean"), tensor("scale"), tensor("weights"),
+                  data["bias"], data["threshold"])
 
 
-def fit(texts: list[str], labels: list[int], l2: float = 1e-3, steps: int = 400, rate: float = 2.0,
-        min_count: int = 2) -> tuple[dict[str, float], float]:
-    """Weights and bias of an L2-regularised logistic regression over ``features``, by full-batch gradient descent
-    (deterministic: the same data give the same weights). Features seen in fewer than ``min_count`` texts are
-    dropped, so a weight never rests on one example."""
-    import numpy as np
+def fit(x: torch.Tensor, labels: list[int], l2: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """(mean, scale, weights, bias) of an L2-regularised logistic regression on standardised ``x``, each class
+    weighing the same, by L-BFGS from zero (deterministic: the same data give the same weights)."""
+    import torch
 
-    rows = [features(t) for t in texts]
-    counts = Counter(f for row in rows for f in row)
-    vocabulary = sorted(f for f, c in counts.items() if c >= min_count)
-    index = {f: i for i, f in enumerate(vocabulary)}
-    x = np.zeros((len(rows), len(vocabulary)))
-    for r, row in enumerate(rows):
-        for f, v in row.items():
-            if f in index:
-                x[r, index[f]] = v
-    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
-    y = np.asarray(labels, dtype=float)
-    w, b = np.zeros(len(vocabulary)), 0.0
+    x = x.to(torch.float64)
+    y = torch.tensor(labels, dtype=torch.float64)
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    z = (x - mean) / scale
+    w = torch.zeros(z.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     share = y.mean()
-    balance = np.where(y == 1, 0.5 / share, 0.5 / (1 - share))  # each class weighs the same
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-(x @ w + b)))
-        error = (p - y) * balance
-        w -= rate * (x.T @ error / len(y) + l2 * w)
-        b -= rate * error.mean()
-    weights = {f: round(float(v), 4) for f, v in zip(vocabulary, w, strict=True) if abs(v) >= 1e-3}
-    return weights, round(float(b), 4)
+    balance = torch.where(y == 1, 0.5 / share, 0.5 / (1 - share))
+    optimiser = torch.optim.LBFGS([w, b], max_iter=500, line_search_fn="strong_wolfe", tolerance_grad=1e-9,
+                                  tolerance_change=1e-12)
 
+    def loss():
+        optimiser.zero_grad()
+        value = (torch.nn.functional.binary_cross_entropy_with_logits(z @ w + b, y, reduction="none")
+                 * balance).mean() + 0.5 * l2 * (w * w).sum()
+        value.backward()
+        return value
 
+    optimiser.step(loss)
+    return mean, scale, w.detach(), float(b.detach())

@@ -1,15 +1,18 @@
 """The checker measured on text written for the purpose (tests/data/checker_eval), split before any rule was
 written: rules and the learned signal come from dev; test is the gate. See docs/quality.md for the figures."""
 
-import json
-
 from blogneo import evaluation, signal
+from blogneo.defects import find_defects
 from blogneo.evaluation import FAMILIES, load_items, report, split_of
 
-# Measured on test when this gate was set (2026-12-02): 2.5% of negatives flagged, recall 64.4% (issue 28's goal is
+# Measured on test when this gate was set (2026-12-02, the learned signal reading the embedded model's hidden
+# states): 2.7% of negatives flagged, recall 74.2% (64.4% with the word n-gram signal before it; issue 28's goal is
 # 80%: the gate holds the floor under what was measured, so a change that makes the checker worse fails here).
 MOST_NEGATIVES_FLAGGED = 0.03
-LEAST_RECALL = 0.62
+LEAST_RECALL = 0.72
+# The second set's test half (other writers, replies and instructions only): 1.2% of negatives flagged, recall 50.8%
+# (the checker before, with the word n-gram signal: 1.6% and 24.2%; its rules alone 16.1%).
+LEAST_RECALL_NEW_WRITERS = 0.48
 
 
 def test_the_set_is_large_enough_and_split_by_a_fixed_hash():
@@ -18,27 +21,53 @@ def test_the_set_is_large_enough_and_split_by_a_fixed_hash():
     for family in FAMILIES:
         assert sum(i.family == family for i in items) >= 150, family
     assert len({i.text for i in items}) == len(items)  # no text twice, so no text in both splits
+    second = load_items(folder=evaluation.NEW_WRITERS)
+    assert len(second) >= 1900 and not {i.text for i in second} & {i.text for i in items}
     dev, test = load_items("dev"), load_items("test")
     assert len(dev) + len(test) == len(items) and 0.4 < len(dev) / len(items) < 0.6
     assert split_of("Sure, it rained all weekend, but the trail was empty.") == "test"  # the hash never changes
 
 
-def test_on_the_test_split_the_checker_blocks_few_good_texts_and_catches_most_bad_ones():
-    result = report(load_items("test"))
+def test_on_the_test_split_the_checker_blocks_few_good_texts_and_catches_most_bad_ones(embedded):
+    # the learned signal reads the embedded model (fp32 on the CPU, as it was trained and measured)
+    result = report(load_items("test"), model=evaluation.reading_model())
     assert result["negatives_flagged"] <= MOST_NEGATIVES_FLAGGED, result["false_alarms"][:5]
     assert result["recall"] >= LEAST_RECALL, result["recall_by_family"]
 
 
-def test_the_learned_signal_is_trained_on_dev_alone_and_reproducibly(tmp_path):
-    # Retraining from dev gives the shipped file exactly: no test item shaped it.
-    retrained = tmp_path / "signal.json"
-    evaluation.train_signal(retrained)
+def test_on_the_second_writers_test_half_it_holds_too(embedded):
+    result = report(load_items("test", evaluation.NEW_WRITERS), model=evaluation.reading_model())
+    assert result["negatives_flagged"] <= MOST_NEGATIVES_FLAGGED, result["false_alarms"][:5]
+    assert result["recall"] >= LEAST_RECALL_NEW_WRITERS, result["recall_by_family"]
+
+
+def test_the_learned_signal_is_trained_on_dev_alone_and_reproducibly(embedded, tmp_path):
+    # Retraining from dev gives the shipped signal: no test item shaped it. (Float sums differ a little between
+    # CPUs, so the weights are compared by the decisions they make on dev, not digit by digit.)
+    model = evaluation.reading_model()
+    shipped = signal.load()
+    retrained = evaluation.train_signal(tmp_path / "signal.json", model=model)
     try:
-        assert json.loads(retrained.read_text()) == json.loads(signal.SIGNAL_FILE.read_text())
+        assert retrained.revision == shipped.revision == model.revision and retrained.layers == shipped.layers
+        assert abs(retrained.threshold - shipped.threshold) < 0.05
+        sentences = [s for i in load_items("dev")[::4] for _, s in signal.judged(i.text)]
+        agree = [(a > retrained.threshold) == (b > shipped.threshold)
+                 for a, b in zip(retrained.scores(sentences, model), shipped.scores(sentences, model), strict=True)]
+        assert sum(agree) / len(agree) >= 0.99
     finally:
         signal.load.cache_clear()
-    texts, _ = evaluation.training_data("dev")
-    assert texts and all(split_of(t) == "dev" for t in texts)
+    items = evaluation.training_items()
+    assert items and all(i.split == "dev" for i in items)
+    assert {i.family for i in items} == {"negative", *signal.TRAINED_ON}
+
+
+def test_the_learned_signal_reads_only_the_model_it_was_trained_on(embedded, tiny):
+    reply = "A lighter closing line could work here if the tone feels too heavy."  # in no set: no rule names it
+    learned = [d for d in find_defects(reply, model=embedded) if d.rule == "learned"]
+    assert learned and learned[0].kind == "meta-talk" and learned[0].blocking  # at the writer's own precision
+    assert not [d for d in find_defects(reply, model=tiny) if d.rule == "learned"]  # GPT-Neo: the rules alone
+    assert not [d for d in find_defects(reply) if d.rule == "learned"]  # no model, no signal
+    assert not signal.load().applies(tiny) and signal.load().applies(embedded)
 
 
 def test_misses_are_shown_for_dev_only(capsys):
