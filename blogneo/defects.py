@@ -112,7 +112,8 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         vocabulary: whole words in lower case (a tokenizer's, ``whole_words``): a one-word tag that is none of
             them, nor a word of the title or topic, but splits into them, is words run together ("petcare").
         model: the loaded model. When it is the embedded checkpoint, the learned signal (``blogneo.signal``) reads
-            its hidden states for sentences that speak to whoever asked; with any other, the rules judge alone.
+            its hidden states for sentences that speak to whoever asked, in a part no other check blocks; with any
+            other model, the rules judge alone.
 
     Example:
         >>> [d.kind for d in find_defects("Sure! Here is your rewritten version: cycling is fun and")]
@@ -130,11 +131,6 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         if key not in seen and (rule.kind, where) not in seen:
             seen.update({key, (rule.kind, where)})
             found.append(Defect(rule.kind, part, where, excerpt, rule.id))
-    # What no phrase rule names, a sentence that speaks to the requester, in a part no rule has blocked already: a
-    # forward pass of the model a candidate (0.4 s on 2 cores), spent where it can decide whether the part is kept.
-    if kind in ("prose", "description") and not any(d.blocking for d in found):
-        found += [Defect("meta-talk", part, where, sentence[:60], "learned")
-                  for where, sentence, _ in signal.load().find(text, model)]
     found += [Defect("artifact", part, m.start(), m.group(0).strip(), "label") for m in _LABEL.finditer(text)]
     if kind != "tags":
         found += [Defect("artifact", part, m.start(), m.group(0), "hashtag") for m in _HASHTAG.finditer(text)]
@@ -173,6 +169,11 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         found.append(Defect("too-long", part, 0, f"{words} words, {target_words} wanted"))
     if ngram_repeats(text, 4) > 3:
         found.append(Defect("repetition", part, 0, f"a run of 4 words {ngram_repeats(text, 4)} times"))
+    # Last, what no phrase rule names: a sentence that speaks to the requester, read only in a part nothing above
+    # blocks (a forward pass of the model a candidate, 0.4 s on 2 cores, spent where it decides what is kept).
+    if kind in ("prose", "description") and not any(d.blocking for d in found):
+        found += [Defect("meta-talk", part, where, sentence[:60], "learned")
+                  for where, sentence, _ in signal.load().find(text, model)]
     return sorted(found, key=lambda d: (KINDS.index(d.kind), d.where))
 
 
@@ -339,7 +340,8 @@ def whole_words(tokenizer) -> frozenset[str]:
 
 
 def check_post(post, target_words: int | None = None) -> list[Defect]:
-    """Every defect of a written post (a ``blogneo.Post``), part by part, in reading order.
+    """The defects of a written post (a ``blogneo.Post``), part by part, in reading order: every one the rules and
+    checks find, and the learned signal's in a part that none of them blocks.
 
     ``target_words`` is the words asked for per prose part; None takes the post's own target. A post written by
     a model also has its tags checked against the model's whole words (``whole_words``), and its prose and

@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         for share in (0.0, 0.005, 0.01, 0.02, 0.05):
             threshold = threshold_for(scored, share)
             print(f"dev negatives flagged <= {share:.1%}: threshold {threshold:.3f}, "
-                  f"recall {sum(p >= threshold for p in positives) / len(positives):.1%}")
+                  f"recall {sum(p > threshold for p in positives) / len(positives):.1%}")
         return
     if args.train_signal:
         print(f"wrote {signal.SIGNAL_FILE.name}: {len(train_signal(model=model).weights)} weights")

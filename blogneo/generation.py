@@ -32,7 +32,7 @@ from .errors import ParameterError
 from .loading import LoadedModel, loaded
 from .memory import cache_bucket, check_run
 from .precision import FiniteScores, HalfPrecisionOverflow
-from .prompts import UNDER_HEADING, banned_ids, check_prompt, encode, heading_start_ids
+from .prompts import banned_ids, check_prompt, encode, heading_start_ids, under_heading
 from .sampling import SamplingParams, resolve_params
 from .text import SENTENCE_END, ends_sentence, trim_to_sentence
 
@@ -87,9 +87,9 @@ def generate(prompt: str, params: SamplingParams | str | None = None,
         params: a SamplingParams, a preset name ("precise", "balanced", "creative") or None.
         model: a LoadedModel, a spec for ``blogneo.load``, or None for the default model.
         reply: text the answer starts with (after a chat model's assistant turn, or appended to
-            a base model's prompt); the candidates' text is what follows it. When that ends with a
-            Markdown heading line ("## Tips\n"), the text goes under it: it never opens with another
-            heading or a blank line.
+            a base model's prompt); the candidates' text is what follows it. When the reply (or a base
+            model's prompt with it) ends with a Markdown heading line ("## Tips\n", "# My topic\n\n"),
+            the text goes under it: it never opens with another heading or a blank line.
         overrides: any SamplingParams field, plus the tutorial's ``do_sample``.
 
     Example:
@@ -203,7 +203,7 @@ FINISH_MIN, FINISH_MAX = 16, 40  # a sentence is often 15 to 25 tokens
 def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens: int, under_heading: bool = False):
     """``params`` as the GenerationConfig ``generate`` runs with on ``model``: its special tokens included.
 
-    ``under_heading``: the prompt ends with a Markdown heading line (``prompts.UNDER_HEADING``), so the text goes
+    ``under_heading``: the prompt ends with a Markdown heading line (``prompts.under_heading``), so the text goes
     under it and may not open with another heading or a blank line (``prompts.heading_start_ids``).
 
     With ``trim_to_sentence`` the run may go on past its budget (``finishing_room``, within the
@@ -246,9 +246,7 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     reserve = params.max_new_tokens if params.max_length is None else 1
     input_ids = encode(model, prompt, reserve, reply=reply).to(model.device)
     prompt_len = input_ids.shape[1]
-    # a chat model's answer starts after its reply; a base model continues the prompt and the reply together
-    config = generation_config(model, params, prompt_len,
-                               under_heading=bool(UNDER_HEADING.search(reply if model.chat else prompt + reply)))
+    config = generation_config(model, params, prompt_len, under_heading(model, prompt, reply))
     # Refused before anything is allocated: the KV cache and logits for every candidate's whole length.
     tokens = config.max_cache_len if model.compile else prompt_len + config.max_new_tokens
     check_run(model.shape, model.precision, model.device, params.num_candidates, tokens, static=model.compile)

@@ -15,7 +15,7 @@ import torch
 from .display import probability_html
 from .generation import generation_config
 from .loading import LoadedModel, loaded
-from .prompts import check_prompt, encode, text_ids
+from .prompts import check_prompt, encode, text_ids, under_heading
 from .sampling import SamplingParams, resolve_params
 
 # transformers' class names, as the SamplingParams field each one comes from. The lens asks the
@@ -145,7 +145,7 @@ def next_token_lens(prompt: str, params: SamplingParams | str | None = None,
     params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
     model = loaded(model)
     input_ids = encode(model, prompt, params.max_new_tokens, reply=reply).to(model.device)
-    config = generation_config(model, params, input_ids.shape[1])
+    config = generation_config(model, params, input_ids.shape[1], under_heading(model, prompt, reply))
     # As generate does first: special tokens as tensors, which min_new_tokens' processor needs.
     model.model._prepare_special_tokens(config, kwargs_has_attention_mask=True, device=model.device)
     processors = model.model._get_logits_processor(

@@ -139,6 +139,12 @@ def banned_ids(tokenizer, phrases: tuple[str, ...]) -> list[list[int]]:
 UNDER_HEADING = re.compile(r"(?:\A|\n)#{1,6}[ \t]+\S[^\n]*\n+\Z")
 
 
+def under_heading(model, prompt: str, reply: str = "") -> bool:
+    """Whether the text ``model`` writes next goes under a heading: a chat model's answer starts after its reply, a
+    base model continues the prompt and the reply together ("# My topic\n\n", "## Tips\n")."""
+    return bool(UNDER_HEADING.search(reply if model.chat else prompt + reply))
+
+
 @functools.lru_cache(maxsize=8)  # keyed by the tokenizer object itself, which the cache keeps alive
 def heading_start_ids(tokenizer) -> tuple[int, ...]:
     """Ids of the tokens that would open the text under a heading with another heading or a blank line: those
@@ -149,7 +155,7 @@ def heading_start_ids(tokenizer) -> tuple[int, ...]:
     found = []
     for token_id in range(len(tokenizer)):
         text = tokenizer.decode([token_id])
-        if text and (not text.strip() or text.lstrip(" \t").startswith("#")):
+        if text and (not text.strip() or text.lstrip().startswith("#")):
             found.append(token_id)
     return tuple(found)
 

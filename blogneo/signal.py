@@ -56,10 +56,14 @@ def features(texts: list[str], model, layers: tuple[int, ...] | None = None) -> 
         input_ids = torch.tensor([row + [0] * (width - len(row)) for row in ids], device=model.device)
         mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in ids], device=model.device)
         with model.lock, torch.inference_mode():
-            states = model.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states
-        weight = mask[..., None].to(torch.float64)
-        rows.append(torch.cat([(states[i].to(torch.float64) * weight).sum(1) / weight.sum(1) for i in layers],
-                              -1).cpu())
+            # no logits but the last position's, no cache: only the hidden states are read
+            states = model.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True,
+                                 use_cache=False, logits_to_keep=1).hidden_states
+        # pooled in float32 where the model runs (Apple's MPS has no float64), padding left out, not multiplied
+        # by 0 (an fp16 inf there would make the sentence NaN)
+        keep = mask.bool()[..., None]
+        pooled = [torch.where(keep, states[i].float(), 0.0).sum(1) / keep.sum(1) for i in layers]
+        rows.append(torch.cat(pooled, -1).cpu().double())
     return torch.cat(rows) if rows else torch.zeros(0, 0, dtype=torch.float64)
 
 

@@ -86,6 +86,10 @@ def test_text_under_a_heading_never_opens_with_another_heading_or_a_blank_line(r
     assert not any(opens_so(t) for t in openings("A post about tanks\n\n## Tips\n\n"))
     assert not any(opens_so(t) for t in openings("A post about tanks\n\n", reply="## Tips\n"))  # a base model's reply
     assert not UNDER_HEADING.search("Tips: #1 is water\n") and not UNDER_HEADING.search("#hashtag\n")
+    # the lens shows the choices generate has: none of them under a heading
+    lens = blogneo.next_token_lens("A post about tanks\n\n## Tips\n\n", model=random_model, seed=3, temperature=1.0,
+                                   top_k=0)
+    assert float(lens.steps[-1].probs[heading_marks].sum()) == 0.0 < float(lens.steps[0].probs[heading_marks].sum())
 
 
 def test_a_random_seed_is_drawn_and_reported_so_the_run_can_be_repeated(random_model):

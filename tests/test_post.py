@@ -352,7 +352,7 @@ def test_the_quality_benchmark_reads_a_saved_post_as_the_checker_reads_the_post(
     quality = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(quality)
     for post in (tiny_post[0], listicle):
-        again = quality.from_markdown(post.to_markdown())
+        again = quality.from_markdown(post.to_markdown(), post.model)
         assert again.headings == post.headings and [s.text for s in again.sections] == [s.text for s in post.sections]
         assert check_post(again, post.words) == post.defects()
 
