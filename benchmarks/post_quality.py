@@ -1,4 +1,4 @@
-"""Quality of whole posts on 20 topics across post types and tones. Not a test: it prints figures.
+"""Quality of whole posts on the dev or held-out topics across post types and tones. Not a test: it prints figures.
 
     python benchmarks/post_quality.py [--set dev|held-out] [--model embedded] [--sections 4] [--seed 1] [--topics N]
                                       [--json FILE]
@@ -46,13 +46,15 @@ TOPICS = [
     ("Baking sourdough bread for the first time", "personal story", "humorous"),
     ("Teaching my parents to video call", "personal story", "friendly"),
     ("Moving to a new city alone", "personal story", "professional"),
+    # Held out until 2026-12-02, when its post's empty section led to a fix in generation (text under a heading
+    # opens with text): no longer held out, so it is dev now. Tables of that day's docs count it in held-out's 22.
+    ("How to set up a home aquarium", "how-to", "humorous"),
 ]
 # The held-out set: chosen on 2026-12-02, before the checker, prompts or writer were changed for issue 28, and never
 # used to write a rule or a prompt. Report it; do not tune on it (tune on TOPICS).
 HELD_OUT = [
     ("How to repot a cactus without getting hurt", "how-to", "friendly"),
     ("How to wash a wool jumper by hand", "how-to", "professional"),
-    ("How to set up a home aquarium", "how-to", "humorous"),
     ("How to negotiate a pay rise", "how-to", "persuasive"),
     ("How to pack for a week of hiking", "how-to", "friendly"),
     ("Ways to save money on groceries", "listicle", "friendly"),
