@@ -15,7 +15,6 @@ import pytest
 import blogneo
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 MODULES = sorted(m.name for m in pkgutil.iter_modules(blogneo.__path__))
 
 
@@ -48,21 +47,6 @@ def test_importing_blogneo_changes_nothing_in_the_environment():
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert done.returncode == 0, done.stderr[-2000:]
         assert json.loads(done.stdout) == [], module
-
-
-def _code_cells(path: Path) -> list[str]:
-    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_lessons_use_the_public_api_only(path):
-    for cell in _code_cells(path):
-        assert not re.search(r"^\s*(from|import) blogneo\.", cell, re.M), f"a submodule imported in:\n{cell}"
-        for imported in re.findall(r"^\s*from blogneo import (.+)$", cell, re.M):
-            names = {n.strip() for n in imported.split(",")}
-            assert names <= set(blogneo.__all__), names - set(blogneo.__all__)
-        used = set(re.findall(r"\bblogneo\.(\w+)", cell)) - {"__version__"}
-        assert used <= set(blogneo.__all__), f"not public: {used - set(blogneo.__all__)}"
 
 
 def test_the_readme_uses_the_public_api_only():

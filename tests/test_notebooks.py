@@ -115,6 +115,6 @@ def test_lessons_use_only_the_public_api(path):
 
     code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     assert not re.search(r"^\s*(from|import) blogneo\.", code, re.M), "a submodule imported"
-    imported = {n.strip() for m in re.findall(r"^from blogneo import ([^\n]+)", code, re.M) for n in m.split(",")}
+    imported = {n.strip() for m in re.findall(r"^\s*from blogneo import ([^\n]+)", code, re.M) for n in m.split(",")}
     used = set(re.findall(r"\bblogneo\.(\w+)", code)) - {"__version__"}
     assert imported | used <= set(blogneo.__all__), (imported | used) - set(blogneo.__all__)
