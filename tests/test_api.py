@@ -49,10 +49,16 @@ def test_importing_blogneo_changes_nothing_in_the_environment():
         assert json.loads(done.stdout) == [], module
 
 
-def test_the_readme_uses_the_public_api_only():
-    readme = (ROOT / "README.md").read_text()
-    code = "\n".join(re.findall(r"```python\n(.*?)```", readme, re.S))
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_readme_and_the_docs_use_the_public_api_only(path):
+    code = "\n".join(re.findall(r"```python\n(.*?)```", path.read_text(), re.S))
     assert not re.search(r"^\s*(from|import) blogneo\.", code, re.M)
+    for imported in re.findall(r"^\s*from blogneo import (.+)$", code, re.M):
+        names = {n.strip() for n in imported.split(",")}
+        assert names <= set(blogneo.__all__), names - set(blogneo.__all__)
     used = set(re.findall(r"\bblogneo\.(\w+)", code)) - {"__version__"}
     assert used <= set(blogneo.__all__), used - set(blogneo.__all__)
 
@@ -75,17 +81,18 @@ def test_every_docstring_example_runs(module, tiny_folder, tiny, embedded, monke
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples in blogneo.{module} failed (above)"
 
 
-# The README's "How blogneo is built" order: each module may import only from those before it.
+# CONTRIBUTING.md's "How blogneo is built" order: each module may import only from those before it.
 LAYERS = ["errors", "runtime", "text", "rules", "signal", "defects", "evaluation", "display", "files", "markdown",
           "sampling", "prompts", "precision", "memory", "catalog", "convert", "loading", "generation", "lens", "post",
           "batch", "history", "speed", "bench", "ui_candidates", "ui_post", "ui_updates", "ui", "cli"]
 
 
-def test_imports_go_one_way_down_the_list_in_the_readme():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## How blogneo is built", 1)[1].split("\n## ", 1)[0]
+def test_imports_go_one_way_down_the_list_in_contributing():
+    contributing = (ROOT / "CONTRIBUTING.md").read_text()
+    section = contributing.split("## How blogneo is built", 1)[1].split("\n## ", 1)[0]
     listed = [name for cell in re.findall(r"^\| (`[^|]+`) \|", section, re.M) for name in re.findall(r"`(\w+)`", cell)]
-    assert listed == LAYERS and set(LAYERS) == set(MODULES) - {"__init__"}
+    # __init__ is the public API and __main__ is `python -m blogneo`: entry points, not layers
+    assert listed == LAYERS and set(LAYERS) == set(MODULES) - {"__init__", "__main__"}
     for module in LAYERS:
         source = (ROOT / "blogneo" / f"{module}.py").read_text()
         imported = set(re.findall(r"^\s*from (?:\.|blogneo\.)(\w+) import", source, re.M))
