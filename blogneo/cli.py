@@ -1,14 +1,19 @@
 """`blogneo write "topic"` and `blogneo checkpoints`, from the terminal.
 
-Bad input exits with code 2 and one line on stderr, never a traceback.
+Bad input exits with code 2 and one line on stderr, never a traceback. Stdout carries the result
+alone (the post, the table, the batch's summary), so `blogneo write "topic" > post.md` leaves only
+the post in post.md: everything else, the library's one-line notes included, goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
+
+import blogneo
 
 from .errors import BlogneoError
 from .files import create
@@ -23,8 +28,20 @@ class _UsageError(Exception):
     pass
 
 
+class _Version(argparse.Action):
+    """--version, read from the package's metadata only when asked: every other call skips its imports."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print blogneo's version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog} {blogneo.__version__}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="blogneo", description="Write blog posts with GPT-Neo.")
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     write = commands.add_parser("write", help="write about a topic and print it")
@@ -71,15 +88,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # a terminal wants the text, not log lines
+    out = sys.stdout  # the result alone goes here
     try:
-        args = _parser().parse_args(argv)
-        if args.command == "checkpoints":
-            return _checkpoints()
-        if args.command == "app":
-            return _app(args)
-        if args.command == "batch":
-            return _batch(args)
-        return _write(args)
+        args = _parser().parse_args(argv)  # --help and --version print to stdout and exit here
+        # In a notebook the library's notes ("converting ... once", "no GPT-Neo here, so using
+        # 'embedded'", the fp16 fallback) print to stdout, where a cell shows them as its output.
+        # From the terminal stdout may be piped into a file, so here they go to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            if args.command == "checkpoints":
+                return _checkpoints(out)
+            if args.command == "app":
+                return _app(args)
+            if args.command == "batch":
+                return _batch(args, out)
+            return _write(args, out)
     except (_UsageError, BlogneoError) as error:
         print(f"blogneo: error: {error}", file=sys.stderr)
         return 2
@@ -88,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _batch(args) -> int:
+def _batch(args, out) -> int:
     from .batch import REPORT, write_calendar
 
     report = write_calendar(args.calendar, args.out, args.model, ray=args.ray, ray_address=args.ray_address,
@@ -98,15 +120,16 @@ def _batch(args) -> int:
         if row["status"] == "failed":
             print(f"blogneo: line {row['line']} ({row['topic'] or 'no topic'}): {row['error']}", file=sys.stderr)
     print(f"{report['written']} written, {report['skipped']} skipped, {report['failed']} failed in "
-          f"{report['seconds']:.0f} s ({report['posts_per_hour']:.0f} posts an hour); report: {args.out / REPORT}")
+          f"{report['seconds']:.0f} s ({report['posts_per_hour']:.0f} posts an hour); report: {args.out / REPORT}",
+          file=out)
     return 1 if report["failed"] else 0
 
 
-def _checkpoints() -> int:
+def _checkpoints(out) -> int:
     from .catalog import checkpoint_table
     from .precision import resolve_device
 
-    print(checkpoint_table(device=resolve_device("auto")))
+    print(checkpoint_table(device=resolve_device("auto")), file=out)
     return 0
 
 
@@ -173,7 +196,7 @@ def _stop_process_tree(pid: int, grace: float = 5.0) -> None:
             return
 
 
-def _write(args) -> int:
+def _write(args, out) -> int:
     from .generation import generate
     from .loading import load
     from .prompts import blog_prompt, check_prompt
@@ -187,16 +210,16 @@ def _write(args) -> int:
         if value is not None}
     params = resolve_params(args.preset, **overrides)
     if args.post:
-        return _write_post(args, params)
+        return _write_post(args, params, out)
     if args.out is not None and args.out.exists():
         raise BlogneoError(f"{args.out} already exists; blogneo never overwrites. Choose another --out.")
-    model = load(args.model, progress=_status)  # stdout is the text alone: it may be piped
+    model = load(args.model, progress=_status)
     candidates = generate(blog_prompt(args.topic, model.chat), params, model=model)
     texts = []
     for i, candidate in enumerate(candidates, 1):
         heading = f"--- candidate {i} of {len(candidates)} ---\n" if len(candidates) > 1 else ""
         texts.append(heading + _as_post(args.topic, candidate.text, model.chat))
-        print(texts[-1], end="\n\n")
+        print(texts[-1], end="\n\n" if i < len(candidates) else "\n", file=out)  # stdout is the --out file
         print(f"[{candidate.new_tokens} tokens, {candidate.tokens_per_second:.1f} tokens/s, "
               f"finished by {candidate.finish_reason}, seed {candidate.seed}, model {model.name}]",
               file=sys.stderr)
@@ -211,7 +234,7 @@ def _status(text: str) -> None:
     print(f"blogneo: {text}", file=sys.stderr)
 
 
-def _write_post(args, params) -> int:
+def _write_post(args, params, out) -> int:
     from tqdm.auto import tqdm
 
     from .loading import load
@@ -244,7 +267,7 @@ def _write_post(args, params) -> int:
         path = post.save(args.out)
         print(f"wrote {path}", file=sys.stderr)
     else:
-        print(post.to_markdown())
+        print(post.to_markdown(), end="", file=out)
     defects = post.defects()
     print(f"[{post.title.text!r}: {len(post.sections)} sections, seed {post.seed}, model {post.model.name}, "
           f"{len(defects)} defect(s){': ' + '; '.join(map(str, defects)) if defects else ''}]", file=sys.stderr)

@@ -108,3 +108,43 @@ def test_write_post_saves_markdown_with_front_matter_and_shows_progress(tiny_fol
     again = run(*args)
     assert again.returncode == 0
     assert sorted(p.read_text() for p in (tmp_path / "posts").iterdir()) == [path.read_text()] * 2  # a new file
+
+
+def test_write_sends_the_post_alone_to_stdout_and_the_offline_note_to_stderr(embedded, tmp_path, monkeypatch, capsys):
+    # `blogneo write "topic" > post.md` on a machine with no GPT-Neo: the library's note that it uses
+    # the embedded model instead (on stdout in a notebook, where a cell shows it) must not land in post.md.
+    from blogneo import cli, loading
+
+    monkeypatch.delenv("BLOGNEO_MODEL", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # GPT-Neo is not cached, and the Hub is offline
+    monkeypatch.setattr(loading, "_default_offline_note", loading.threading.Event())
+    out = tmp_path / "post.md"
+    assert cli.main(["write", "Why I bike to work", "--temperature", "0", "--max-new-tokens", "12",
+                     "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == out.read_text()  # stdout is byte for byte the file --out wrote: the post
+    assert "blogneo:" not in printed.out
+    assert "using the offline 'embedded' model" in printed.err and "tokens/s" in printed.err
+
+
+def test_write_post_prints_exactly_the_markdown_it_saves(tiny_folder, tmp_path, monkeypatch, capsys):
+    from blogneo import cli
+
+    monkeypatch.setenv("BLOGNEO_MODEL", str(tiny_folder))
+    args = ["write", "--post", "Baking bread", "--sections", "1", "--words", "30", "--seed", "3"]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr()
+    assert cli.main([*args, "--out", str(tmp_path)]) == 0
+    [saved] = tmp_path.iterdir()
+    assert printed.out == saved.read_text() and printed.out.startswith("---\n")
+    assert "blogneo: loading weights" in printed.err and "defect(s)" in printed.err  # the notes: on stderr
+
+
+def test_python_m_blogneo_is_the_blogneo_command_and_says_its_version():
+    from importlib.metadata import version
+
+    done = subprocess.run([sys.executable, "-m", "blogneo", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("usage: blogneo ") and done.stderr == ""
+    assert "checkpoints" in done.stdout and "--version" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "blogneo", "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == f"blogneo {version('blogneo')}\n"
