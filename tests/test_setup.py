@@ -119,3 +119,52 @@ def test_a_package_upgraded_under_a_running_process_is_said_in_one_line(capsys, 
     assert not check_runtime()
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "Restart it (Runtime > Restart session)" in out
+
+
+def _third_party_imports(folder: Path) -> set[str]:
+    """Top-level names of what ``folder``'s modules import from outside the standard library,
+    imports inside functions included."""
+    import ast
+
+    names = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {folder.name}
+
+
+# import name -> distribution, where they differ
+_DISTRIBUTIONS = {"yaml": "pyyaml", "huggingface_hub": "huggingface-hub"}
+# Declared without an import of ours: transformers reads GGUF files (the embedded model) through it.
+_USED_BY_TRANSFORMERS = {"accelerate"}
+# Imported without a declaration: `make bench` installs xllamacpp, and the benchmark runs without it;
+# google.colab is Colab's own, imported only on Colab.
+_NOT_FROM_PYPROJECT = {"xllamacpp", "google"}
+
+
+def test_every_import_is_declared_and_every_runtime_dependency_is_imported():
+    def name(requirement: str) -> str:
+        return re.split(r"[<>=!~;\[ ]", requirement)[0].lower().replace("_", "-")
+
+    runtime = {name(r) for r in PYPROJECT["project"]["dependencies"]}
+    declared = runtime | {name(r) for extra in PYPROJECT["project"]["optional-dependencies"].values() for r in extra}
+    imported = {_DISTRIBUTIONS.get(n, n).replace("_", "-") for n in _third_party_imports(ROOT / "blogneo")}
+    assert imported - _NOT_FROM_PYPROJECT <= declared, "imported, not declared in pyproject.toml"
+    assert runtime - _USED_BY_TRANSFORMERS <= imported, "declared, imported by nothing"
+
+
+def test_the_version_is_written_once_in_pyproject_and_read_from_the_installed_metadata():
+    import blogneo
+
+    version = PYPROJECT["project"]["version"]
+    assert blogneo.__version__ == version, "pyproject.toml changed since the install: run `make setup`"
+    written = [p.name for p in (ROOT / "blogneo").rglob("*") if p.is_file() and version in p.read_text(errors="ignore")]
+    assert written == []
+
+
+def test_the_package_says_it_is_typed():
+    assert (ROOT / "blogneo" / "py.typed").is_file()
+    assert "py.typed" in PYPROJECT["tool"]["setuptools"]["package-data"]["blogneo"]
