@@ -1,14 +1,16 @@
 """As close to a fresh Colab runtime as this machine allows (`make colab-check`; CI runs it).
 
-1. A new virtual environment with what Colab preinstalls, as far as it is known: torch,
-   transformers 4.x, ipywidgets 7.7.1, ipykernel and matplotlib. Python is this machine's (3.11
-   here; Colab runs 3.12, which is not available here).
-2. The install cell's own commands, read from notebook 01, run in a process that has imported
-   Colab's transformers 4 first, as Colab's kernel has. REPO_URL points at this repository's
-   committed HEAD (a file:// git URL), as Colab's points at the real one. The cell must upgrade
-   transformers to 5.x, and blogneo.check_runtime() must then say in one line to restart.
-3. After the "restart" (a new process): check_runtime() passes, and notebooks 01-05 run to the end
-   in a kernel of that environment, offline, on the embedded model.
+1. A new virtual environment with what Colab's GPU runtime preinstalls (googlecolab/backend-info,
+   2026-08): torch 2.11, transformers 5.15, ipywidgets 7.7.1, accelerate 1.14, peft 0.20 and
+   numpy 2.1, on Python 3.13 where this machine has an interpreter for it (it says which it used).
+2. Today's runtime: the install cell's own commands, read from notebook 01, run in a process that
+   imported Colab's transformers first, as Colab's kernel has. REPO_URL points at this repository
+   (a file:// git URL) and BLOGNEO_COMMIT at its HEAD, the code being checked. Nothing Colab
+   preinstalled may be replaced, and blogneo.check_runtime(BLOGNEO_COMMIT) must pass at once:
+   no restart.
+3. Notebooks 01-05 run to the end in a kernel of that environment, offline, on the embedded model.
+4. An older runtime, with transformers 4.x loaded: the same cell upgrades it, check_runtime() says
+   in one line to restart, and after the "restart" (a new process) it passes.
 
     python .ci/colab_check.py [--keep]       (--keep: leave the environment and outputs in build/colab-check)
 """
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -26,31 +29,39 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# What Colab preinstalls and the course touches. transformers: the last 4.x, as Colab has shipped.
-COLAB = ["torch==2.13.0", "transformers>=4.57,<5", "ipywidgets==7.7.1", "ipykernel", "matplotlib", "nbclient"]
+# What Colab's GPU runtime preinstalls and the course touches, at its published versions.
+COLAB = ["torch==2.11.0", "transformers==5.15.0", "ipywidgets==7.7.1", "accelerate==1.14.0", "peft==0.20.0",
+         "numpy==2.1.3", "ipykernel", "matplotlib", "nbclient"]
+KEPT = {"torch": "2.11.0", "transformers": "5.15.0", "ipywidgets": "7.7.1", "accelerate": "1.14.0",
+        "peft": "0.20.0", "numpy": "2.1.3"}
+OLDER = "transformers==4.57.3"  # the last 4.x, as Colab shipped until 2026
+COLAB_PYTHON = "3.13"
 NOTEBOOKS = ["01_setup", "02_loading_checkpoints", "03_sampling_parameters", "04_widget_ui",
              "05_writing_a_full_post"]
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
            "BLOGNEO_MODEL": "embedded"}
 
-# Run by the environment's python: Colab's kernel, which imported transformers 4 before the cell ran.
+# Run by the environment's python: Colab's kernel, which imported its transformers before the cell ran.
 INSTALL_CELL = r'''
 import subprocess, sys, transformers
-assert transformers.__version__.startswith("4."), transformers.__version__
-for command in sys.argv[1:]:
+loaded = transformers.__version__
+commit = sys.argv[1]
+for command in sys.argv[2:]:
     subprocess.run([sys.executable, "-m", "pip", *command.split("\x1f")], check=True)
 import blogneo
-print("check_runtime:", blogneo.check_runtime())
+print("loaded transformers", loaded)
+print("check_runtime:", blogneo.check_runtime(commit))
 '''
 
 
-def pip_commands(cell: str, repo_url: str) -> list[list[str]]:
-    """The install cell's `%pip install ...` lines as pip arguments, with REPO_URL set to ``repo_url``."""
+def pip_commands(cell: str, repo_url: str, commit: str) -> list[list[str]]:
+    """The install cell's `%pip install ...` lines as pip arguments, with REPO_URL and BLOGNEO_COMMIT set."""
     commands = []
     for line in cell.splitlines():
         line = line.strip()
         if line.startswith("%pip "):
-            words = [w.strip('"').replace("{REPO_URL}", repo_url) for w in line.split()[1:]]
+            words = [w.strip('"').replace("{REPO_URL}", repo_url).replace("{BLOGNEO_COMMIT}", commit)
+                     for w in line.split()[1:]]
             commands.append(words)
     return commands
 
@@ -64,6 +75,17 @@ def install_cell() -> str:
     raise SystemExit("notebook 01 has no install cell")
 
 
+def colab_python() -> tuple[str, str]:
+    """An interpreter of Colab's Python version if this machine has one (on PATH or under pyenv), else this one."""
+    found = shutil.which(f"python{COLAB_PYTHON}") or next(
+        iter(sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{COLAB_PYTHON}.*/bin/python{COLAB_PYTHON}")))),
+        None)
+    if found and subprocess.run([found, "-c", "import venv"], capture_output=True).returncode == 0:
+        return found, f"Python {COLAB_PYTHON}, as Colab"
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return sys.executable, f"Python {here}: this machine has no Python {COLAB_PYTHON}, which Colab runs"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true")
@@ -72,57 +94,81 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     started = time.perf_counter()
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    base, said = colab_python()
     try:
-        python = str(_environment(work))
-        _install(python)
-        _restarted(python)
+        python = str(_environment(work, base, said))
+        _today(python, head)
         _notebooks(python, work)
+        _older(python, head)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"colab-check: passed in {time.perf_counter() - started:.0f} s "
-          f"(Python {sys.version_info.major}.{sys.version_info.minor}; Colab runs 3.12)")
+    print(f"colab-check: passed in {time.perf_counter() - started:.0f} s ({said})")
     return 0
 
 
-def _environment(work: Path) -> Path:
-    print("colab-check: a fresh environment with Colab's preinstalled packages", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True)
+def _environment(work: Path, base: str, said: str) -> Path:
+    print(f"colab-check: a fresh environment with Colab's preinstalled packages ({said})", flush=True)
+    subprocess.run([base, "-m", "venv", str(work / "venv")], check=True)
     python = work / "venv" / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", *COLAB], check=True)
     return python
 
 
-def _install(python: str) -> None:
-    commands = pip_commands(install_cell(), f"file://{REPO}")
-    if not any("git+file://" in " ".join(c) for c in commands):
-        raise SystemExit(f"the install cell's commands do not install from REPO_URL: {commands}")
-    print("colab-check: the install cell's commands, in a process that loaded transformers 4:", flush=True)
+def _run_install_cell(python: str, head: str) -> str:
+    commands = pip_commands(install_cell(), f"file://{REPO}", head)
+    if not any(f"git+file://{REPO}@{head}" in " ".join(c) for c in commands):
+        raise SystemExit(f"the install cell's commands do not install REPO_URL at BLOGNEO_COMMIT: {commands}")
     for command in commands:
         print("   %pip " + " ".join(command), flush=True)
-    done = subprocess.run([python, "-c", INSTALL_CELL, *("\x1f".join(c) for c in commands)],
+    done = subprocess.run([python, "-c", INSTALL_CELL, head, *("\x1f".join(c) for c in commands)],
                           capture_output=True, text=True, env={**os.environ, **OFFLINE})
     if done.returncode != 0:
         raise SystemExit(f"the install cell failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    lines = [line for line in done.stdout.splitlines() if line.startswith("blogneo:")]
-    if "check_runtime: False" not in done.stdout or len(lines) != 1 or "Restart" not in lines[0]:
-        raise SystemExit(f"check_runtime did not say to restart, in one line:\n{done.stdout[-3000:]}")
-    print("   " + lines[0], flush=True)
+    return done.stdout
 
 
-def _restarted(python: str) -> None:
-    check = "import blogneo, transformers, ipywidgets; print(transformers.__version__, ipywidgets.__version__, " \
-            "blogneo.check_runtime())"
-    done = subprocess.run([python, "-c", check], capture_output=True, text=True, env={**os.environ, **OFFLINE})
+def _versions(python: str) -> dict[str, str]:
+    code = ("import json, sys; from importlib import metadata; "
+            "print(json.dumps({n: metadata.version(n) for n in sys.argv[1:]}))")
+    done = subprocess.run([python, "-c", code, *KEPT], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def _today(python: str, head: str) -> None:
+    print("colab-check: today's runtime: the install cell, in a process that imported Colab's transformers", flush=True)
+    out = _run_install_cell(python, head)
+    notes = [line for line in out.splitlines() if line.startswith("blogneo:")]
+    if "check_runtime: True" not in out or notes:
+        raise SystemExit(f"check_runtime() did not pass at once on today's Colab versions:\n{out[-3000:]}")
+    changed = {n: v for n, v in _versions(python).items() if v.split("+")[0] != KEPT[n]}
+    if changed:
+        raise SystemExit(f"the install replaced what Colab preinstalled: {changed} (Colab has {KEPT})")
+    print(f"   check_runtime() True, no restart; Colab's {', '.join(f'{n} {v}' for n, v in KEPT.items())} kept",
+          flush=True)
+
+
+def _older(python: str, head: str) -> None:
+    print(f"colab-check: an older runtime, with {OLDER} loaded: the same cell, then a restart", flush=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", OLDER], check=True, capture_output=True)
+    out = _run_install_cell(python, head)
+    notes = [line for line in out.splitlines() if line.startswith("blogneo:")]
+    if "loaded transformers 4." not in out or "check_runtime: False" not in out or len(notes) != 1 \
+            or "Restart" not in notes[0]:
+        raise SystemExit(f"check_runtime did not say to restart, in one line:\n{out[-3000:]}")
+    print("   " + notes[0], flush=True)
+    check = ("import sys, blogneo, transformers; print(transformers.__version__, blogneo.check_runtime(sys.argv[1]))")
+    done = subprocess.run([python, "-c", check, head], capture_output=True, text=True, env={**os.environ, **OFFLINE})
     versions = done.stdout.split()
-    if done.returncode != 0 or len(versions) != 3 or not versions[0].startswith("5.") or versions[2] != "True":
+    if done.returncode != 0 or len(versions) != 2 or not versions[0].startswith("5.") or versions[1] != "True":
         raise SystemExit(f"after the restart: {done.stdout}{done.stderr[-3000:]}")
-    print(f"colab-check: after the restart, transformers {versions[0]}, ipywidgets {versions[1]}, "
-          "check_runtime() True", flush=True)
+    print(f"   after the restart: transformers {versions[0]}, check_runtime() True", flush=True)
 
 
 def _notebooks(python: str, work: Path) -> None:
-    run = r'''
+    run = r"""
 import sys, nbformat
 from nbclient import NotebookClient
 for path, out in zip(sys.argv[1::2], sys.argv[2::2]):
@@ -131,7 +177,7 @@ for path, out in zip(sys.argv[1::2], sys.argv[2::2]):
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
     print("   ran", path.rsplit("/", 1)[-1], flush=True)
-'''
+"""
     print("colab-check: notebooks 01-05 in that environment's kernel, offline, on the embedded model", flush=True)
     args = []
     for name in NOTEBOOKS:

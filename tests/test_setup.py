@@ -1,5 +1,6 @@
 """The set-up files agree with each other: pyproject.toml, environment.yml, the Makefile, the README."""
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -168,3 +169,21 @@ def test_the_version_is_written_once_in_pyproject_and_read_from_the_installed_me
 def test_the_package_says_it_is_typed():
     assert (ROOT / "blogneo" / "py.typed").is_file()
     assert "py.typed" in PYPROJECT["tool"]["setuptools"]["package-data"]["blogneo"]
+
+
+def test_check_runtime_says_when_the_installed_blogneo_is_not_the_notebooks_commit(capsys, monkeypatch, tmp_path):
+    # A distribution as pip records a git install: direct_url.json with the commit, found first on sys.path.
+    from blogneo.runtime import check_runtime, installed_commit
+
+    info = tmp_path / "blogneo-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: blogneo\nVersion: 0.1.0\n")
+    ran, other = "1" * 40, "2" * 40
+    recorded = {"url": "https://github.com/blogneo/blogneo", "vcs_info": {"vcs": "git", "commit_id": ran}}
+    (info / "direct_url.json").write_text(json.dumps(recorded))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert installed_commit() == ran
+    assert check_runtime(ran) and capsys.readouterr().out == ""
+    assert not check_runtime(other)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "1111111111" in out and "2222222222" in out
