@@ -77,11 +77,11 @@ def install_cell() -> str:
 
 def colab_python() -> tuple[str, str]:
     """An interpreter of Colab's Python version if this machine has one (on PATH or under pyenv), else this one."""
-    found = shutil.which(f"python{COLAB_PYTHON}") or next(
-        iter(sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{COLAB_PYTHON}.*/bin/python{COLAB_PYTHON}")))),
-        None)
-    if found and subprocess.run([found, "-c", "import venv"], capture_output=True).returncode == 0:
-        return found, f"Python {COLAB_PYTHON}, as Colab"
+    candidates = [shutil.which(f"python{COLAB_PYTHON}"),  # on PATH (a pyenv shim there may refuse: tried)
+                  *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{COLAB_PYTHON}.*/bin/python{COLAB_PYTHON}")))]
+    for found in filter(None, candidates):
+        if subprocess.run([found, "-c", "import venv"], capture_output=True).returncode == 0:
+            return found, f"Python {COLAB_PYTHON}, as Colab"
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     return sys.executable, f"Python {here}: this machine has no Python {COLAB_PYTHON}, which Colab runs"
 
