@@ -15,7 +15,7 @@ own environment, without that folder. The folder, built with the project's pip:
 
 Each measurement is a process of its own, as in ``blogneo.bench``, so load times are cold and peak
 memory is that engine's alone. ``OV_PRECISION_HINT=f32`` makes OpenVINO compute in f32 (on a CPU
-with avx512_bf16 it picks bf16 by itself); the README's table used it.
+with avx512_bf16 it picks bf16 by itself); docs/measurements.md's table used it.
 
 Rows: B (blogneo's default: fp16 weights packed for fbgemm), OV int8 (weight-only, NNCF's default for
 8 bits), OV fp16. Figures: decoding tokens/s at batch 1 (prefill left out), 4 candidates' tokens/s,

@@ -103,7 +103,7 @@ def pack_for_cpu(model: torch.nn.Module, precision: str) -> None:
 
     PyTorch's own dynamic quantization. Without torch.compile its fbgemm kernels are the fastest
     path on a CPU here: torchao's int8 tensors ran 4-6x slower uncompiled, and compiling
-    GPT-Neo-125M with a static cache took 28 s and then decoded slower (see the README's "Speed").
+    GPT-Neo-125M with a static cache took 28 s and then decoded slower (docs/measurements.md, "Speed on the CPU").
     """
     from torch.ao.quantization import float16_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
 

@@ -249,7 +249,7 @@ def _probability(name: str, value, allowed: str) -> None:
     _number(name, value, 0.0, 1.0, allowed, above_low=True)
 
 
-# Presets. Each is documented in README.md ("Sampling presets"); keep the two in step.
+# Presets. Each is documented in docs/reference.md ("Sampling parameters and presets"); keep the two in step.
 PRESETS: dict[str, SamplingParams] = {
     # Nearly deterministic: for facts, outlines and titles.
     "precise": SamplingParams(temperature=0.3, top_k=40, top_p=0.9, repetition_penalty=1.2,
