@@ -35,11 +35,11 @@ from . import rules
 from .defects import DRIFT, DRIFT_PARTS, Defect, before_defects, check_post, find_defects, whole_words, without_preamble
 from .display import HTML
 from .errors import BlogneoError, ParameterError
-from .files import slugify, write_new
+from .files import offer_download, slugify, write_new
 from .generation import Candidate, stream
 from .lens import score_text, topic_pmi
 from .loading import LoadedModel, loaded
-from .markdown import document, front_matter, read
+from .markdown import document, for_site, front_matter, read
 from .prompts import POST_STOPS, POST_TYPES, TAGS_EXAMPLE_DOMAIN, TONES, check_prompt, post_prompt
 from .sampling import SamplingParams, resolve_params
 from .text import (
@@ -221,7 +221,7 @@ class Post:
 
     @property
     def slug(self) -> str:
-        """The post's URL slug (and file name): its title in lower-case ASCII and hyphens."""
+        """The post's URL slug (and file name): its title in lower-case ASCII and hyphens, cut after a whole word."""
         return slugify(self.title.text)
 
     def defects(self) -> list:
@@ -243,15 +243,43 @@ class Post:
         (topic, post type, tone, words per part) and the provenance (model, revision, params,
         every step's seed), so the post can be written again.
         """
+        return document(self._front_matter(), self.body())
+
+    def save(self, folder: str | Path = "posts", *, site: str | None = None, draft: bool | None = None) -> Path:
+        """Write ``<slug>.md`` into ``folder``, atomically, never overwriting (``-2.md`` then); its path.
+
+        Args:
+            folder: where to write: any folder, or with ``site`` the static site's own folder.
+            site: None for the plain file (``to_markdown()``); "jekyll" for
+                ``folder/_posts/YYYY-MM-DD-<slug>.md`` with ``layout: post`` first in the front
+                matter; "hugo" for ``folder/content/posts/<slug>.md`` with ``draft``. Either site
+                reads the slug from the file name, so their front matter has no ``slug`` field.
+                The date, title, description, tags and the recipe are in every layout, so
+                ``rewrite_post`` reads each back.
+            draft: Hugo's ``draft`` field: True (the default) until you set ``draft=False`` to
+                publish; refused for the other layouts, which have no such field.
+
+        A site or draft that cannot be written is refused before anything is written. The slug
+        ends on a whole word, at most 60 characters. On Colab, whose files go when the runtime is
+        recycled, the saved file is also offered to your browser as a download.
+
+        Example:
+            >>> post = blogneo.write_post("Why I bike to work", sections=1, params=blogneo.SamplingParams(seed=7))
+            >>> path = post.save("site", site="jekyll")
+            >>> path.parent.name, path.name == f"{read(path.read_text())[0]['date']}-{post.slug}.md"
+            ('_posts', True)
+        """
+        where, prefix, meta = for_site(self._front_matter(), site, draft)
+        path = write_new(Path(folder) / where, self.title.text, document(meta, self.body()), prefix=prefix)
+        offer_download(path)
+        return path
+
+    def _front_matter(self) -> dict:
         meta = front_matter(self.title.text, self.model, self.params, self.seed, slug=self.slug,
                             description=self.description.text, tags=self.tag_list, topic=self.topic,
                             post_type=self.post_type, tone=self.tone, words=self.words)
         meta["seeds"] = self.seeds()
-        return document(meta, self.body())
-
-    def save(self, folder: str | Path = "posts") -> Path:
-        """Write ``<slug>.md`` into ``folder``, atomically, never overwriting (``-2.md`` then)."""
-        return write_new(folder, self.title.text, self.to_markdown())
+        return meta
 
     def scores(self) -> HTML:
         """Every step's candidates with their scores, the chosen one marked: why each part won."""

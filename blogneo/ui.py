@@ -18,11 +18,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import ipywidgets as w
+from .errors import BlogneoError
+
+try:
+    import ipywidgets as w
+except ImportError as error:  # before anything heavier is imported, and before any model loads
+    raise BlogneoError('blogneo.studio() needs ipywidgets, which this Python cannot import '
+                       f'({error}). Install it with: pip install "blogneo[notebooks]" (or pip install '
+                       '"ipywidgets>=7.7,<9"), then restart the kernel and run the cell again.') from error
 
 from .catalog import KNOWN
-from .errors import BlogneoError
-from .files import write_new
+from .files import offer_download, on_colab, write_new
 from .generation import Candidate, stream
 from .history import Entry, History
 from .loading import LoadedModel, default_spec, load
@@ -469,9 +475,9 @@ class Studio(w.VBox):
 
     @_guarded
     def _on_save_post(self) -> None:
-        path = self.post.save(self.posts_dir)
+        path = self.post.save(self.posts_dir)  # on Colab, save offers it as a download too
         self.exported.append(path)
-        self.show_note(f"Saved the post to {path}")
+        self.show_note(f"Saved the post to {path}{_downloaded()}")
 
     # --- export and history ------------------------------------------------------------------
 
@@ -481,8 +487,9 @@ class Studio(w.VBox):
         meta = front_matter(_title(c.prompt), run.model, run.params, c.seed, prompt=c.prompt)
         body = c.text if run.model.chat else c.prompt + c.text  # a base model's text continues the prompt
         path = write_new(self.posts_dir, meta["title"], document(meta, body))
+        offer_download(path)
         self.exported.append(path)
-        self.show_note(f"Saved candidate {index + 1} to {path}")
+        self.show_note(f"Saved candidate {index + 1} to {path}{_downloaded()}")
 
     def _refresh_history(self, select_last: bool = False) -> None:
         options = [(e.label(), i) for i, e in enumerate(self.history.entries)][::-1]  # newest first
@@ -508,6 +515,14 @@ class Studio(w.VBox):
         for panel, text, reason in zip(view.panels, entry.texts, entry.finish_reasons, strict=False):
             panel.show_restored(text, reason, entry.time)
         self.show_note(f"Restored the run from {entry.time} (model {entry.model}). Generate to run it again.")
+
+
+def _downloaded() -> str:
+    """What a saved file's note adds on Colab, where ``offer_download`` handed it to the browser too."""
+    if not on_colab():
+        return ""
+    return (" and offered it as a download: Colab deletes this machine's files, posts and history included, "
+            "when the runtime is recycled")
 
 
 def _title(prompt: str) -> str:
