@@ -97,6 +97,7 @@ def main() -> int:
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
                           check=True).stdout.strip()
     base, said = colab_python()
+    os.chdir(work)  # not the repository: `import blogneo` there would find its source, not what pip installed
     try:
         python = str(_environment(work, base, said))
         _today(python, head)
