@@ -63,7 +63,12 @@ def test_the_readme_and_the_docs_use_the_public_api_only(path):
     assert used <= set(blogneo.__all__), used - set(blogneo.__all__)
 
 
-@pytest.mark.parametrize("module", MODULES)
+# Modules whose examples write posts or load and read models at length: out of `make test-fast`.
+SLOW_EXAMPLES = {"batch", "lens", "loading", "post"}
+
+
+@pytest.mark.parametrize("module", [pytest.param(m, marks=pytest.mark.slow) if m in SLOW_EXAMPLES else m
+                                    for m in MODULES])
 def test_every_docstring_example_runs(module, tiny_folder, tiny, embedded, monkeypatch, tmp_path):
     """Each example runs as written, against the tiny GPT-Neo as the default model (so the
     examples that write a post take seconds) and the embedded model where they name it."""

@@ -22,6 +22,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+pytestmark = pytest.mark.slow  # real servers and a browser: out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "tests" / "output"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -43,6 +43,7 @@ def posts(folder):
     return {p.name: read(p.read_text())[1] for p in sorted(folder.glob("*.md"))}
 
 
+@pytest.mark.slow
 def test_a_calendar_is_written_one_file_a_row_with_a_report(tiny, tmp_path):
     out = tmp_path / "posts"
     report = write_calendar(calendar(tmp_path / "c.csv", ROWS[:3], "csv"), out, tiny, progress=False)
@@ -56,6 +57,7 @@ def test_a_calendar_is_written_one_file_a_row_with_a_report(tiny, tmp_path):
     assert [r["status"] for r in again["rows"]] == ["skipped"] * 3
 
 
+@pytest.mark.slow
 def test_the_posts_do_not_depend_on_the_order_of_rows(tiny, tmp_path):
     write_calendar(calendar(tmp_path / "a.jsonl", ROWS), tmp_path / "a", tiny, progress=False)
     shuffled = ROWS[:]
@@ -89,6 +91,7 @@ def test_a_post_written_by_hand_or_with_another_recipe_is_never_overwritten(tiny
     assert (out / "baking-bread.md").read_text() == "My own post about bread.\n"
 
 
+@pytest.mark.slow
 def test_a_run_killed_partway_resumes_without_writing_a_row_twice(tiny_folder, tmp_path):
     path = calendar(tmp_path / "c.jsonl", ROWS)
     out = tmp_path / "out"
@@ -115,6 +118,7 @@ def test_a_run_killed_partway_resumes_without_writing_a_row_twice(tiny_folder, t
         assert meta["recipe_hash"] and body.strip()
 
 
+@pytest.mark.slow  # starts Ray and two workers
 def test_ray_writes_the_same_posts_as_the_in_process_run(tiny, tiny_folder, tmp_path):
     ray = pytest.importorskip("ray", reason="Ray Data is the optional extra blogneo[scale], installed by make setup")
     path = calendar(tmp_path / "c.jsonl", ROWS)

@@ -17,6 +17,7 @@ def run(*args, cwd=None):
                           text=True, env=env, cwd=cwd, timeout=300)
 
 
+@pytest.mark.slow
 def test_write_prints_the_post_and_writes_the_file_once(tiny_folder, tmp_path):
     out = tmp_path / "posts" / "lighthouse.md"
     args = ("write", "The old lighthouse", "--model", tiny_folder, "--temperature", "0",
@@ -70,6 +71,7 @@ def test_bad_input_exits_2_with_one_line_before_any_model_loads(args, message, c
     assert not (tmp_path / "cache").exists()  # nothing was converted
 
 
+@pytest.mark.slow
 def test_bad_input_in_a_real_process_on_a_fresh_machine_converts_nothing(tmp_path):
     # A newcomer's machine: an empty cache. The empty topic must be an error at once, not after
     # converting the embedded model (which writes a progress bar and takes half a minute).
@@ -89,6 +91,7 @@ def test_checkpoints_prints_the_table_with_what_fits():
         assert name in result.stdout
 
 
+@pytest.mark.slow
 def test_write_post_saves_markdown_with_front_matter_and_shows_progress(tiny_folder, tmp_path):
     from blogneo.markdown import read
 
@@ -127,6 +130,7 @@ def test_write_sends_the_post_alone_to_stdout_and_the_offline_note_to_stderr(emb
     assert "using the offline 'embedded' model" in printed.err and "tokens/s" in printed.err
 
 
+@pytest.mark.slow
 def test_write_post_prints_exactly_the_markdown_it_saves(tiny_folder, tmp_path, monkeypatch, capsys):
     from blogneo import cli
 
@@ -137,7 +141,7 @@ def test_write_post_prints_exactly_the_markdown_it_saves(tiny_folder, tmp_path, 
     assert cli.main([*args, "--out", str(tmp_path)]) == 0
     [saved] = tmp_path.iterdir()
     assert printed.out == saved.read_text() and printed.out.startswith("---\n")
-    assert "blogneo: loading weights" in printed.err and "defect(s)" in printed.err  # the notes: on stderr
+    assert "blogneo: ready" in printed.err and "defect(s)" in printed.err  # the notes: on stderr
 
 
 def test_python_m_blogneo_is_the_blogneo_command_and_says_its_version():

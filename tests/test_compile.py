@@ -22,6 +22,8 @@ from blogneo.generation import generation_config
 from blogneo.memory import CACHE_GROWTH, Shape, cache_bucket, run_bytes
 from blogneo.sampling import resolve_params
 
+pytestmark = pytest.mark.slow  # torch.compile on the CPU, minutes in all: out of `make test-fast`
+
 PROMPTS = ["The old lighthouse", "Baking bread", "Our team moved"]
 
 

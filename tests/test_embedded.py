@@ -41,6 +41,7 @@ def test_a_missing_embedded_wheel_gives_the_exact_install_command(monkeypatch):
         blogneo.load("embedded")
 
 
+@pytest.mark.slow
 def test_a_corrupt_conversion_cache_is_rebuilt(embedded, tmp_path, monkeypatch, capsys):
     gguf = catalog.embedded_gguf()
     good, _ = convert.converted_folder(gguf)

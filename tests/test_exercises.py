@@ -89,6 +89,7 @@ def test_the_exercises_of_02(embedded):
     ])
 
 
+@pytest.mark.slow
 def test_the_exercises_of_03(embedded):
     from blogneo import blog_prompt, next_token_lens, score_text
 
@@ -139,6 +140,7 @@ def test_the_exercises_of_04(tiny, tmp_path):
     ])
 
 
+@pytest.mark.slow
 def test_the_exercises_of_05(tiny):
     params = blogneo.SamplingParams(seed=11, num_candidates=2)
     post = blogneo.write_post("Baking bread", tiny, sections=2, params=params, words=30)

@@ -208,6 +208,7 @@ def test_remote_code_in_a_checkpoint_is_never_run(tiny_folder, tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_half_downloaded_hub_cache_is_a_clear_error(tmp_path):
     # The Hub's cache layout with a config but a weights download that never finished. The cache
     # folder is fixed when huggingface_hub is imported, so this runs in a fresh process.

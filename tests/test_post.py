@@ -45,6 +45,7 @@ def test_progress_events_start_and_end_every_step_in_order(tiny_post):
     assert streamed.strip() and isinstance(events[0], PostEvent)
 
 
+@pytest.mark.slow
 def test_the_same_topic_model_params_and_seed_give_the_same_post(tiny, tiny_post):
     post, _ = tiny_post
     again = write_post("Baking bread", tiny, sections=3, params=SEED_11)
@@ -53,6 +54,7 @@ def test_the_same_topic_model_params_and_seed_give_the_same_post(tiny, tiny_post
     assert other.seeds() != post.seeds()
 
 
+@pytest.mark.slow
 def test_regenerating_a_section_changes_only_that_section(random_model):
     post = write_post("The", random_model, sections=3, params=blogneo.SamplingParams(max_new_tokens=30, seed=3))
     before = post.to_markdown()
@@ -68,6 +70,7 @@ def test_regenerating_a_section_changes_only_that_section(random_model):
     assert post.sections[1].text == text  # a seed makes the new text reproducible
 
 
+@pytest.mark.slow
 def test_locked_sections_stay_and_asking_to_rewrite_one_is_an_error(random_model):
     post = write_post("The", random_model, sections=3, params=blogneo.SamplingParams(max_new_tokens=30, seed=4))
     kept = post.sections[0].text
@@ -82,6 +85,7 @@ def test_locked_sections_stay_and_asking_to_rewrite_one_is_an_error(random_model
         post.regenerate(7)
 
 
+@pytest.mark.slow
 def test_best_of_n_keeps_the_highest_scoring_candidate_and_shows_every_score(random_model):
     post = write_post("The", random_model, sections=2,
                       params=blogneo.SamplingParams(max_new_tokens=30, temperature=1.0, seed=5, num_candidates=3))
@@ -209,6 +213,7 @@ def test_tags_and_prose_are_cleaned():
     assert blogneo.post.STEPS["section"].clean("Here's the text you asked for:\n\nIt rained. Then") == "It rained."
 
 
+@pytest.mark.slow
 def test_the_chat_model_writes_a_post_through_its_chat_template(embedded):
     post = write_post("Why I bike to work", embedded, sections=1,
                       params=blogneo.SamplingParams(max_new_tokens=50, seed=2))
@@ -299,6 +304,7 @@ def test_a_title_is_banned_in_every_spelling_a_heading_gave_it(embedded):
         assert cliche in spelt, cliche
 
 
+@pytest.mark.slow
 def test_a_prose_part_writes_no_placeholder_and_ends_before_a_hashtag(embedded):
     # Both were in posts the quality benchmark wrote ("[Your Name] has worked hard", "#HealthyLiving").
     # Asked for them outright, the embedded model writes them; with a prose part's stops and bans it cannot.
@@ -357,6 +363,7 @@ def test_the_quality_benchmark_reads_a_saved_post_as_the_checker_reads_the_post(
         assert check_post(again, post.words) == post.defects()
 
 
+@pytest.mark.slow
 def test_a_saved_post_is_written_again_from_its_front_matter(tiny, tmp_path):
     # The recipe in the front matter is enough: the same post, a section rewritten with its own seed included.
     post = write_post("Baking bread", tiny, sections=2, params=SEED_11, post_type="how-to", tone="calm", words=30,

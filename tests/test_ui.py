@@ -276,6 +276,7 @@ def test_stop_ends_a_whole_post_with_a_message(make, embedded):
     assert "stopped" in s.message.value and not s.generate.disabled
 
 
+@pytest.mark.slow  # this file's tests again, in a second process
 @pytest.mark.skipif(ipywidgets.__version__.startswith("7."), reason="this is the 7.7 run itself")
 def test_the_studio_works_on_ipywidgets_7(tmp_path):
     if not (IPYWIDGETS7 / "ipywidgets").is_dir():
@@ -321,6 +322,7 @@ def test_a_failed_load_leaves_the_controls_working(make, tiny):
     assert s.temperature.value == blogneo.PRESETS["precise"].temperature
 
 
+@pytest.mark.slow
 def test_stop_ends_a_section_rewrite_and_keeps_the_section(make, random_model, monkeypatch):
     s = make(random_model)
     s.mode.value = "Whole post"
@@ -345,6 +347,7 @@ def test_stop_ends_a_section_rewrite_and_keeps_the_section(make, random_model, m
     assert "stopped" in s.message.value and s.post.sections[0].text == before
 
 
+@pytest.mark.slow
 def test_every_widget_change_happens_on_the_main_thread(make, random_model, monkeypatch):
     # Colab renders only widget changes made on the kernel's main thread (colabtools issue 3373).
     # Every trait change of every widget is recorded, with its thread, through a load, a streamed
