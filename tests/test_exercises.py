@@ -19,7 +19,7 @@ import pytest
 import blogneo
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = sorted((ROOT / "notebooks").glob("0[1-6]_*.ipynb"))
+LESSONS = sorted((ROOT / "notebooks").glob("0[1-68]_*.ipynb"))  # 07 is a project of the reader's own
 
 
 def _exercises(name):
@@ -126,7 +126,8 @@ def test_the_exercises_of_04(tiny, tmp_path):
     def speed_up():
         del tiny.model.forward
 
-    ns = {"blogneo": blogneo, "mine": mine, "until_done": until_done, "slow_down": slow_down, "speed_up": speed_up}
+    ns = {"blogneo": blogneo, "mine": mine, "until_done": until_done, "slow_down": slow_down, "speed_up": speed_up,
+          "opened": time.strftime("%Y-%m-%d %H:%M:%S")}  # as the notebook's cell that makes `mine`
     _check("04_widget_ui.ipynb", ns, [
         "mine.prompt.value = 'Baking bread'\nmine.preset.value = 'creative'\nmine.seed.value = 7\n"
         "mine.num_candidates.value = 2\nmine.generate.click()\nuntil_done()\n"
@@ -166,4 +167,28 @@ def test_the_exercises_of_06(tiny_folder):
         "t4_tokens_per_s = 320e9 / (blogneo.checkpoint('gpt-neo-2.7b').parameters * 2)",
         "my_text = ' '.join(['Baking bread takes patience, flour, water and salt.'] * 8)",
         "throughput_gain = 2.4",
+    ])
+
+
+def test_the_exercises_of_08(tiny_folder, tmp_path):
+    demo = tmp_path
+    calendar = demo / "calendar.csv"
+    calendar.write_text("topic,post_type,tone,sections,words\n"
+                        "How to store fresh herbs,how-to,friendly,1,30\n"
+                        "Why I read on paper,opinion,warm and honest,1,30\n"
+                        ",opinion,friendly,1,30\n")
+    model = blogneo.load(tiny_folder)
+    blogneo.write_calendar(calendar, demo / "posts", model, progress=False)
+    rows, _ = blogneo.read_calendar(calendar)
+    ns = {"blogneo": blogneo, "calendar": calendar, "demo": demo, "rows": rows, "model": model, "tmp": tmp_path}
+    _check("08_content_calendar.ipynb", ns, [
+        "my_calendar = tmp / 'mine.csv'\n"
+        "_ = my_calendar.write_text('topic,sections\\nBaking bread,1\\nA walk in the rain,2\\nWhy I garden,0\\n')\n"
+        "my_rows, my_failures = blogneo.read_calendar(my_calendar)",
+        "next((demo / 'posts').glob('why-i-read*.md')).unlink()\n"
+        "resumed = blogneo.write_calendar(calendar, demo / 'posts', model, progress=False)",
+        "import json\nmy_jsonl = tmp / 'calendar.jsonl'\n"
+        "_ = my_jsonl.write_text(''.join(json.dumps({'topic': r.topic, 'post_type': r.post_type, 'tone': r.tone,"
+        " 'sections': 1, 'words': 30}) + '\\n' for r in rows))\n"
+        "jsonl_rows, _ = blogneo.read_calendar(my_jsonl)",
     ])

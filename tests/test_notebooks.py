@@ -72,7 +72,7 @@ def test_the_speed_notebooks_committed_benchmark_shows_both_models_and_engines()
     nb = nbformat.read(ROOT / "notebooks" / "06_speed.ipynb", as_version=4)
     skipped = [c for c in nb.cells if "nbval-skip" in c.metadata.get("tags", [])
                and "check" not in c.metadata.get("tags", [])]  # the exercises' checks: tests/test_exercises.py
-    assert len(skipped) == 3 and "run_benchmark(" in skipped[0].source
+    assert len(skipped) == 4 and "run_benchmark(" in skipped[0].source and "roofline_fraction" in skipped[3].source
     table = "".join(o.get("text", "") for o in skipped[0].outputs)
     for model in ("gpt-neo-125m-shape", "embedded"):
         rows = [line for line in table.splitlines() if line.startswith(model + " ")]
@@ -118,3 +118,24 @@ def test_lessons_use_only_the_public_api(path):
     imported = {n.strip() for m in re.findall(r"^\s*from blogneo import ([^\n]+)", code, re.M) for n in m.split(",")}
     used = set(re.findall(r"\bblogneo\.(\w+)", code)) - {"__version__"}
     assert imported | used <= set(blogneo.__all__), (imported | used) - set(blogneo.__all__)
+
+
+def test_each_install_cell_installs_the_commit_its_outputs_came_from():
+    """Colab installs git+REPO_URL@BLOGNEO_COMMIT, a commit of this repository's history that changed the
+    package (`make notebooks` pins it before running), and check_runtime is told which one it is."""
+    import subprocess
+
+    for path in NOTEBOOKS:
+        install = next(c.source for c in nbformat.read(path, as_version=4).cells if "%pip install" in c.source)
+        commit = re.search(r'^BLOGNEO_COMMIT = "([0-9a-f]*)"', install, re.M).group(1)
+        assert re.fullmatch(r"[0-9a-f]{40}", commit), f"{path.name}: BLOGNEO_COMMIT is not pinned"
+        assert '%pip install -q "git+{REPO_URL}@{BLOGNEO_COMMIT}"' in install
+        assert "blogneo.check_runtime(BLOGNEO_COMMIT)" in install
+        if (ROOT / ".git").exists():
+            git = ["git", "-C", str(ROOT)]
+            assert subprocess.run([*git, "merge-base", "--is-ancestor", commit, "HEAD"]).returncode == 0, \
+                f"{path.name}: {commit[:10]} is not in this branch's history"
+            changed = subprocess.run([*git, "diff-tree", "--no-commit-id", "--name-only", "-r", commit],
+                                     capture_output=True, text=True, check=True).stdout.split()
+            assert any(f.startswith("blogneo/") or f == "pyproject.toml" for f in changed), \
+                f"{path.name}: {commit[:10]} did not change the package"

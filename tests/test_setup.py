@@ -187,3 +187,11 @@ def test_check_runtime_says_when_the_installed_blogneo_is_not_the_notebooks_comm
     assert not check_runtime(other)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "1111111111" in out and "2222222222" in out
+
+
+def test_make_test_runs_the_notebooks_again_on_a_gpt_neo_base_model():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ntest: setup\n", 1)[1].split("\n\n", 1)[0]
+    assert "tests/tiny_gptneo.py" in recipe and 'BLOGNEO_MODEL="$$scratch/tiny-gpt-neo"' in recipe
+    assert recipe.count("$(NBVAL)") == 2 and "--nbval-sanitize-with tests/nbval_base_model.cfg" in recipe
+    assert (ROOT / "tests" / "nbval_base_model.cfg").is_file()

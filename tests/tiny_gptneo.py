@@ -61,3 +61,9 @@ def _memorise(model, tokenizer, eos_id: int, steps: int) -> None:
         loss.backward()
         optimiser.step()
     model.eval()
+
+
+if __name__ == "__main__":  # `python tests/tiny_gptneo.py FOLDER`: the Makefile's GPT-Neo run of the notebooks
+    import sys
+
+    print(build(Path(sys.argv[1])))
