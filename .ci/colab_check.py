@@ -32,8 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 # What Colab's GPU runtime preinstalls and the course touches, at its published versions.
 COLAB = ["torch==2.11.0", "transformers==5.15.0", "ipywidgets==7.7.1", "accelerate==1.14.0", "peft==0.20.0",
          "numpy==2.1.3", "ipykernel", "matplotlib", "nbclient"]
-KEPT = {"torch": "2.11.0", "transformers": "5.15.0", "ipywidgets": "7.7.1", "accelerate": "1.14.0",
-        "peft": "0.20.0", "numpy": "2.1.3"}
+KEPT = dict(p.split("==") for p in COLAB if "==" in p)  # what the install must leave as it is
 OLDER = "transformers==4.57.3"  # the last 4.x, as Colab shipped until 2026
 COLAB_PYTHON = "3.13"
 NOTEBOOKS = ["01_setup", "02_loading_checkpoints", "03_sampling_parameters", "04_widget_ui",

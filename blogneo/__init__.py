@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-# name -> (module, attribute in it). Grouped as the README's "How blogneo is built" lists them.
+# name -> (module, attribute in it). Grouped as CONTRIBUTING.md's "How blogneo is built" lists them.
 _API = {
     # errors
     "BlogneoError": ("errors", "BlogneoError"),

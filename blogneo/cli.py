@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
 
     write = commands.add_parser("write", help="write about a topic and print it")
     write.add_argument("topic", help='what to write about, e.g. "Why I bike to work"')
-    write.add_argument("--model", help="checkpoint name, Hub id, folder or .gguf (default: see README)")
+    write.add_argument("--model", help="checkpoint name, Hub id, folder or .gguf "
+                       "(default: docs/reference.md#which-model-you-get)")
     write.add_argument("--preset", default="balanced", help="precise, balanced or creative")
     write.add_argument("--max-new-tokens", type=int)
     write.add_argument("--temperature", type=float)
@@ -68,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("calendar", type=Path, help="one post per row: topic, and optionally tone, post_type, "
                                                    "sections, words, preset, seed, model")
     batch.add_argument("--out", type=Path, default=Path("posts"), help="where the posts go (default: ./posts)")
-    batch.add_argument("--model", help="for rows that name none (default: see README)")
+    batch.add_argument("--model", help="for rows that name none (default: docs/reference.md#which-model-you-get)")
     batch.add_argument("--ray", action="store_true", help="run the rows on Ray Data (pip install 'blogneo[scale]')")
     batch.add_argument("--ray-address", help="an existing Ray cluster: auto, or ray://host:10001 (default: start "
                                              "Ray on this machine)")
