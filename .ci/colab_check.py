@@ -7,7 +7,8 @@
    imported Colab's transformers first, as Colab's kernel has. REPO_URL points at this repository
    (a file:// git URL) and BLOGNEO_COMMIT at its HEAD, the code being checked. Nothing Colab
    preinstalled may be replaced, and blogneo.check_runtime(BLOGNEO_COMMIT) must pass at once:
-   no restart.
+   no restart. Then a runtime that has another blogneo from an earlier commit (an older notebook's
+   install): the same cell must replace it, although its version number is the same.
 3. Notebooks 01-05 run to the end in a kernel of that environment, offline, on the embedded model.
 4. An older runtime, with transformers 4.x loaded: the same cell upgrades it, check_runtime() says
    in one line to restart, and after the "restart" (a new process) it passes.
@@ -31,7 +32,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # What Colab's GPU runtime preinstalls and the course touches, at its published versions.
 COLAB = ["torch==2.11.0", "transformers==5.15.0", "ipywidgets==7.7.1", "accelerate==1.14.0", "peft==0.20.0",
-         "numpy==2.1.3", "ipykernel", "matplotlib", "nbclient"]
+         "numpy==2.1.3", "ipykernel", "matplotlib", "nbclient",
+         # not on Colab's published list: transformers 5.15's own floors, which are blogneo's too (pyproject.toml),
+         # so that blogneo runs here on the lowest versions it declares
+         "tokenizers==0.22.0", "huggingface-hub==1.5.0"]
 KEPT = dict(p.split("==") for p in COLAB if "==" in p)  # what the install must leave as it is
 OLDER = "transformers==4.57.3"  # the last 4.x, as Colab shipped until 2026
 COLAB_PYTHON = "3.13"
@@ -100,6 +104,7 @@ def main() -> int:
     try:
         python = str(_environment(work, base, said))
         _today(python, head)
+        _other_commit(python, head)
         _notebooks(python, work)
         _older(python, head)
     finally:
@@ -148,6 +153,28 @@ def _today(python: str, head: str) -> None:
         raise SystemExit(f"the install replaced what Colab preinstalled: {changed} (Colab has {KEPT})")
     print(f"   check_runtime() True, no restart; Colab's {', '.join(f'{n} {v}' for n, v in KEPT.items())} kept",
           flush=True)
+
+
+def _other_commit(python: str, head: str) -> None:
+    package = subprocess.run(["git", "-C", str(REPO), "log", "--format=%H", "--", "blogneo", "pyproject.toml"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    for other in [c for c in package if c != head][:3]:  # an earlier commit that installs (one may not build)
+        installed = subprocess.run([python, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
+                                    f"git+file://{REPO}@{other}"], capture_output=True)
+        if installed.returncode == 0:
+            break
+    else:
+        raise SystemExit("colab-check: no earlier commit of the package installs (a shallow clone?)")
+    print(f"colab-check: a runtime with blogneo from an earlier commit ({other[:10]}): the cell replaces it",
+          flush=True)
+    before = subprocess.run([python, "-c", "from blogneo.runtime import installed_commit; print(installed_commit())"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    if before != other:
+        raise SystemExit(f"could not start from blogneo {other[:10]}: {before} is installed")
+    out = _run_install_cell(python, head)
+    if "check_runtime: True" not in out or [line for line in out.splitlines() if line.startswith("blogneo:")]:
+        raise SystemExit(f"the install cell kept blogneo {other[:10]} instead of {head[:10]}:\n{out[-3000:]}")
+    print(f"   blogneo {other[:10]} replaced by {head[:10]}; check_runtime() True", flush=True)
 
 
 def _older(python: str, head: str) -> None:

@@ -242,7 +242,7 @@ def _on_ray(rows, out, model, address, workers, cpus, gpus, progress) -> list[di
         import ray
         import ray.data
     except ImportError:
-        raise BlogneoError("--ray needs Ray Data: pip install 'blogneo[scale]' (make setup installs it).") from None
+        raise BlogneoError("--ray needs Ray Data: pip install 'ray[data]>=2.40' (make setup installs it).") from None
     import logging
 
     if not ray.is_initialized():

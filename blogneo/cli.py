@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
                                                    "sections, words, preset, seed, model")
     batch.add_argument("--out", type=Path, default=Path("posts"), help="where the posts go (default: ./posts)")
     batch.add_argument("--model", help="for rows that name none (default: docs/reference.md#which-model-you-get)")
-    batch.add_argument("--ray", action="store_true", help="run the rows on Ray Data (pip install 'blogneo[scale]')")
+    batch.add_argument("--ray", action="store_true", help="run the rows on Ray Data (pip install 'ray[data]>=2.40')")
     batch.add_argument("--ray-address", help="an existing Ray cluster: auto, or ray://host:10001 (default: start "
                                              "Ray on this machine)")
     batch.add_argument("--workers", type=int, default=1, help="with --ray: workers, each loading the model once")

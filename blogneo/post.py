@@ -245,7 +245,8 @@ class Post:
         """
         return document(self._front_matter(), self.body())
 
-    def save(self, folder: str | Path = "posts", *, site: str | None = None, draft: bool | None = None) -> Path:
+    def save(self, folder: str | Path = "posts", *, site: str | None = None, draft: bool | None = None,
+             download: bool = True) -> Path:
         """Write ``<slug>.md`` into ``folder``, atomically, never overwriting (``-2.md`` then); its path.
 
         Args:
@@ -258,6 +259,8 @@ class Post:
                 ``rewrite_post`` reads each back.
             draft: Hugo's ``draft`` field: True (the default) until you set ``draft=False`` to
                 publish; refused for the other layouts, which have no such field.
+            download: on Colab, also hand the file to your browser as a download (see below);
+                ``download=False`` for a save you will not keep. Elsewhere it changes nothing.
 
         A site or draft that cannot be written is refused before anything is written. The slug
         ends on a whole word, at most 60 characters. On Colab, whose files go when the runtime is
@@ -270,8 +273,12 @@ class Post:
             ('_posts', True)
         """
         where, prefix, meta = for_site(self._front_matter(), site, draft)
+        if not isinstance(download, bool):
+            raise ParameterError("download", f"download={download!r} is not True or False: use download=False "
+                                             "for a save you will not keep.")
         path = write_new(Path(folder) / where, self.title.text, document(meta, self.body()), prefix=prefix)
-        offer_download(path)
+        if download:
+            offer_download(path)
         return path
 
     def _front_matter(self) -> dict:

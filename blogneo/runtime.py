@@ -11,6 +11,7 @@ Each is said in one line.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from importlib import metadata
 
@@ -41,8 +42,9 @@ def check_runtime(commit: str | None = None) -> bool:
     """After installing on Colab: True if this process can use blogneo; else one line on what to do.
 
     Args:
-        commit: the blogneo commit the notebook was run with (its install cell's ``BLOGNEO_COMMIT``).
-            When the installed blogneo came from another commit, or not from git at all, this says so.
+        commit: the blogneo commit the notebook was run with (its install cell's ``BLOGNEO_COMMIT``): a
+            full or short commit id, or the tag or branch the install asked for. When the installed blogneo
+            came from another commit, or not from git at all, this says so.
 
     Example:
         >>> check_runtime()
@@ -53,11 +55,11 @@ def check_runtime(commit: str | None = None) -> bool:
         print(f"blogneo: this runtime still has {', '.join(stale)} loaded from before the install. "
               "Restart it (Runtime > Restart session), then run the notebook again from the top.")
         return False
-    installed = installed_commit()
-    if commit and installed != commit:
+    if commit and not same_commit(commit):
+        installed = installed_commit()
         have = f"commit {installed[:10]}" if installed else "a copy not installed from git"
-        print(f"blogneo: this runtime has blogneo from {have}, and this notebook was run with commit "
-              f"{commit[:10]}, so outputs may differ from the ones shown. To match them, restart the runtime "
+        print(f"blogneo: this runtime has blogneo from {have}, and this notebook was run with {commit[:10]}, "
+              "so outputs may differ from the ones shown. To match them, restart the runtime "
               "(Runtime > Restart session) and run the install cell first.")
         return False
     return True
@@ -70,11 +72,32 @@ def installed_commit() -> str | None:
         >>> installed_commit() is None or len(installed_commit()) == 40
         True
     """
+    return _vcs_info().get("commit_id")
+
+
+def same_commit(commit: str) -> bool:
+    """Whether the installed blogneo is ``commit``: its full or short id (7 hex digits or more), or the tag or
+    branch named when it was installed (pip records what was asked for beside the commit it found).
+
+    Example:
+        >>> same_commit("0000000")  # no blogneo installed from that commit
+        False
+    """
+    info = _vcs_info()
+    installed = info.get("commit_id") or ""
+    if re.fullmatch(r"[0-9a-f]{7,40}", commit):
+        return installed.startswith(commit)
+    return bool(installed) and info.get("requested_revision") == commit
+
+
+def _vcs_info() -> dict:
+    """What pip wrote of the installed blogneo's git origin (direct_url.json, PEP 610), or {}."""
     try:
         recorded = metadata.distribution("blogneo").read_text("direct_url.json")
     except metadata.PackageNotFoundError:
-        return None
+        return {}
     try:
-        return json.loads(recorded or "{}").get("vcs_info", {}).get("commit_id")
+        info = json.loads(recorded or "{}").get("vcs_info", {})
     except ValueError:
-        return None
+        return {}
+    return info if isinstance(info, dict) else {}

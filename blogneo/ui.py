@@ -24,8 +24,8 @@ try:
     import ipywidgets as w
 except ImportError as error:  # before anything heavier is imported, and before any model loads
     raise BlogneoError('blogneo.studio() needs ipywidgets, which this Python cannot import '
-                       f'({error}). Install it with: pip install "blogneo[notebooks]" (or pip install '
-                       '"ipywidgets>=7.7,<9"), then restart the kernel and run the cell again.') from error
+                       f'({error}). Install it with: pip install "ipywidgets>=7.7,<9", then restart the kernel and run '
+                       'the cell again.') from error
 
 from .catalog import KNOWN
 from .files import offer_download, on_colab, write_new
@@ -154,6 +154,9 @@ class Studio(w.VBox):
         self.history_list = w.Dropdown(options=[], description="History", layout=w.Layout(width="70%"),
                                        style={"description_width": "70px"})
         self.restore = w.Button(description="Restore", icon="undo", tooltip="put this run back into the controls")
+        # Colab recycles its machine, history file included: there the history can be downloaded too
+        self.download_history = w.Button(description="Download", icon="download", tooltip="the history file",
+                                         layout=w.Layout(display=None if on_colab() else "none"))
 
         self._apply_preset("balanced")
         self._refresh_history()
@@ -164,6 +167,7 @@ class Studio(w.VBox):
         self.generate.on_click(self._on_generate)
         self.stop.on_click(self._on_stop)
         self.restore.on_click(self._on_restore)
+        self.download_history.on_click(self._on_download_history)
         self.mode.observe(self._on_mode, names="value")
 
         super().__init__([
@@ -178,7 +182,7 @@ class Studio(w.VBox):
             w.HBox([self.generate, self.stop]),
             self.message,
             self.outputs,
-            w.HBox([self.history_list, self.restore]),
+            w.HBox([self.history_list, self.restore, self.download_history]),
         ], layout=w.Layout(width="100%"))
         self.add_class("blogneo-studio")
         if self.history.problem:
@@ -475,9 +479,9 @@ class Studio(w.VBox):
 
     @_guarded
     def _on_save_post(self) -> None:
-        path = self.post.save(self.posts_dir)  # on Colab, save offers it as a download too
+        path = self.post.save(self.posts_dir, download=False)
         self.exported.append(path)
-        self.show_note(f"Saved the post to {path}{_downloaded()}")
+        self.show_note(f"Saved the post to {path}{_downloaded(offer_download(path))}")
 
     # --- export and history ------------------------------------------------------------------
 
@@ -487,9 +491,17 @@ class Studio(w.VBox):
         meta = front_matter(_title(c.prompt), run.model, run.params, c.seed, prompt=c.prompt)
         body = c.text if run.model.chat else c.prompt + c.text  # a base model's text continues the prompt
         path = write_new(self.posts_dir, meta["title"], document(meta, body))
-        offer_download(path)
         self.exported.append(path)
-        self.show_note(f"Saved candidate {index + 1} to {path}{_downloaded()}")
+        self.show_note(f"Saved candidate {index + 1} to {path}{_downloaded(offer_download(path))}")
+
+    @_guarded
+    def _on_download_history(self, _button=None) -> None:
+        if not self.history.path.exists():
+            raise BlogneoError("The history is empty: nothing has run yet, so there is no file to download.")
+        offered = offer_download(self.history.path)
+        self.show_note(f"The history is {self.history.path}" + (
+            _downloaded(offered) if offered else ": it could not be offered as a download (see the warning). "
+            "Download it from Colab's Files pane (left)."))
 
     def _refresh_history(self, select_last: bool = False) -> None:
         options = [(e.label(), i) for i, e in enumerate(self.history.entries)][::-1]  # newest first
@@ -517,9 +529,9 @@ class Studio(w.VBox):
         self.show_note(f"Restored the run from {entry.time} (model {entry.model}). Generate to run it again.")
 
 
-def _downloaded() -> str:
-    """What a saved file's note adds on Colab, where ``offer_download`` handed it to the browser too."""
-    if not on_colab():
+def _downloaded(offered: bool) -> str:
+    """What a saved file's note adds when ``offer_download`` handed it to the browser (on Colab only)."""
+    if not offered:
         return ""
     return (" and offered it as a download: Colab deletes this machine's files, posts and history included, "
             "when the runtime is recycled")

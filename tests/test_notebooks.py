@@ -129,6 +129,8 @@ def test_each_install_cell_installs_the_commit_its_outputs_came_from():
         install = next(c.source for c in nbformat.read(path, as_version=4).cells if "%pip install" in c.source)
         commit = re.search(r'^BLOGNEO_COMMIT = "([0-9a-f]*)"', install, re.M).group(1)
         assert re.fullmatch(r"[0-9a-f]{40}", commit), f"{path.name}: BLOGNEO_COMMIT is not pinned"
+        # pip keeps an installed blogneo of the same version from another commit unless told to replace it
+        assert '%pip install -q --force-reinstall --no-deps "git+{REPO_URL}@{BLOGNEO_COMMIT}"' in install
         assert '%pip install -q "git+{REPO_URL}@{BLOGNEO_COMMIT}"' in install
         assert "blogneo.check_runtime(BLOGNEO_COMMIT)" in install
         if (ROOT / ".git").exists():

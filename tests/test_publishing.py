@@ -4,8 +4,10 @@ Colab, and the studio's one clear error when ipywidgets is missing."""
 import copy
 import dataclasses
 import datetime
+import re
 import sys
 import types
+from pathlib import Path
 
 import pytest
 import yaml
@@ -141,6 +143,14 @@ def test_on_colab_a_saved_post_is_offered_as_a_download(post, tmp_path, colab):
     assert colab == [str(plain), str(jekyll)]
 
 
+def test_a_save_you_will_not_keep_is_not_offered(post, tmp_path, colab):
+    path = post.save(tmp_path, download=False)
+    assert colab == [] and path.read_text() == post.to_markdown()
+    with pytest.raises(ParameterError, match="download='no'"):
+        post.save(tmp_path / "never", download="no")
+    assert not (tmp_path / "never").exists()  # refused before anything is written
+
+
 def test_a_download_that_fails_is_a_warning_and_the_post_stays_saved(post, tmp_path, colab, monkeypatch):
     def broken(path):
         raise RuntimeError("no browser")
@@ -167,6 +177,36 @@ def test_the_studio_offers_its_saves_and_exports_on_colab(tiny, tmp_path, colab)
     assert s.wait(120), s.message.value
     s.view.panels[0].export.click()
     assert colab == [str(s.exported[0])] and "offered it as a download" in s.message.value
+    assert s.download_history.layout.display != "none"  # Colab forgets the history too: it can be downloaded
+    s.download_history.click()
+    assert colab[-1] == str(s.history.path) and "offered it as a download" in s.message.value
+
+
+def test_the_studio_says_a_download_was_offered_only_when_it_was(tiny, tmp_path, colab, monkeypatch):
+    from blogneo.ui import studio
+
+    def broken(path):
+        raise RuntimeError("no browser")
+
+    s = studio(tiny, history_path=tmp_path / "history.json", posts_dir=tmp_path / "posts")
+    s.download_history.click()
+    assert "history is empty" in s.message.value  # nothing ran yet: no file to offer
+    s.prompt.value, s.max_new_tokens.value = "Baking bread", 16
+    s.generate.click()
+    assert s.wait(120), s.message.value
+    monkeypatch.setattr(sys.modules["google.colab"].files, "download", broken)
+    with pytest.warns(UserWarning, match="Files pane"):
+        s.view.panels[0].export.click()
+    assert s.exported[0].is_file() and "Saved candidate 1" in s.message.value
+    assert "offered" not in s.message.value
+
+
+def test_elsewhere_the_studio_has_no_download_button(tiny, tmp_path, monkeypatch):
+    from blogneo.ui import studio
+
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    s = studio(tiny, history_path=tmp_path / "history.json", posts_dir=tmp_path / "posts")
+    assert s.download_history.layout.display == "none"
 
 
 # --- the studio without ipywidgets ---------------------------------------------------------------
@@ -182,6 +222,15 @@ def test_the_studio_without_ipywidgets_says_what_to_install_before_loading_anyth
     for module in ("blogneo.ui", "blogneo.ui_post", "blogneo.ui_candidates"):
         monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.delitem(vars(blogneo), "studio", raising=False)  # the lazy API caches what it imported
-    with pytest.raises(blogneo.BlogneoError, match=r'pip install "blogneo\[notebooks\]"') as caught:
+    with pytest.raises(blogneo.BlogneoError, match=r'pip install "ipywidgets>=7.7,<9"') as caught:
         blogneo.studio("gpt-neo-2.7b")
-    assert "ipywidgets" in str(caught.value) and "restart the kernel" in str(caught.value)
+    assert "restart the kernel" in str(caught.value)
+
+
+def test_no_message_advises_installing_blogneo_from_pypi():
+    # blogneo is not on PyPI: `pip install "blogneo[...]"` fails for whoever follows it. Advice names what to install.
+    root = Path(__file__).resolve().parents[1]
+    texts = [*(root / "blogneo").glob("*.py"), *(root / "docs").glob("*.md"), root / "README.md",
+             *(root / "notebooks").glob("*.ipynb")]
+    advice = re.compile(r"""pip install -?[-\w ]*['"]?blogneo\b""")
+    assert not [(p.name, m.group()) for p in texts for m in advice.finditer(p.read_text())]

@@ -179,14 +179,18 @@ def test_check_runtime_says_when_the_installed_blogneo_is_not_the_notebooks_comm
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: blogneo\nVersion: 0.1.0\n")
     ran, other = "1" * 40, "2" * 40
-    recorded = {"url": "https://github.com/blogneo/blogneo", "vcs_info": {"vcs": "git", "commit_id": ran}}
+    recorded = {"url": "https://github.com/blogneo/blogneo",
+                "vcs_info": {"vcs": "git", "commit_id": ran, "requested_revision": "v0.1.0"}}
     (info / "direct_url.json").write_text(json.dumps(recorded))
     monkeypatch.syspath_prepend(str(tmp_path))
     assert installed_commit() == ran
-    assert check_runtime(ran) and capsys.readouterr().out == ""
-    assert not check_runtime(other)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "1111111111" in out and "2222222222" in out
+    # the same commit however it is named: in full, short, or by the tag the install asked for
+    for same in (ran, ran[:7], "v0.1.0"):
+        assert check_runtime(same) and capsys.readouterr().out == ""
+    for different in (other, other[:7], "v0.2.0", ran[:6] + "2"):
+        assert not check_runtime(different)
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1 and "1111111111" in out and different[:10] in out
 
 
 def test_make_test_runs_the_notebooks_again_on_a_gpt_neo_base_model():
@@ -195,3 +199,21 @@ def test_make_test_runs_the_notebooks_again_on_a_gpt_neo_base_model():
     assert "tests/tiny_gptneo.py" in recipe and 'BLOGNEO_MODEL="$$scratch/tiny-gpt-neo"' in recipe
     assert recipe.count("$(NBVAL)") == 2 and "--nbval-sanitize-with tests/nbval_base_model.cfg" in recipe
     assert (ROOT / "tests" / "nbval_base_model.cfg").is_file()
+
+
+def test_the_declared_floors_are_the_versions_colab_check_runs_on():
+    # A floor nobody runs is a guess: torch, transformers, accelerate, tokenizers and huggingface-hub are declared
+    # at exactly the versions `make colab-check` installs and runs the notebooks on.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("colab_check", ROOT / ".ci" / "colab_check.py")
+    colab_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(colab_check)
+    floors = {}
+    for requirement in PYPROJECT["project"]["dependencies"]:
+        found = re.match(r"([\w-]+)>=([\d.]+)", requirement)
+        if found:
+            floors[found.group(1).lower()] = found.group(2)
+    checked = {name: version for name, version in colab_check.KEPT.items() if name in floors}
+    assert set(checked) == {"torch", "transformers", "accelerate", "tokenizers", "huggingface-hub"}
+    assert {name: floors[name] for name in checked} == checked
