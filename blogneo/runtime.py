@@ -85,8 +85,8 @@ def same_commit(commit: str) -> bool:
     """
     info = _vcs_info()
     installed = info.get("commit_id") or ""
-    if re.fullmatch(r"[0-9a-f]{7,40}", commit):
-        return installed.startswith(commit)
+    if re.fullmatch(r"[0-9a-fA-F]{7,40}", commit) and installed.startswith(commit.lower()):
+        return True
     return bool(installed) and info.get("requested_revision") == commit
 
 

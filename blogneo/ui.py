@@ -498,10 +498,11 @@ class Studio(w.VBox):
     def _on_download_history(self, _button=None) -> None:
         if not self.history.path.exists():
             raise BlogneoError("The history is empty: nothing has run yet, so there is no file to download.")
-        offered = offer_download(self.history.path)
-        self.show_note(f"The history is {self.history.path}" + (
-            _downloaded(offered) if offered else ": it could not be offered as a download (see the warning). "
-            "Download it from Colab's Files pane (left)."))
+        if offer_download(self.history.path):
+            self.show_note(f"Offered the history, {self.history.path}, as a download.")
+        else:
+            self.show_note(f"The history, {self.history.path}, could not be offered as a download (see the warning): "
+                           "download it from Colab's Files pane (left).")
 
     def _refresh_history(self, select_last: bool = False) -> None:
         options = [(e.label(), i) for i, e in enumerate(self.history.entries)][::-1]  # newest first

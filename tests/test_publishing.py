@@ -179,7 +179,7 @@ def test_the_studio_offers_its_saves_and_exports_on_colab(tiny, tmp_path, colab)
     assert colab == [str(s.exported[0])] and "offered it as a download" in s.message.value
     assert s.download_history.layout.display != "none"  # Colab forgets the history too: it can be downloaded
     s.download_history.click()
-    assert colab[-1] == str(s.history.path) and "offered it as a download" in s.message.value
+    assert colab[-1] == str(s.history.path) and "Offered the history" in s.message.value
 
 
 def test_the_studio_says_a_download_was_offered_only_when_it_was(tiny, tmp_path, colab, monkeypatch):
@@ -230,7 +230,7 @@ def test_the_studio_without_ipywidgets_says_what_to_install_before_loading_anyth
 def test_no_message_advises_installing_blogneo_from_pypi():
     # blogneo is not on PyPI: `pip install "blogneo[...]"` fails for whoever follows it. Advice names what to install.
     root = Path(__file__).resolve().parents[1]
-    texts = [*(root / "blogneo").glob("*.py"), *(root / "docs").glob("*.md"), root / "README.md",
-             *(root / "notebooks").glob("*.ipynb")]
+    texts = [*(root / "blogneo").glob("*.py"), *(root / "blogneo").glob("*.ipynb"), *(root / "docs").glob("*.md"),
+             *root.glob("*.md"), *(root / "notebooks").glob("*.ipynb"), *(root / ".ci").glob("*.py")]
     advice = re.compile(r"""pip install -?[-\w ]*['"]?blogneo\b""")
     assert not [(p.name, m.group()) for p in texts for m in advice.finditer(p.read_text())]

@@ -40,6 +40,7 @@ def test_environment_yml_installs_blogneo_with_every_extra_that_pyproject_define
 
 def test_environment_yml_pins_the_same_torch_and_a_python_that_pyproject_allows():
     assert _makefile_var("TORCH") in _pip_section()
+    assert _makefile_var("TRANSFORMERS") in _pip_section()
     python = next(d for d in ENV["dependencies"] if isinstance(d, str) and d.startswith("python="))
     major, minor = map(int, python.split("=")[1].split(".")[:2])
     low = PYPROJECT["project"]["requires-python"].removeprefix(">=")
