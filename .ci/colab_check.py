@@ -33,9 +33,10 @@ REPO = Path(__file__).resolve().parents[1]
 # What Colab's GPU runtime preinstalls and the course touches, at its published versions.
 COLAB = ["torch==2.11.0", "transformers==5.15.0", "ipywidgets==7.7.1", "accelerate==1.14.0", "peft==0.20.0",
          "numpy==2.1.3", "ipykernel", "matplotlib", "nbclient",
-         # not on Colab's published list: transformers 5.15's own floors, which are blogneo's too (pyproject.toml),
-         # so that blogneo runs here on the lowest versions it declares
-         "tokenizers==0.22.0", "huggingface-hub==1.5.0"]
+         # not on Colab's published list: the lowest versions transformers 5.15 can run with, which are blogneo's
+         # floors too (pyproject.toml), so that blogneo runs here on the lowest versions it declares. (tokenizers
+         # 0.22.0 is transformers 5.15's own floor, but requires huggingface-hub below 1.0, which 5.15 refuses.)
+         "tokenizers==0.22.1", "huggingface-hub==1.5.0"]
 KEPT = dict(p.split("==") for p in COLAB if "==" in p)  # what the install must leave as it is
 OLDER = "transformers==4.57.3"  # the last 4.x, as Colab shipped until 2026
 COLAB_PYTHON = "3.13"
