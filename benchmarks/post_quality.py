@@ -79,7 +79,8 @@ TOPIC_SETS = {"dev": TOPICS, "held-out": HELD_OUT}
 
 
 def measure(post, seconds: float, target_words: int) -> dict:
-    """One post's row: its defects by kind, words per prose part, and seconds."""
+    """One post's row: its defects by kind, words per prose part, candidates generated, and seconds (the candidates
+    are the work a post took, counted exactly; seconds vary by about 10% on a shared machine)."""
     defects = check_post(post, target_words)
     words = [len(p.text.split()) for p in [post.introduction, *post.sections, post.conclusion]]
     return {
@@ -87,6 +88,7 @@ def measure(post, seconds: float, target_words: int) -> dict:
         "by_kind": dict(Counter(d.kind for d in defects)),
         "found": [str(d) for d in defects],
         "words_per_part": round(statistics.mean(words)),
+        "candidates": sum(len(part.candidates) for part in post.parts()),
         "target_words": target_words,
         "seconds": round(seconds, 1),
         "markdown": post.to_markdown(),
@@ -137,6 +139,7 @@ def summary(rows: list[dict]) -> dict:
         "mean_words_per_part": round(statistics.mean(r["words_per_part"] for r in rows)),
         "target_words": rows[0]["target_words"],
         "mean_seconds_per_post": round(statistics.mean(r["seconds"] for r in rows), 1),
+        "candidates": sum(r.get("candidates", 0) for r in rows),  # absent from a --rescore of an older file
     }
 
 
@@ -172,7 +175,8 @@ def main() -> None:
             with open(args.json, "w") as f:
                 json.dump({"summary": summary(rows), "rows": rows}, f, indent=1)
         print(f"{row['defects']} defects {row['words_per_part']:4d}/{row['target_words']} words a part "
-              f"{row['seconds']:5.1f} s  {topic} ({kind}, {tone})  {'; '.join(row['found'])}", flush=True)
+              f"{row['candidates']:3d} candidates {row['seconds']:5.1f} s  {topic} ({kind}, {tone})  "
+              f"{'; '.join(row['found'])}", flush=True)
     result = summary(rows)
     result.update(set=args.set, model=args.model, templates="base" if args.as_base or not model.chat else "chat",
                   seed=args.seed, sections=args.sections)
