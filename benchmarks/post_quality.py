@@ -6,8 +6,8 @@
 
 Each post is written with default settings apart from its topic's post type and tone, and checked
 with blogneo's defect checker (``blogneo.defects``: the same checker best-of-N uses). It prints,
-per post, the defects by kind, the words per section against the target, and the seconds it
-took; then the totals: defects per post, and how many posts were free of defects.
+per post, the defects by kind, the words per section against the target, the candidates its steps
+scored and the seconds it took; then the totals: defects per post, and how many posts were free of defects.
 """
 
 from __future__ import annotations
@@ -79,8 +79,9 @@ TOPIC_SETS = {"dev": TOPICS, "held-out": HELD_OUT}
 
 
 def measure(post, seconds: float, target_words: int) -> dict:
-    """One post's row: its defects by kind, words per prose part, candidates generated, and seconds (the candidates
-    are the work a post took, counted exactly; seconds vary by about 10% on a shared machine)."""
+    """One post's row: its defects by kind, words per prose part, candidates scored, and seconds (the candidates,
+    almost all generated, a few the clean starts of others judged again, count a post's work exactly; seconds vary by
+    about 10% on a shared machine)."""
     defects = check_post(post, target_words)
     words = [len(p.text.split()) for p in [post.introduction, *post.sections, post.conclusion]]
     return {
@@ -139,7 +140,8 @@ def summary(rows: list[dict]) -> dict:
         "mean_words_per_part": round(statistics.mean(r["words_per_part"] for r in rows)),
         "target_words": rows[0]["target_words"],
         "mean_seconds_per_post": round(statistics.mean(r["seconds"] for r in rows), 1),
-        "candidates": sum(r.get("candidates", 0) for r in rows),  # absent from a --rescore of an older file
+        # absent from the rows of an older --json file (--rescore)
+        "candidates": sum(r["candidates"] for r in rows) if all("candidates" in r for r in rows) else None,
     }
 
 
