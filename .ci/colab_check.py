@@ -123,6 +123,16 @@ def _environment(work: Path, base: str, said: str) -> Path:
     return python
 
 
+def _notes(out: str) -> list[str]:
+    """The lines blogneo printed to say something is off (check_runtime's advice)."""
+    return [line for line in out.splitlines() if line.startswith("blogneo:")]
+
+
+def _passed_at_once(out: str) -> bool:
+    """Whether the install cell's check_runtime() passed with nothing to say: no restart, the right blogneo."""
+    return "check_runtime: True" in out and not _notes(out)
+
+
 def _run_install_cell(python: str, head: str) -> str:
     commands = pip_commands(install_cell(), f"file://{REPO}", head)
     if not any(f"git+file://{REPO}@{head}" in " ".join(c) for c in commands):
@@ -146,8 +156,7 @@ def _versions(python: str) -> dict[str, str]:
 def _today(python: str, head: str) -> None:
     print("colab-check: today's runtime: the install cell, in a process that imported Colab's transformers", flush=True)
     out = _run_install_cell(python, head)
-    notes = [line for line in out.splitlines() if line.startswith("blogneo:")]
-    if "check_runtime: True" not in out or notes:
+    if not _passed_at_once(out):
         raise SystemExit(f"check_runtime() did not pass at once on today's Colab versions:\n{out[-3000:]}")
     changed = {n: v for n, v in _versions(python).items() if v.split("+")[0] != KEPT[n]}
     if changed:
@@ -173,7 +182,7 @@ def _other_commit(python: str, head: str) -> None:
     if before != other:
         raise SystemExit(f"could not start from blogneo {other[:10]}: {before} is installed")
     out = _run_install_cell(python, head)
-    if "check_runtime: True" not in out or [line for line in out.splitlines() if line.startswith("blogneo:")]:
+    if not _passed_at_once(out):
         raise SystemExit(f"the install cell kept blogneo {other[:10]} instead of {head[:10]}:\n{out[-3000:]}")
     print(f"   blogneo {other[:10]} replaced by {head[:10]}; check_runtime() True", flush=True)
 
@@ -182,7 +191,7 @@ def _older(python: str, head: str) -> None:
     print(f"colab-check: an older runtime, with {OLDER} loaded: the same cell, then a restart", flush=True)
     subprocess.run([python, "-m", "pip", "install", "-q", OLDER], check=True, capture_output=True)
     out = _run_install_cell(python, head)
-    notes = [line for line in out.splitlines() if line.startswith("blogneo:")]
+    notes = _notes(out)
     if "loaded transformers 4." not in out or "check_runtime: False" not in out or len(notes) != 1 \
             or "Restart" not in notes[0]:
         raise SystemExit(f"check_runtime did not say to restart, in one line:\n{out[-3000:]}")
