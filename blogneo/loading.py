@@ -8,9 +8,11 @@ is ``blogneo.precision``, the memory check ``blogneo.memory``, the GGUF cache ``
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,8 @@ from .memory import Shape, check_memory
 from .precision import DTYPES, PACKED_ON_CPU, is_packed, overflows, pack_for_cpu, resolve_device, resolve_dtype
 
 DEFAULT_CHECKPOINT = "gpt-neo-125m"
+#: Beside peft's own files in an adapter folder (``blogneo.finetune``): its base model, data and settings.
+ADAPTER_FILE = "blogneo-adapter.json"
 # A few sentences of plain prose: what a model must score with finite numbers in fp16.
 _PROBE = ("The old lighthouse stood on the rocks above the bay. Every night its lamp turned slowly, and the ships "
           "passed safely into the harbour. The keeper wrote in his log each morning. ") * 4
@@ -121,7 +125,7 @@ _loading = threading.Lock()
 
 def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str = "auto", *,
          available_memory_bytes: int | None = None, progress: Callable[[str], None] | None = None,
-         allow_pickle: bool = False, compile: bool | None = None) -> LoadedModel:
+         allow_pickle: bool = False, compile: bool | None = None, base: str | None = None) -> LoadedModel:
     """Load a checkpoint once per process and return it; later calls return the same object.
 
     Args:
@@ -141,6 +145,8 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
             default, is on for CUDA, where it is several times faster, and off elsewhere: on the CPU
             it took 39 s to compile GPT-Neo-125M and then decoded only 1.2x faster than eager fp32,
             and slower than the packed fp16 weights. ``compile=False`` keeps eager decoding.
+        base: for a LoRA adapter folder (``blogneo.finetune``), the base model you expect it to
+            be for; another is an error before anything loads. None: the base the adapter names.
 
     Raises:
         NotEnoughMemoryError: before loading, when the estimate exceeds free memory.
@@ -157,6 +163,11 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
     source, target = resolve(spec)
     if source == "folder" and not allow_pickle:
         _refuse_pickle(Path(target))
+    if source == "adapter" and base is not None:
+        trained_on = adapter_meta(Path(target))["base"]
+        if resolve(trained_on) != resolve(base):
+            raise BlogneoError(f"The adapter in {target} was trained on {trained_on}, not {base}. An adapter only fits "
+                               f"the model it was trained on: load it without base=, or fine-tune {base} anew.")
     packed = dev.type == "cpu" and precision in PACKED_ON_CPU  # loaded in fp32, then packed
     dt = torch.float32 if packed else DTYPES[precision]
     key = (source, target, str(dev), precision)
@@ -215,6 +226,8 @@ def _read(source: str, target: str, dtype: torch.dtype):
     """(model, tokenizer, revision) read from where ``resolve`` says the checkpoint lives."""
     if source in ("embedded", "gguf"):
         return _from_gguf(Path(target), dtype)
+    if source == "adapter":
+        return _with_adapter(Path(target), dtype)
     if source == "folder":
         model, tokenizer = _from_pretrained(target, dtype)
         return model, tokenizer, "sha256:" + fingerprint(_weight_files(Path(target)))
@@ -254,6 +267,8 @@ def resolve(spec: str | os.PathLike) -> tuple[str, str]:
             raise BlogneoError(f"No GGUF file at {path}. Check the path.")
         return "gguf", str(path.resolve())
     if path.is_dir():
+        if (path / "adapter_config.json").is_file():
+            return "adapter", str(path.resolve())
         if not (path / "config.json").is_file():
             raise BlogneoError(f"{path} is a folder but has no config.json, so it is not a saved "
                                "checkpoint. Save one with model.save_pretrained(folder).")
@@ -374,6 +389,8 @@ def _ready(model, tokenizer):
 
 def _describe(source: str, target: str) -> tuple[int, Shape | None]:
     """(parameters, shape) of a checkpoint, without loading its weights; the shape is None for a GGUF."""
+    if source == "adapter":  # the base model's (the adapter is merged into its weights)
+        return _describe(*resolve(adapter_meta(Path(target))["base"]))
     for known in KNOWN.values():
         if target == known.hub_id or (source == "embedded" and known.hub_id is None):
             return known.parameters, known.shape
@@ -388,6 +405,38 @@ def _describe(source: str, target: str) -> tuple[int, Shape | None]:
     with torch.device("meta"):  # shapes only: no memory is allocated
         skeleton = AutoModelForCausalLM.from_config(config)
     return sum(p.numel() for p in skeleton.parameters()), Shape.of(config)
+
+
+def adapter_meta(folder: str | os.PathLike) -> dict:
+    """What an adapter folder's ``blogneo-adapter.json`` says: its base model, revision, data and settings."""
+    path = Path(folder) / ADAPTER_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise BlogneoError(f"{folder} has adapter_config.json but no readable {ADAPTER_FILE} ({error}). "
+                           "It was not saved by blogneo.finetune, so blogneo cannot tell its base model.") from None
+
+
+def _with_adapter(folder: Path, dtype: torch.dtype):
+    """(model, tokenizer, revision) of an adapter folder: its base model read afresh (the cached one stays as it
+    was), the LoRA weights merged into it. The revision names both, by hash: "lora sha256:... on <base revision>"."""
+    from peft import PeftModel
+
+    meta = adapter_meta(folder)
+    base_source, base_target = resolve(meta["base"])
+    base, tokenizer, base_revision = _read(base_source, base_target, dtype)
+    if base_revision != meta.get("base_revision"):
+        print(f"blogneo: {folder.name} was trained on {meta['base']} at revision {meta.get('base_revision')}; "
+              f"that model is now at {base_revision}, so the adapter may not fit it as well.")
+    try:
+        with warnings.catch_warnings():  # peft asks transformers with a name 5.x deprecates (a FutureWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            model = PeftModel.from_pretrained(base, folder).merge_and_unload()
+    except (OSError, ValueError, RuntimeError, KeyError) as error:
+        raise BlogneoError(f"Could not apply the adapter in {folder} to {meta['base']}: {error}") from None
+    model.eval()
+    adapter = fingerprint(sorted(folder.glob("adapter_model.*")))
+    return model, tokenizer, f"lora sha256:{adapter} on {meta['base']} {base_revision}"
 
 
 def _weight_files(folder: Path) -> list[Path]:

@@ -59,6 +59,10 @@ class Shape:
     kv_width: int
     vocab: int
     context: int
+    # what training's activations depend on too (0: not known, as for a GGUF)
+    hidden: int = 0
+    heads: int = 0
+    intermediate: int = 0  # the feed-forward block's width (0: four times the hidden size)
 
     @classmethod
     def of(cls, config) -> Shape:
@@ -73,7 +77,9 @@ class Shape:
         kv_heads = getattr(config, "num_key_value_heads", None) or heads or 1
         context = next((int(getattr(config, n)) for n in ("max_position_embeddings", "n_positions", "max_seq_len")
                         if getattr(config, n, None)), 2048)
-        return cls(int(config.num_hidden_layers), int(kv_heads * head_size), int(config.vocab_size), context)
+        intermediate = int(getattr(config, "intermediate_size", 0) or 0)
+        return cls(int(config.num_hidden_layers), int(kv_heads * head_size), int(config.vocab_size), context,
+                   hidden, int(heads or 0), intermediate)
 
 
 def run_bytes(shape: Shape, precision: str, device_type: str, candidates: int = 1, tokens: int | None = None,
@@ -127,6 +133,36 @@ def fits(parameters: int, precision: str, device_type: str, available: int, shap
         (True, False)
     """
     return load_footprint(parameters, precision, device_type, shape, candidates) <= available
+
+
+def training_bytes(parameters: int, adapter: int, shape: Shape, precision: str, device_type: str, batch: int,
+                   block: int, checkpointing: bool = False) -> int:
+    """Peak bytes to train a LoRA adapter of ``adapter`` numbers on a model of ``parameters`` weights.
+
+    - the frozen weights, in ``precision``;
+    - the adapter in fp32, with its gradients and AdamW's two moments: 16 bytes a number;
+    - the activations kept for the backward pass, per layer ``batch x block x hidden x (34 + 5 x heads x
+      block / hidden)`` bytes in half precision (Korthikanti et al., 2022, without recomputation; twice
+      that in fp32). Gradient checkpointing keeps each layer's input instead, and one layer's whole;
+    - the logits over the vocabulary, in fp32, with their softmax and gradient: 12 bytes each;
+    - ``OVERHEAD_FIXED`` for the framework.
+
+    Example:
+        >>> gib = training_bytes(125_198_592, 1_327_104, Shape(12, 768, 50257, 2048, 768, 12), "fp32", "cpu",
+        ...                      4, 256) / 2**30
+        >>> round(gib, 2)
+        2.51
+    """
+    half = device_type != "cpu" and precision in ("fp16", "bf16")
+    width = 1 if half else 2  # the formula counts half precision's bytes
+    hidden = shape.hidden or 4 * shape.kv_width
+    heads = shape.heads or max(1, hidden // 64)
+    per_layer = batch * block * hidden * (34 + 5 * heads * block / hidden) * width
+    kept = per_layer * shape.layers if not checkpointing else \
+        batch * block * hidden * 2 * width * shape.layers + per_layer
+    logits = 12 * batch * block * shape.vocab
+    weights = parameters * BYTES_PER_PARAMETER[precision if half else "fp32"]
+    return int(weights + 16 * adapter + kept + logits + OVERHEAD_FIXED)
 
 
 def available_memory(device: torch.device | str = "cpu") -> int:

@@ -35,8 +35,9 @@ from . import rules
 from .defects import DRIFT, DRIFT_PARTS, Defect, before_defects, check_post, find_defects, whole_words, without_preamble
 from .display import HTML
 from .errors import BlogneoError, ParameterError
+from .examples import Examples, Excerpt, example_budget
 from .files import offer_download, slugify, write_new
-from .generation import Candidate, stream
+from .generation import Candidate, Stream
 from .lens import score_text, topic_pmi
 from .loading import LoadedModel, loaded
 from .markdown import document, for_site, front_matter, read
@@ -156,9 +157,13 @@ class Post:
     """
 
     def __init__(self, topic: str, model: LoadedModel, params: SamplingParams, post_type: str = "opinion",
-                 tone: str = "friendly", words: int = 100):
+                 tone: str = "friendly", words: int = 100, examples: Examples | None = None):
         self.topic, self.model, self.params = topic, model, params
         self.post_type, self.tone, self.words = post_type, tone, words
+        self.examples = examples  # the writer's posts it writes like (``write_post(..., examples=)``), or None
+        # the excerpts its prose parts read, chosen once for the topic and named in the front matter
+        self.excerpts: list[Excerpt] = examples.choose(model.tokenizer, topic, example_budget(model.context_length)) \
+            if examples else []
         self.title: Part | None = None
         self.description: Part | None = None
         self.tags: Part | None = None
@@ -286,6 +291,8 @@ class Post:
                             description=self.description.text, tags=self.tag_list, topic=self.topic,
                             post_type=self.post_type, tone=self.tone, words=self.words)
         meta["seeds"] = self.seeds()
+        if self.examples:
+            meta["examples"] = self.examples.record(self.excerpts)
         return meta
 
     def scores(self) -> HTML:
@@ -345,7 +352,7 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
                params: SamplingParams | str | None = None, *, post_type: str = "opinion", tone: str = "friendly",
                words: int = 100, banned: tuple[str, ...] | list[str] = (),
                on_event: Callable[[PostEvent], None] | None = None,
-               cancel: threading.Event | None = None) -> Post:
+               cancel: threading.Event | None = None, examples=None) -> Post:
     """Write a whole post about ``topic``.
 
     Args:
@@ -364,6 +371,11 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
         banned: phrases the post may not contain, beside ``DEFAULT_BANNED``; enforced as it is written.
         on_event: called with a PostEvent as each step starts, streams and ends.
         cancel: set it (from another thread) to stop; the run raises BlogneoError.
+        examples: your own posts, to write like them with no training: a folder of ``.md``/``.txt``
+            files or a list of texts. The posts sharing most words with the topic are chosen once
+            (about 900 tokens of excerpts at most, 3/8 of a short context), and every prose part reads
+            them: a base model as earlier posts on its page, a chat model as its earlier answers. The
+            front matter names each by file and hash, so ``rewrite_post`` writes the post again.
 
     Example:
         >>> post = write_post("Why I bike to work", model, params=SamplingParams(seed=7, num_candidates=2))
@@ -376,21 +388,25 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
     params = params.replace(banned=(*DEFAULT_BANNED, *params.banned, *banned))  # validated there
     if params.seed is None:
         params = params.replace(seed=secrets.randbelow(2**32))
+    examples = Examples.of(examples)  # a folder's problems are errors here too, before the model
     model = loaded(model)  # last: every check above runs before any model loads
-    post = Post(topic.strip(), model, params, post_type, tone, words)
+    post = Post(topic.strip(), model, params, post_type, tone, words, examples)
     return Writer(post, on_event, cancel).write(sections)
 
 
 _RECIPE = ("topic", "post_type", "tone", "words", "model", "revision", "seed", "candidates", "params", "seeds")
 
 
-def rewrite_post(saved: str | Path, model: LoadedModel | str | None = None, on_event=None) -> Post:
+def rewrite_post(saved: str | Path, model: LoadedModel | str | None = None, on_event=None, examples=None) -> Post:
     """Write a saved post again from its front matter: the same recipe, parameters and step seeds,
     a section rewritten with a seed of its own included.
 
     ``saved`` is the saved file, or its Markdown. ``model`` defaults to the one the post names;
     another revision of it is said in a warning, since it may write other words. With the same
     model and revision, the new post's Markdown is the saved one's (the date aside).
+
+    A post written by example reads its examples again from the folder its front matter names (or
+    ``examples``, the folder or texts to use instead); each must be the file it was, by hash.
 
     Example:
         >>> post = write_post("Why I bike to work", model, sections=1, params=SamplingParams(seed=7))
@@ -406,16 +422,32 @@ def rewrite_post(saved: str | Path, model: LoadedModel | str | None = None, on_e
                                       f"{', '.join(missing)}. Pass a file written by post.save().")
     params = SamplingParams(**meta["params"], seed=meta["seed"], num_candidates=meta["candidates"])
     sections = sum(name.startswith("section ") for name in meta["seeds"])
+    used = _examples_used(meta.get("examples"), examples)
     model = loaded(model if model is not None else meta["model"])
     if model.revision != meta["revision"]:
         warnings.warn(f"The post was written with {meta['model']} at revision {meta['revision']}; this model is at "
                       f"{model.revision}, so its words may differ.", stacklevel=2)
     post = write_post(meta["topic"], model, sections=sections, params=params, post_type=meta["post_type"],
-                      tone=meta["tone"], words=meta["words"], on_event=on_event)
+                      tone=meta["tone"], words=meta["words"], on_event=on_event, examples=used)
     for i, part in enumerate(post.sections):  # the sections that were rewritten with seeds of their own
         if meta["seeds"].get(f"section {i + 1}", part.seed) != part.seed:
             post.regenerate(i, seed=meta["seeds"][f"section {i + 1}"], on_event=on_event)
     return post
+
+
+def _examples_used(recorded: dict | None, examples) -> Examples | None:
+    """The examples a saved post was written with: its recorded posts only, each checked by hash."""
+    if not recorded:
+        return None
+    if examples is None:
+        if recorded["from"] == "texts":
+            raise ParameterError("examples", "This post was written with examples given as texts: pass the same "
+                                             "texts again, rewrite_post(saved, examples=[...]).")
+        examples = recorded["from"]
+    found = Examples.of(examples)
+    found.check(recorded)
+    names = {p["name"] for p in recorded["posts"]}
+    return Examples(found.source, tuple(d for d in found.documents if d.name in names))
 
 
 Generate = Callable[[str, str, SamplingParams, str], "list[Candidate]"]
@@ -437,6 +469,7 @@ class Writer:
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.generate = generate or self._stream
+        self.excerpts: list[Excerpt] = []  # what the step under way reads of the examples: prose steps only
 
     def context(self, heading: str = "", previous: str = "", headings: tuple[str, ...] | None = None) -> Context:
         post = self.post
@@ -556,6 +589,8 @@ class Writer:
         known = whole_words(self.model.tokenizer)
         if announce:
             self.on_event(PostEvent("start", label))
+        # the writer's voice is in the prose; short steps keep their own format examples, and their cost
+        self.excerpts = post.excerpts if spec.prose else []
 
         def judge(text: str, written: str, cut: bool = False) -> tuple[Scored, list[Defect]]:
             """``text`` as the part reads, ``written`` what the model wrote of it after the prompt and reply."""
@@ -616,7 +651,7 @@ class Writer:
     def _stream(self, prompt: str, reply: str, params: SamplingParams, label: str) -> list[Candidate]:
         if self.cancel.is_set():
             raise BlogneoError("The post was stopped before it was finished.")
-        running = stream(prompt, params, self.model, reply=reply)
+        running = Stream(self.model, prompt, params, reply=reply, excerpts=self.excerpts)
         for chunk in running:
             if self.cancel.is_set():
                 running.cancel()

@@ -65,12 +65,13 @@ def blog_prompt(topic: str, chat: bool) -> str:
     return f"# {topic}\n\n"
 
 
-def encode(model, prompt: str, max_new_tokens: int, reply: str = "") -> torch.Tensor:
+def encode(model, prompt: str, max_new_tokens: int, reply: str = "", turns: list[tuple[str, str]] = ()) -> torch.Tensor:
     """Token ids (shape 1 x n) for ``prompt`` on ``model``, leaving room for ``max_new_tokens``.
 
     ``reply`` is text the answer already starts with: after the chat template's assistant turn
     for a chat model, straight after the prompt for a base model. A prompt too long for the
-    context keeps its newest tokens, with a warning.
+    context keeps its newest tokens, with a warning. ``turns`` are a chat model's earlier
+    (request, answer) pairs, before the prompt: the writer's examples (``blogneo.examples.turns``).
 
     What the user wrote is only ever text: control tokens typed into it (``<|im_start|>system``,
     ``<|endoftext|>``) are read as their characters, never as roles or the end of the text.
@@ -82,7 +83,7 @@ def encode(model, prompt: str, max_new_tokens: int, reply: str = "") -> torch.Te
     budget = model.context_length - max_new_tokens
     user_ids = text_ids(tokenizer, prompt)
     reply_ids = text_ids(tokenizer, reply) if reply else []
-    overhead = len(_template(model, [])) if model.chat else 0
+    overhead = len(_template(model, [], turns)) if model.chat else 0
     room = budget - overhead - len(reply_ids)
     if room < 1:
         most = model.context_length - overhead - len(reply_ids) - 1
@@ -96,7 +97,7 @@ def encode(model, prompt: str, max_new_tokens: int, reply: str = "") -> torch.Te
             f"max_new_tokens={max_new_tokens} in the {model.context_length}-token context. "
             f"Keeping the newest {room} tokens.", stacklevel=3)
         user_ids = user_ids[-room:]
-    ids = _template(model, user_ids) if model.chat else user_ids
+    ids = _template(model, user_ids, turns) if model.chat else user_ids
     return torch.tensor([ids + reply_ids], dtype=torch.long)
 
 
@@ -168,9 +169,13 @@ _SMALL_WORDS = {"a", "an", "the", "and", "but", "or", "nor", "of", "to", "in", "
 _SLOT = "\ue000"
 
 
-def _template(model, user_ids: list[int]) -> list[int]:
-    """The chat template's ids around ``user_ids``, which are placed as they are, never re-read."""
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": _SLOT}]
+def _template(model, user_ids: list[int], turns: list[tuple[str, str]] = ()) -> list[int]:
+    """The chat template's ids around ``user_ids``, which are placed as they are, never re-read; ``turns``
+    (request, answer) come before them as the conversation so far."""
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+    for request, answer in turns:
+        messages += [{"role": "user", "content": request}, {"role": "assistant", "content": answer}]
+    messages.append({"role": "user", "content": _SLOT})
     text = model.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     before, after = text.split(_SLOT)
     ids = model.tokenizer(before, add_special_tokens=False)["input_ids"]

@@ -194,7 +194,7 @@ def test_the_memory_for_a_run_is_counted_from_the_architecture_by_hand():
     from blogneo.memory import OVERHEAD_FIXED, Shape, load_footprint, run_bytes
 
     neo27 = KNOWN["gpt-neo-2.7b"]
-    assert neo27.shape == Shape(layers=32, kv_width=2560, vocab=50257, context=2048)
+    assert neo27.shape == Shape(layers=32, kv_width=2560, vocab=50257, context=2048, hidden=2560, heads=20)
     # Keys and values: 2 x 32 layers x 2,560 numbers x 2 bytes (bf16) a token, for 4 candidates x 2,048 tokens;
     # logits: 3 fp32 copies of 50,257 scores per candidate.
     kv, logits = 2 * 32 * 2560 * 2 * 4 * 2048, 3 * 4 * 4 * 50257

@@ -391,14 +391,14 @@ def test_meta_talk_openings_and_the_title_are_forbidden_while_the_parts_are_writ
     from blogneo.text import title_phrases
 
     seen, prompts = [], []
-    real_stream = post_module.stream
+    real_stream = post_module.Stream
 
-    def recording(prompt, params, model, **kwargs):
+    def recording(model, prompt, params, **kwargs):
         seen.append(params)
         prompts.append(prompt)
-        return real_stream(prompt, params, model, **kwargs)
+        return real_stream(model, prompt, params, **kwargs)
 
-    monkeypatch.setattr(post_module, "stream", recording)
+    monkeypatch.setattr(post_module, "Stream", recording)
     post = write_post("Baking bread", tiny, sections=2, params=SEED_11, words=30)
     prose = [p for p in seen if p.stop == POST_STOPS["section"]]
     headings = [p for p in seen if p.stop and p.stop[0][1:-1].isdigit()]

@@ -203,7 +203,7 @@ def test_make_test_runs_the_notebooks_again_on_a_gpt_neo_base_model():
 
 
 def test_the_declared_floors_are_the_versions_colab_check_runs_on():
-    # A floor nobody runs is a guess: torch, transformers, accelerate, tokenizers and huggingface-hub are declared
+    # A floor nobody runs is a guess: torch, transformers, accelerate, tokenizers, huggingface-hub and peft are declared
     # at exactly the versions `make colab-check` installs and runs the notebooks on.
     import importlib.util
 
@@ -216,5 +216,5 @@ def test_the_declared_floors_are_the_versions_colab_check_runs_on():
         if found:
             floors[found.group(1).lower()] = found.group(2)
     checked = {name: version for name, version in colab_check.KEPT.items() if name in floors}
-    assert set(checked) == {"torch", "transformers", "accelerate", "tokenizers", "huggingface-hub"}
+    assert set(checked) == {"torch", "transformers", "accelerate", "tokenizers", "huggingface-hub", "peft"}
     assert {name: floors[name] for name in checked} == checked
