@@ -1,4 +1,4 @@
-"""`blogneo write "topic"` and `blogneo checkpoints`, from the terminal.
+"""`blogneo write "topic"`, `blogneo finetune POSTS_DIR` and `blogneo checkpoints`, from the terminal.
 
 Bad input exits with code 2 and one line on stderr, never a traceback. Stdout carries the result
 alone (the post, the table, the batch's summary), so `blogneo write "topic" > post.md` leaves only
@@ -64,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
     write.add_argument("--words", type=int, default=100, help="with --post: target words per part (default 100)")
     write.add_argument("--ban", action="append", default=[], metavar="PHRASE",
                        help="a phrase the text may not contain (repeatable); in a --post a few clichés always are")
+    write.add_argument("--examples", type=Path, metavar="POSTS_DIR",
+                       help="a folder of your posts (.md or .txt) to write like, with no training")
+
+    tune = commands.add_parser("finetune", help="train a LoRA adapter on your posts, for write --model OUT")
+    tune.add_argument("posts", type=Path, help="a folder of your posts, .md or .txt, one post a file")
+    tune.add_argument("--out", type=Path, required=True, help="a new folder for the adapter (never overwritten)")
+    tune.add_argument("--model", help="the base model (default: docs/reference.md#which-model-you-get)")
+    tune.add_argument("--epochs", type=int, default=3, help="passes over the training posts (default 3)")
+    tune.add_argument("--max-steps", type=int, help="stop after this many steps instead")
+    tune.add_argument("--block-size", type=int, default=256, help="tokens a training block (default 256)")
+    tune.add_argument("--batch-size", type=int, default=4, help="blocks a step (default 4)")
+    tune.add_argument("--learning-rate", type=float, default=3e-4)
+    tune.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8; alpha is twice it)")
+    tune.add_argument("--seed", type=int, default=0)
 
     batch = commands.add_parser("batch", help="write every post of a calendar (.csv or .jsonl), resumable")
     batch.add_argument("calendar", type=Path, help="one post per row: topic, and optionally tone, post_type, "
@@ -102,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _app(args)
             if args.command == "batch":
                 return _batch(args, out)
+            if args.command == "finetune":
+                return _finetune(args, out)
             return _write(args, out)
     except (_UsageError, BlogneoError) as error:
         print(f"blogneo: error: {error}", file=sys.stderr)
@@ -124,6 +140,18 @@ def _batch(args, out) -> int:
           f"{report['seconds']:.0f} s ({report['posts_per_hour']:.0f} posts an hour); report: {args.out / REPORT}",
           file=out)
     return 1 if report["failed"] else 0
+
+
+def _finetune(args, out) -> int:
+    from .finetuning import finetune  # its progress bar and its one-line note go to stderr
+
+    result = finetune(args.posts, args.model, out=args.out, epochs=args.epochs, max_steps=args.max_steps,
+                      block_size=args.block_size, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                      rank=args.rank, alpha=2 * args.rank, seed=args.seed)
+    print(f"{result.folder}: {result.stopped} after {result.steps} steps in {result.seconds / 60:.1f} min; "
+          f"validation perplexity {result.perplexity_before:.1f} -> {result.perplexity_after:.1f}. "
+          f"Write with it: blogneo write --model {args.out} \"topic\"", file=out)
+    return 0
 
 
 def _checkpoints(out) -> int:
@@ -198,6 +226,7 @@ def _stop_process_tree(pid: int, grace: float = 5.0) -> None:
 
 
 def _write(args, out) -> int:
+    from .examples import Examples
     from .generation import generate
     from .loading import load
     from .prompts import blog_prompt, check_prompt
@@ -210,12 +239,13 @@ def _write(args, out) -> int:
         ("seed", args.seed), ("num_candidates", args.candidates), ("banned", tuple(args.ban) or None))
         if value is not None}
     params = resolve_params(args.preset, **overrides)
+    args.examples = Examples.of(args.examples)  # a folder's problems are errors before the model loads
     if args.post:
         return _write_post(args, params, out)
     if args.out is not None and args.out.exists():
         raise BlogneoError(f"{args.out} already exists; blogneo never overwrites. Choose another --out.")
     model = load(args.model, progress=_status)
-    candidates = generate(blog_prompt(args.topic, model.chat), params, model=model)
+    candidates = generate(blog_prompt(args.topic, model.chat), params, model=model, examples=args.examples)
     texts = []
     for i, candidate in enumerate(candidates, 1):
         heading = f"--- candidate {i} of {len(candidates)} ---\n" if len(candidates) > 1 else ""
@@ -260,7 +290,8 @@ def _write_post(args, params, out) -> int:
     model = load(args.model, progress=_status)
     try:
         post = write_post(args.topic, model, sections=args.sections, params=params, post_type=args.post_type,
-                          tone=args.tone, words=args.words, on_event=progress)  # --ban is in params
+                          tone=args.tone, words=args.words, on_event=progress,  # --ban is in params
+                          examples=args.examples)
     finally:
         for bar in bars:
             bar.close()

@@ -161,10 +161,16 @@ def finetune(data, model=None, out: str | os.PathLike = "my-voice", *, epochs: i
     if source == "adapter":
         raise BlogneoError(f"{spec} is a LoRA adapter. Fine-tune its base model ({adapter_meta(target)['base']}) "
                            "instead, into a new folder.")
-    spec = target if source in ("folder", "gguf") else str(spec)  # recorded so that it resolves from anywhere
+    if source == "gguf":
+        raise BlogneoError(f"{spec} is a GGUF file. Save it as a checkpoint first, blogneo.load(path).save(folder), "
+                           "then fine-tune the folder.")
+    spec = target if source == "folder" else str(spec)  # recorded so that it resolves from anywhere
     parameters, shape = _describe(source, target)
     known = KNOWN.get(str(spec).lower())
     shape = known.shape if known else shape
+    if shape is not None and block_size > shape.context:
+        raise ParameterError("block_size", f"block_size={block_size} is longer than {spec}'s {shape.context}-token "
+                                           f"context. Use at most {shape.context}.")
     precision = training_precision(dev)
     adapter = lora_parameters(shape, rank, _family(source, target, known))
     need = training_bytes(parameters, adapter, shape, precision, dev.type, batch_size, block_size,

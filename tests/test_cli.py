@@ -50,6 +50,10 @@ BAD_INPUT = [
     (("write", "bread", "--preset", "wild"), "Unknown preset 'wild'"),
     (("write",), "the following arguments are required: topic"),
     (("app", "--port", "70000"), "--port 70000 is out of range"),
+    (("write", "bread", "--examples", "./no/such/posts"), "does not exist"),
+    (("finetune", "./no/such/posts", "--out", "voice"), "does not exist"),
+    (("finetune", "posts"), "the following arguments are required: --out"),
+    (("finetune", ".", "--out", ".", "--model", "gpt-neo-2.7b"), "not empty"),
     (("fly",), "invalid choice"),
 ]
 
@@ -69,6 +73,23 @@ def test_bad_input_exits_2_with_one_line_before_any_model_loads(args, message, c
     assert err.startswith("blogneo: error:") and message in err
     assert err.strip().count("\n") == 0 and "Traceback" not in err
     assert not (tmp_path / "cache").exists()  # nothing was converted
+
+
+@pytest.mark.slow
+def test_finetune_then_write_with_the_adapter(tiny_folder, tmp_path):
+    posts = tmp_path / "my-blog"
+    posts.mkdir()
+    for i in range(4):
+        (posts / f"{i}.md").write_text(f"---\ntitle: Post {i}\n---\n" + "The kettle sang on Alder Street. " * 20)
+    tuned = run("finetune", posts, "--out", tmp_path / "voice", "--model", tiny_folder, "--max-steps", "3",
+                "--block-size", "32")
+    assert tuned.returncode == 0, tuned.stderr
+    assert "validation perplexity" in tuned.stdout and "blogneo write --model" in tuned.stdout
+    assert "fine-tuning" in tuned.stderr  # the progress bar and the note, on stderr
+    wrote = run("write", "The old lighthouse", "--model", tmp_path / "voice", "--max-new-tokens", "20",
+                "--examples", posts)
+    assert wrote.returncode == 0, wrote.stderr
+    assert wrote.stdout.startswith("# The old lighthouse") and f"model {tmp_path / 'voice'}" in wrote.stderr
 
 
 @pytest.mark.slow

@@ -19,7 +19,8 @@ import pytest
 import blogneo
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = sorted((ROOT / "notebooks").glob("0[1-68]_*.ipynb"))  # 07 is a project of the reader's own
+# 07 is a project of the reader's own
+LESSONS = [p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if not p.name.startswith("07")]
 
 
 def _exercises(name):
@@ -191,4 +192,20 @@ def test_the_exercises_of_08(tiny_folder, tmp_path):
         "_ = my_jsonl.write_text(''.join(json.dumps({'topic': r.topic, 'post_type': r.post_type, 'tone': r.tone,"
         " 'sections': 1, 'words': 30}) + '\\n' for r in rows))\n"
         "jsonl_rows, _ = blogneo.read_calendar(my_jsonl)",
+    ])
+
+
+def test_the_exercises_of_09(tiny, tmp_path):
+    prompt = blogneo.blog_prompt("Clearing out the loft", tiny.chat)
+    [plain] = blogneo.generate(prompt, model=tiny, seed=4, max_new_tokens=160)
+    ns = {"blogneo": blogneo, "model": tiny, "prompt": prompt, "plain": plain, "MY_POSTS": blogneo.sample_blog(),
+          "tmp": tmp_path}
+    _check("09_your_voice.ipynb", ns, [
+        "my_texts = ['Right then. The bins go out on a Tuesday, always.', 'Right then. Tea first, then the loft.']\n"
+        "[mine] = blogneo.generate(prompt, model=model, seed=4, max_new_tokens=80, examples=my_texts)",
+        "one = tmp / 'one-post'\none.mkdir()\n_ = (one / 'only.md').write_text('Just the one post.')\n"
+        "try:\n    blogneo.finetune(one, model, out=tmp / 'voice')\n"
+        "except blogneo.BlogneoError as error:\n    refusal = str(error)",
+        "try:\n    blogneo.finetune(MY_POSTS, 'gpt-neo-1.3b', out=tmp / 'big', available_memory_bytes=2 * 2**30)\n"
+        "except blogneo.NotEnoughMemoryError as error:\n    too_big = str(error)",
     ])
