@@ -75,6 +75,7 @@ _API = {
     "finetune": ("finetuning", "finetune"),
     "Finetuned": ("finetuning", "Finetuned"),
     "sample_blog": ("finetuning", "sample_blog"),
+    "read_posts": ("examples", "read_posts"),
     "voice_markers": ("voice", "voice_markers"),
     "read_markdown": ("markdown", "read"),
     # speed

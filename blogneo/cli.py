@@ -71,13 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("posts", type=Path, help="a folder of your posts, .md or .txt, one post a file")
     tune.add_argument("--out", type=Path, required=True, help="a new folder for the adapter (never overwritten)")
     tune.add_argument("--model", help="the base model (default: docs/reference.md#which-model-you-get)")
-    tune.add_argument("--epochs", type=int, default=3, help="passes over the training posts (default 3)")
+    # the defaults are finetune's own, written there once (docs/reference.md#your-voice lists them)
+    tune.add_argument("--epochs", type=int, help="passes over the training posts")
     tune.add_argument("--max-steps", type=int, help="stop after this many steps instead")
-    tune.add_argument("--block-size", type=int, default=256, help="tokens a training block (default 256)")
-    tune.add_argument("--batch-size", type=int, default=4, help="blocks a step (default 4)")
-    tune.add_argument("--learning-rate", type=float, default=3e-4)
-    tune.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8; alpha is twice it)")
-    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--block-size", type=int, help="tokens a training block")
+    tune.add_argument("--batch-size", type=int, help="blocks a step")
+    tune.add_argument("--learning-rate", type=float)
+    tune.add_argument("--rank", type=int, help="LoRA rank (alpha is twice it)")
+    tune.add_argument("--seed", type=int)
+    tune.add_argument("--eval-every", type=int, help="steps between evaluations on the held-out posts")
+    tune.add_argument("--patience", type=int, help="evaluations without improvement before it stops early")
+    tune.add_argument("--gradient-checkpointing", action="store_true", help="less memory, about a third slower")
+    tune.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda or mps")
 
     batch = commands.add_parser("batch", help="write every post of a calendar (.csv or .jsonl), resumable")
     batch.add_argument("calendar", type=Path, help="one post per row: topic, and optionally tone, post_type, "
@@ -145,13 +150,17 @@ def _batch(args, out) -> int:
 def _finetune(args, out) -> int:
     from .finetuning import finetune  # its progress bar and its one-line note go to stderr
 
-    result = finetune(args.posts, args.model, out=args.out, epochs=args.epochs, max_steps=args.max_steps,
-                      block_size=args.block_size, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                      rank=args.rank, alpha=2 * args.rank, seed=args.seed)
+    names = ("epochs", "max_steps", "block_size", "batch_size", "learning_rate", "rank", "seed", "eval_every",
+             "patience")
+    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if "rank" in settings:
+        settings["alpha"] = 2 * settings["rank"]
+    result = finetune(args.posts, args.model, out=args.out, device=args.device,
+                      gradient_checkpointing=args.gradient_checkpointing, **settings)
     print(f"{result.folder}: {result.stopped} after {result.steps} steps in {result.seconds / 60:.1f} min; "
           f"validation perplexity {result.perplexity_before:.1f} -> {result.perplexity_after:.1f}. "
           f"Write with it: blogneo write --model {args.out} \"topic\"", file=out)
-    return 0
+    return 130 if result.stopped == "interrupted" else 0
 
 
 def _checkpoints(out) -> int:

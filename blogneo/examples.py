@@ -49,12 +49,13 @@ class Document:
         return self.text if self.text.startswith("# ") or not self.title else f"# {self.title}\n\n{self.text}"
 
 
-def read_posts(data, least: int = 1) -> list[Document]:
+def read_posts(data, least: int = 1, why: str = "") -> list[Document]:
     """The writer's posts from a folder of ``.md``/``.txt`` files (sub-folders included) or a list of texts.
 
     Front matter is dropped, its title kept as the post's; headings stay in the text. Every problem is
     an error that says what to do: a missing or empty folder, no posts in it, a file that is not UTF-8,
-    fewer than ``least`` posts with text.
+    fewer than ``least`` posts with text (``why`` says why so many), front matter that cannot be read.
+    A folder holding an adapter (``blogneo.finetune``'s) is skipped: its files are no posts.
     """
     if isinstance(data, os.PathLike) or (isinstance(data, str) and "\n" not in data):
         folder = Path(data).expanduser()
@@ -63,8 +64,10 @@ def read_posts(data, least: int = 1) -> list[Document]:
             raise BlogneoError(f"{folder} {what}. Pass a folder of your posts (.md or .txt files), or a list of texts.")
         if not any(folder.iterdir()):
             raise BlogneoError(f"{folder} is empty. Put your posts in it as .md or .txt files, one post a file.")
+        adapters = {p.parent for p in folder.rglob("adapter_config.json")}
         files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                       and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+                       and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+                       and not adapters & {*p.parents})
         if not files:
             raise BlogneoError(f"{folder} has no .md or .txt files. Put your posts in it, one post a file.")
         documents = []
@@ -74,26 +77,42 @@ def read_posts(data, least: int = 1) -> list[Document]:
             except UnicodeDecodeError as error:
                 raise BlogneoError(f"{path} is not UTF-8 text (byte {error.start}). Save it as UTF-8 in your editor, "
                                    "or move it out of the folder.") from None
-            documents.append(_document(path.relative_to(folder).as_posix(), raw))
+            documents.append(_document(path.relative_to(folder).as_posix(), raw, path))
     elif isinstance(data, (list, tuple)) and all(isinstance(t, str) for t in data):
         documents = [_document(f"text {i + 1}", t) for i, t in enumerate(data)]
+    elif isinstance(data, str):
+        raise ParameterError("examples", "That is one text, not a folder: give texts as a list, [text], or the "
+                                         "folder your posts are in.")
     else:
         raise ParameterError("examples", "Give a folder of your posts, or a list of texts (str); "
                                          f"got {type(data).__name__}.")
     documents = [d for d in documents if d.text.strip()]
     if len(documents) < least:
-        raise BlogneoError(f"Found {len(documents)} post(s) with text; this needs at least {least}.")
+        raise BlogneoError(f"Found {len(documents)} post(s) with text; this needs at least {least}"
+                           f"{': ' + why if why else ''}.")
     return documents
 
 
-def _document(name: str, raw: str) -> Document:
+def _document(name: str, raw: str, path: Path | None = None) -> Document:
     raw = raw.replace("\r\n", "\n").lstrip("\ufeff")
-    meta, body = read_markdown(raw) if raw.startswith("---\n") else ({}, raw)
+    meta, body = {}, raw
+    if raw.startswith("---\n"):
+        if "\n---\n" not in raw[3:] and not raw.rstrip().endswith("\n---"):
+            raise BlogneoError(f"{path or name}: its front matter opens with --- but never closes. Add the closing "
+                               "--- line after it.")
+        try:
+            meta, body = read_markdown(raw)
+        except Exception as error:  # yaml's errors, which name the line
+            raise BlogneoError(f"{path or name}: its front matter is not valid YAML ({error}). Fix it, or remove "
+                               "it.") from None
+        if not isinstance(meta, dict):
+            raise BlogneoError(f"{path or name}: its front matter is not a set of fields (title: ..., date: ...).")
     body = body.strip()
     title = str(meta.get("title") or "").strip()
     if not title:
         first = re.match(r"#\s+(.+)", body)
-        title = first.group(1).strip() if first else ""
+        named = Path(name).stem.replace("-", " ").replace("_", " ").strip() if path else ""  # a file's name
+        title = first.group(1).strip() if first else named
     return Document(name, title, body)
 
 
@@ -180,13 +199,15 @@ def _excerpt(document: Document, tokenizer, budget: int) -> Excerpt:
 
 
 def archive(excerpts: list[Excerpt]) -> str:
-    """A base model's page before the post it writes: the excerpts as earlier posts of the same blog."""
-    return "".join(f"# {e.title}\n\n{e.text}\n\n---\n\n" if e.title else f"{e.text}\n\n---\n\n" for e in excerpts)
+    """A base model's page before the post it writes: the excerpts as earlier posts of the same blog, the most
+    relevant last, nearest what it writes; each under its title, unless its text opens with it."""
+    pages = [e.text if e.text.startswith("# ") or not e.title else f"# {e.title}\n\n{e.text}" for e in excerpts]
+    return "".join(f"{page}\n\n---\n\n" for page in reversed(pages))
 
 
 def turns(excerpts: list[Excerpt]) -> list[tuple[str, str]]:
-    """A chat model's earlier turns: each excerpt the answer to a request for that post."""
-    return [(EXAMPLE_REQUEST.format(title=e.title or e.name), e.text) for e in excerpts]
+    """A chat model's earlier turns: each excerpt the answer to a request for that post, the most relevant last."""
+    return [(EXAMPLE_REQUEST.format(title=e.title or e.name), e.text) for e in reversed(excerpts)]
 
 
 def _words(text: str) -> set[str]:

@@ -33,7 +33,7 @@ from .examples import Examples, Excerpt, archive, example_budget, turns
 from .loading import LoadedModel, loaded
 from .memory import cache_bucket, check_run
 from .precision import FiniteScores, HalfPrecisionOverflow
-from .prompts import banned_ids, check_prompt, encode, heading_start_ids, under_heading
+from .prompts import banned_ids, check_prompt, encode, heading_start_ids, text_ids, under_heading
 from .sampling import SamplingParams, resolve_params
 from .text import SENTENCE_END, ends_sentence, trim_to_sentence
 
@@ -261,8 +261,11 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
                                                f"model's {limit}-token context. Use at most {limit - 1}.")
     reserve = params.max_new_tokens if params.max_length is None else 1
     # the writer's examples: a base model reads them as earlier posts on its page, a chat model as earlier answers
+    excerpts = _fitting(model, list(excerpts), prompt, reply, reserve)
     page = archive(excerpts) + prompt if excerpts and not model.chat else prompt
     chat_turns = turns(excerpts) if excerpts and model.chat else []
+    if excerpts and not model.chat and "\n---" not in params.stop:  # the archive's rule between posts: the end
+        params = params.replace(stop=(*params.stop, "\n---"))
     input_ids = encode(model, page, reserve, reply=reply, turns=chat_turns).to(model.device)
     prompt_len = input_ids.shape[1]
     config = generation_config(model, params, prompt_len, under_heading(model, page, reply))
@@ -282,6 +285,20 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     finished = finish.ended if finish else {}
     return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out,
                        finished.get(i)) for i, row in enumerate(output[:, prompt_len:])]
+
+
+def _fitting(model: LoadedModel, excerpts: list[Excerpt], prompt: str, reply: str, reserve: int) -> list[Excerpt]:
+    """The excerpts that fit beside the prompt, the reply and the new tokens in the context, the least relevant
+    dropped first (never the prompt: ``encode`` would keep the newest tokens and cut it instead)."""
+    while excerpts:
+        if model.chat:
+            used = len(encode(model, prompt, 1, reply=reply, turns=turns(excerpts))[0])
+        else:
+            used = len(text_ids(model.tokenizer, archive(excerpts) + prompt + reply))
+        if used + reserve <= model.context_length:
+            break
+        excerpts = excerpts[:-1]
+    return excerpts
 
 
 _decoder: futures.ThreadPoolExecutor | None = None

@@ -165,7 +165,7 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
         _refuse_pickle(Path(target))
     if source == "adapter" and base is not None:
         trained_on = adapter_meta(Path(target))["base"]
-        if resolve(trained_on) != resolve(base):
+        if [part.lower() for part in resolve(trained_on)] != [part.lower() for part in resolve(base)]:
             raise BlogneoError(f"The adapter in {target} was trained on {trained_on}, not {base}. An adapter only fits "
                                f"the model it was trained on: load it without base=, or fine-tune {base} anew.")
     packed = dev.type == "cpu" and precision in PACKED_ON_CPU  # loaded in fp32, then packed
@@ -407,6 +407,15 @@ def _describe(source: str, target: str) -> tuple[int, Shape | None]:
     return sum(p.numel() for p in skeleton.parameters()), Shape.of(config)
 
 
+def read_tokenizer(source: str, target: str):
+    """A checkpoint's tokenizer alone, without its weights (the embedded model's from its converted folder)."""
+    location = converted_folder(Path(target))[0] if source in ("embedded", "gguf") else target
+    try:
+        return AutoTokenizer.from_pretrained(location)
+    except (OSError, ValueError) as error:
+        raise _load_error(source, str(location), error) from error
+
+
 def adapter_meta(folder: str | os.PathLike) -> dict:
     """What an adapter folder's ``blogneo-adapter.json`` says: its base model, revision, data and settings."""
     path = Path(folder) / ADAPTER_FILE
@@ -435,7 +444,7 @@ def _with_adapter(folder: Path, dtype: torch.dtype):
     except (OSError, ValueError, RuntimeError, KeyError) as error:
         raise BlogneoError(f"Could not apply the adapter in {folder} to {meta['base']}: {error}") from None
     model.eval()
-    adapter = fingerprint(sorted(folder.glob("adapter_model.*")))
+    adapter = fingerprint([folder / "adapter_config.json", *sorted(folder.glob("adapter_model.*"))])
     return model, tokenizer, f"lora sha256:{adapter} on {meta['base']} {base_revision}"
 
 

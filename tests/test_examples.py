@@ -44,6 +44,24 @@ def test_excerpts_fit_the_budget_the_topic_s_posts_first_and_the_same_every_time
     assert example_budget(256) == 96 and example_budget(2048) == 768 and example_budget(8192) == 900
 
 
+def test_a_base_model_s_archive_puts_the_most_relevant_post_last_each_under_one_title(blog, tiny):
+    excerpts = Examples.of(blog).choose(tiny.tokenizer, "Baking bread by the harbour", 400)
+    page = archive(excerpts)
+    assert page.rstrip().endswith("Mind how you go.\n\n---") and page.count("# Bread at last") == 1
+    assert page.index("# My kettle") < page.index("# Bread at last")  # bread.md, the most relevant, nearest
+
+
+def test_the_examples_never_push_the_prompt_out_of_a_short_context(blog, tiny, monkeypatch, recwarn):
+    import blogneo.generation as generation
+
+    pages = []
+    real = generation.encode
+    monkeypatch.setattr(generation, "encode", lambda model, prompt, *a, **k: pages.append(prompt) or real(
+        model, prompt, *a, **k))
+    blogneo.generate("The old lighthouse", model=tiny, seed=3, max_new_tokens=160, examples=blog)  # 256 in all
+    assert pages[-1].endswith("The old lighthouse") and not [w for w in recwarn if "Keeping the newest" in str(w)]
+
+
 def test_examples_change_a_base_model_s_prompt_and_its_text_from_the_same_seed(blog, tiny, monkeypatch):
     import blogneo.generation as generation
 
@@ -60,7 +78,7 @@ def test_examples_change_a_base_model_s_prompt_and_its_text_from_the_same_seed(b
     [voiced] = blogneo.generate("The old lighthouse", examples=blog, **settings)
     assert pages[0] == "The old lighthouse"
     excerpts = Examples.of(blog).choose(tiny.tokenizer, "The old lighthouse", example_budget(tiny.context_length))
-    assert pages[1] == archive(excerpts) + "The old lighthouse"  # earlier posts of the blog, then the prompt
+    assert pages[-1] == archive(excerpts) + "The old lighthouse"  # earlier posts of the blog, then the prompt
     assert voiced.text != plain.text and voiced.prompt == "The old lighthouse"
 
 
@@ -72,7 +90,7 @@ def test_a_chat_model_reads_the_examples_as_its_own_earlier_answers(blog, embedd
     ids = encode(embedded, "Write about tea.", 50, turns=turns(excerpts))[0].tolist()
     text = embedded.tokenizer.decode(ids)
     first = EXAMPLE_REQUEST.format(title=excerpts[0].title)
-    assert text.index(first) < text.index(excerpts[0].text) < text.index("Write about tea.")
+    assert text.index(first) < text.index(excerpts[0].text) < text.index("Write about tea.")  # the most relevant last
     assert text.count("<|im_start|>assistant") == len(excerpts) + 1  # one answer each, and the one to write
 
 

@@ -77,7 +77,8 @@ def test_validation_holds_out_whole_posts_about_a_tenth_and_at_least_one():
     docs = read_posts([f"Post {i}. " * 5 for i in range(20)])
     train, valid = split(docs)
     assert len(valid) == 2 and len(train) == 18 and not {d.name for d in train} & {d.name for d in valid}
-    assert split(docs) == (train, valid)  # fixed by the seed
+    assert split(docs) == (train, valid)  # fixed by the seed, and another seed holds out others
+    assert {d.name for d in split(docs, seed=1)[1]} != {d.name for d in valid}
     assert len(split(docs[:3])[1]) == 1
 
 
@@ -168,6 +169,14 @@ def test_bad_data_is_refused_with_what_to_do(tmp_path, tiny_folder, no_loading):
         blogneo.finetune(["Only one post."], tiny_folder, out=tmp_path / "o")
     with pytest.raises(BlogneoError, match="does not exist"):
         blogneo.finetune(tmp_path / "nowhere", tiny_folder, out=tmp_path / "o")
+    with pytest.raises(BlogneoError, match="fewer than 256 tokens, one block"):  # the tokenizer alone says so
+        blogneo.finetune(["A short post.", "Another one."], tiny_folder, out=tmp_path / "o")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.md").write_text("---\ntitle: [unclosed\n---\nText.", encoding="utf-8")
+    with pytest.raises(BlogneoError, match=r"a\.md: its front matter is not valid YAML"):
+        blogneo.finetune(broken, tiny_folder, out=tmp_path / "o")
+    assert not list(tmp_path.glob(".o.partial*")) and not (tmp_path / "o").exists()  # nothing left behind
 
 
 def test_an_output_folder_in_use_is_refused_and_left_as_it_was(tmp_path, tiny_folder, no_loading):
@@ -207,6 +216,20 @@ def test_a_t4_fits_gpt_neo_125m_and_1_3b_at_the_defaults():
         c = blogneo.checkpoint(name)
         assert training_bytes(c.parameters, lora_parameters(c.shape, 8, "gpt_neo"), c.shape, "fp16", "cuda",
                               4, 256) < t4, name
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_the_gpu_s_half_precisions_train_too(precision, tiny_folder, tmp_path, monkeypatch):
+    # A GPU's path on the CPU: the base weights in half precision with no autocast (GPT-Neo's attention keeps its
+    # own fp32), the adapter in fp32, and for fp16 loss scaling (torch.amp.GradScaler).
+    import blogneo.finetuning as finetuning
+
+    monkeypatch.setattr(finetuning, "training_precision", lambda device: precision)
+    result = blogneo.finetune(TEXTS, tiny_folder, out=tmp_path / "half", max_steps=6, eval_every=2, **FAST)
+    assert result.stopped == "finished" and result.best_step > 0
+    meta = json.loads((tmp_path / "half" / ADAPTER_FILE).read_text())
+    assert meta["precision"] == precision
+    assert all(v.dtype == torch.float32 for v in load_file(tmp_path / "half" / "adapter_model.safetensors").values())
 
 
 def test_training_computes_in_bf16_where_the_gpu_has_it_else_fp16_and_fp32_on_a_cpu(monkeypatch):
