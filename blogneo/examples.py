@@ -169,6 +169,13 @@ class Excerpt:
     text: str
     tokens: int
 
+    def cut(self, tokenizer, tokens: int) -> Excerpt:
+        """This excerpt's first ``tokens`` tokens, ended at a word."""
+        from .prompts import text_ids
+
+        text = tokenizer.decode(text_ids(tokenizer, self.text)[:tokens]).rsplit(" ", 1)[0].rstrip()
+        return Excerpt(self.name, self.sha256, self.title, text, len(text_ids(tokenizer, text)))
+
 
 def _excerpt(document: Document, tokenizer, budget: int) -> Excerpt:
     """The post whole if it fits ``budget`` tokens; else its opening paragraphs and its closing ones."""
@@ -190,11 +197,10 @@ def _excerpt(document: Document, tokenizer, budget: int) -> Excerpt:
         if size("\n\n".join(head + [p] + tail)) > budget:
             break
         tail.insert(0, p)
+    whole_post = Excerpt(document.name, document.sha256, document.title, document.text, whole)
     if not head:  # one long paragraph: its first tokens, cut at a word
-        ids = text_ids(tokenizer, document.text)[:budget]
-        text = tokenizer.decode(ids).rsplit(" ", 1)[0]
-    else:
-        text = "\n\n".join(head + tail)
+        return whole_post.cut(tokenizer, budget)
+    text = "\n\n".join(head + tail)
     return Excerpt(document.name, document.sha256, document.title, text, size(text))
 
 

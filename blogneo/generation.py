@@ -288,16 +288,23 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
 
 
 def _fitting(model: LoadedModel, excerpts: list[Excerpt], prompt: str, reply: str, reserve: int) -> list[Excerpt]:
-    """The excerpts that fit beside the prompt, the reply and the new tokens in the context, the least relevant
-    dropped first (never the prompt: ``encode`` would keep the newest tokens and cut it instead)."""
+    """The excerpts that fit beside the prompt, the reply and the new tokens in the context: the least relevant
+    dropped first, the last one cut to the room left, none when under 16 tokens would be left of it (never the
+    prompt: ``encode`` would keep the newest tokens and cut it instead)."""
     while excerpts:
         if model.chat:
             used = len(encode(model, prompt, 1, reply=reply, turns=turns(excerpts))[0])
         else:
             used = len(text_ids(model.tokenizer, archive(excerpts) + prompt + reply))
-        if used + reserve <= model.context_length:
+        over = used + reserve - model.context_length
+        if over <= 0:
             break
-        excerpts = excerpts[:-1]
+        if len(excerpts) > 1:
+            excerpts = excerpts[:-1]
+        elif excerpts[0].tokens - over - 2 >= 16:  # 2: a cut word may take a token more than it did
+            excerpts = [excerpts[0].cut(model.tokenizer, excerpts[0].tokens - over - 2)]
+        else:
+            excerpts = []
     return excerpts
 
 

@@ -60,6 +60,8 @@ def test_the_examples_never_push_the_prompt_out_of_a_short_context(blog, tiny, m
         model, prompt, *a, **k))
     blogneo.generate("The old lighthouse", model=tiny, seed=3, max_new_tokens=160, examples=blog)  # 256 in all
     assert pages[-1].endswith("The old lighthouse") and not [w for w in recwarn if "Keeping the newest" in str(w)]
+    assert "\n---\n" in pages[-1]  # not dropped altogether: the one excerpt left was cut to the room there is
+    assert len(blogneo.prompts.text_ids(tiny.tokenizer, pages[-1])) + 160 <= tiny.context_length
 
 
 def test_examples_change_a_base_model_s_prompt_and_its_text_from_the_same_seed(blog, tiny, monkeypatch):
