@@ -16,6 +16,7 @@ from pathlib import Path
 import blogneo
 
 from .errors import BlogneoError
+from .fields import FIELDS
 from .files import create
 
 
@@ -49,8 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     write.add_argument("--model", help="checkpoint name, Hub id, folder or .gguf "
                        "(default: docs/reference.md#which-model-you-get)")
     write.add_argument("--preset", default="balanced", help="precise, balanced or creative")
-    write.add_argument("--max-new-tokens", type=int)
-    write.add_argument("--temperature", type=float)
+    for field in FIELDS:  # the sampling flags, from the one table of fields (ranges checked by SamplingParams)
+        if field.flag:
+            write.add_argument("--" + field.name.replace("_", "-"), type=int if field.kind == "int" else float,
+                               help=f"{field.help} [{field.allowed}]".replace("%", "%%"))
     write.add_argument("--seed", type=int)
     write.add_argument("--candidates", type=int, help="how many versions to write at once")
     write.add_argument("--out", type=Path, help="also write the text to this file (never overwritten); with "
@@ -243,9 +246,9 @@ def _write(args, out) -> int:
 
     # Every check runs before any model loads or converts, so bad input fails in a moment.
     check_prompt(args.topic, "topic")
+    flags = [(f.name, getattr(args, f.name)) for f in FIELDS if f.flag]
     overrides = {name: value for name, value in (
-        ("max_new_tokens", args.max_new_tokens), ("temperature", args.temperature),
-        ("seed", args.seed), ("num_candidates", args.candidates), ("banned", tuple(args.ban) or None))
+        *flags, ("seed", args.seed), ("num_candidates", args.candidates), ("banned", tuple(args.ban) or None))
         if value is not None}
     params = resolve_params(args.preset, **overrides)
     args.examples = Examples.of(args.examples)  # a folder's problems are errors before the model loads

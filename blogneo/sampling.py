@@ -8,42 +8,21 @@ classic trap of the tutorial's era, where ``temperature`` was silently ignored b
 from __future__ import annotations
 
 import dataclasses
-import math
+import textwrap
 from dataclasses import dataclass
 
 from transformers import GenerationConfig
 
 from .errors import ParameterError
-
-MAX_SEED = 2**32 - 1
-MAX_CANDIDATES = 16
+from .fields import FIELDS
 
 
 @dataclass(frozen=True)
 class SamplingParams:
     """How to sample a continuation. Defaults are the ``balanced`` preset.
 
-    Fields (allowed range in brackets):
-        max_new_tokens: tokens to generate at most [1, the model's context].
-        min_new_tokens: tokens to generate before end-of-text may stop the run [0, max_new_tokens].
-        temperature: 0 is greedy (always the likeliest token); higher is more adventurous [0, 5].
-        top_k: sample only from the k likeliest tokens; 0 turns it off [0, 10000].
-        top_p: nucleus sampling, keep the smallest set of tokens with this much probability (0, 1].
-        typical_p: keep tokens whose surprise is close to the expected surprise; 1 is off (0, 1].
-        min_p: drop tokens less likely than min_p times the likeliest; 0 is off [0, 1).
-        repetition_penalty: divide the score of tokens already used; 1 is off [1, 5].
-        no_repeat_ngram_size: never repeat an n-gram of this size; 0 is off [0, 20].
-        num_candidates: independent continuations, generated as one batch [1, 16].
-        seed: makes sampling reproducible; None draws one and reports it [0, 2**32-1].
-        stop: strings that end the run; they are removed from the text.
-        banned: words or phrases the model may not write, enforced while it writes (transformers'
-            ``bad_words_ids``), in lower case, capitalised, and after a space alike. A phrase that
-            starts with ``^`` is banned only at a line's start ("^Dear": no letter's salutation).
-        trim_to_sentence: when a run ends on the length limit, cut back to the last whole sentence.
-        max_length: the tutorial's knob, prompt plus new tokens (transformers' meaning); when
-            set it replaces max_new_tokens.
-        max_time: seconds a run may take at most; it then ends with finish reason "time".
-            None: no limit but max_new_tokens [above 0, at most 3600].
+    Fields (allowed range in brackets), from ``blogneo.fields``, the one table of them:
+{fields}
 
     ``replace()`` (and so ``generate(**overrides)``) also takes the tutorial's ``do_sample``:
     ``do_sample=False`` means ``temperature=0``, and pairing it with a temperature above 0 is an
@@ -72,26 +51,14 @@ class SamplingParams:
     max_time: float | None = None
 
     def __post_init__(self) -> None:
-        _integer("max_new_tokens", self.max_new_tokens, 1, None)
-        _integer("min_new_tokens", self.min_new_tokens, 0, self.max_new_tokens,
-                 "up to max_new_tokens")
-        _number("temperature", self.temperature, 0.0, 5.0, "from 0 (greedy) to 5")
-        _integer("top_k", self.top_k, 0, 10_000, "from 0 (off) to 10000")
-        _probability("top_p", self.top_p, "above 0 and at most 1 (1 is off)")
-        _probability("typical_p", self.typical_p, "above 0 and at most 1 (1 is off)")
-        _number("min_p", self.min_p, 0.0, 1.0, "from 0 (off) to below 1")
-        if self.min_p >= 1.0:
-            raise ParameterError("min_p", f"min_p={self.min_p} is out of range: use from 0 (off) to below 1.")
-        _number("repetition_penalty", self.repetition_penalty, 1.0, 5.0, "from 1 (off) to 5")
-        _integer("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 20, "from 0 (off) to 20")
-        _integer("num_candidates", self.num_candidates, 1, MAX_CANDIDATES, f"from 1 to {MAX_CANDIDATES}")
+        for field in FIELDS:  # the numbers and the flag, against the one table
+            if field.kind != "text":
+                field.check(getattr(self, field.name), self.max_new_tokens if field.name == "min_new_tokens" else None)
         if self.num_candidates > 1 and self.temperature == 0:
             raise ParameterError(
                 "num_candidates",
                 f"num_candidates={self.num_candidates} needs sampling, but temperature=0 is greedy and "
                 "gives the same text every time. Set temperature above 0, or ask for one candidate.")
-        if self.seed is not None:
-            _integer("seed", self.seed, 0, MAX_SEED, f"from 0 to {MAX_SEED}, or None for a random seed")
         stop = (self.stop,) if isinstance(self.stop, str) else self.stop
         if not isinstance(stop, (tuple, list)) or not all(isinstance(s, str) and s for s in stop):
             raise ParameterError("stop", f"stop={self.stop!r} must be a string or a list of non-empty strings.")
@@ -103,14 +70,6 @@ class SamplingParams:
             if not isinstance(phrase, str) or not phrase.strip().lstrip("^").strip():
                 raise ParameterError("banned", f"banned phrases must be words (non-empty text), not {phrase!r}.")
         object.__setattr__(self, "banned", tuple(dict.fromkeys(s.strip() for s in banned)))
-        if not isinstance(self.trim_to_sentence, bool):
-            raise ParameterError("trim_to_sentence",
-                                 f"trim_to_sentence={self.trim_to_sentence!r} must be True or False.")
-        if self.max_length is not None:
-            _integer("max_length", self.max_length, 1, None, "prompt plus new tokens, at least 1")
-        if self.max_time is not None:
-            _number("max_time", self.max_time, 0.0, 3600.0, "seconds, above 0 and at most 3600, or None",
-                    above_low=True)
 
     @property
     def sampling(self) -> bool:
@@ -229,24 +188,8 @@ def _temperature_for(do_sample, asked: float | None, current: float) -> float:
     return current if current > 0 else 1.0  # transformers' own default temperature
 
 
-def _integer(name: str, value, low: int, high: int | None, allowed: str | None = None) -> None:
-    allowed = allowed or (f"from {low} to {high}" if high is not None else f"at least {low}")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ParameterError(name, f"{name}={value!r} must be a whole number, {allowed}.")
-    if value < low or (high is not None and value > high):
-        raise ParameterError(name, f"{name}={value} is out of range: use {allowed}.")
-
-
-def _number(name: str, value, low: float, high: float, allowed: str, above_low: bool = False) -> None:
-    """A number in [low, high], or in (low, high] with ``above_low``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ParameterError(name, f"{name}={value!r} must be a number, {allowed}.")
-    if math.isnan(value) or value < low or value > high or (above_low and value == low):
-        raise ParameterError(name, f"{name}={value} is out of range: use {allowed}.")
-
-
-def _probability(name: str, value, allowed: str) -> None:
-    _number(name, value, 0.0, 1.0, allowed, above_low=True)
+SamplingParams.__doc__ = SamplingParams.__doc__.replace("{fields}", "\n".join(
+    textwrap.fill(f.doc, 112, initial_indent=" " * 8, subsequent_indent=" " * 12) for f in FIELDS))
 
 
 # Presets. Each is documented in docs/reference.md ("Sampling parameters and presets"); keep the two in step.

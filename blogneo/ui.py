@@ -28,6 +28,7 @@ except ImportError as error:  # before anything heavier is imported, and before 
                        'the cell again.') from error
 
 from .catalog import KNOWN
+from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, SLIDERS
 from .files import offer_download, on_colab, write_new
 from .generation import Candidate, stream
 from .history import Entry, History
@@ -37,14 +38,13 @@ from .memory import available_memory, fits, format_gib, load_footprint
 from .post import MAX_SECTIONS, WORDS, Post, write_post
 from .precision import resolve_device, resolve_dtype
 from .prompts import POST_TYPES, TONES, check_prompt
-from .sampling import MAX_CANDIDATES, MAX_SEED, PRESETS, SamplingParams
+from .sampling import PRESETS, SamplingParams
 from .ui_candidates import CandidatesView
 from .ui_post import PostView
 from .ui_updates import MainThread
 
 _LOAD_STAGES = {"checking memory": 10, "loading weights": 30, "ready": 100}  # "moving to ..." is 90
 _RENDER_EVERY = 0.1  # seconds between streamed updates: smooth to read, light on the browser
-_SLIDERS = ("max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "no_repeat_ngram_size")
 
 
 def studio(model: LoadedModel | str | None = None, *, history_path: str | os.PathLike | None = None,
@@ -135,13 +135,12 @@ class Studio(w.VBox):
         self.preset = w.Dropdown(options=list(PRESETS), value="balanced", description="Preset",
                                  style={"description_width": "70px"})
         knob = {"style": {"description_width": "150px"}, "layout": w.Layout(width="420px")}
-        self.max_new_tokens = w.IntSlider(120, min=8, max=1024, step=8, description="max new tokens", **knob)
-        self.temperature = w.FloatSlider(0.7, min=0.0, max=2.0, step=0.05, description="temperature", **knob)
-        self.top_k = w.IntSlider(50, min=0, max=200, description="top-k (0 = off)", **knob)
-        self.top_p = w.FloatSlider(0.95, min=0.05, max=1.0, step=0.01, description="top-p", **knob)
-        self.repetition_penalty = w.FloatSlider(1.15, min=1.0, max=2.0, step=0.05, description="repetition penalty",
-                                                **knob)
-        self.no_repeat_ngram_size = w.IntSlider(0, min=0, max=8, description="no-repeat n-gram", **knob)
+        for name in SLIDERS:  # bounds, steps and labels from the one table of fields (blogneo.fields)
+            field = FIELD[name]
+            low, high, step = field.slider
+            slider = w.IntSlider if field.kind == "int" else w.FloatSlider
+            setattr(self, name, slider(getattr(PRESETS["balanced"], name), min=low, max=high, step=step,
+                                       description=field.label, **knob))
         self.seed = w.IntText(secrets.randbelow(MAX_SEED + 1), description="seed", style={"description_width": "40px"},
                               layout=w.Layout(width="210px"))
         self.new_seed = w.Button(description="new seed", icon="random", tooltip="draw a random seed")
@@ -352,7 +351,7 @@ class Studio(w.VBox):
 
     def _apply_preset(self, name: str) -> None:
         preset = PRESETS[name]
-        for field in _SLIDERS:
+        for field in SLIDERS:
             getattr(self, field).value = getattr(preset, field)
 
     @_guarded
@@ -519,7 +518,7 @@ class Studio(w.VBox):
         with self._quietly():
             self.preset.value = entry.preset if entry.preset in PRESETS else "balanced"
         self.prompt.value = entry.prompt
-        for field in _SLIDERS:
+        for field in SLIDERS:
             getattr(self, field).value = getattr(params, field)
         self.seed.value = entry.seed if entry.seed is not None else self.seed.value
         self.num_candidates.value = params.num_candidates

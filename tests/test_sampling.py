@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 from transformers import GenerationConfig
@@ -108,3 +109,50 @@ def test_several_greedy_candidates_are_refused_because_they_would_be_identical()
 
 def test_a_single_stop_string_is_accepted():
     assert SamplingParams(stop="\n").stop == ("\n",)
+
+
+def test_one_table_of_fields_bounds_every_number_and_says_so_in_the_docstring():
+    from blogneo.fields import FIELDS
+
+    numbers = [f for f in FIELDS if f.kind in ("int", "float")]
+    assert {f.name for f in FIELDS} == set(SamplingParams.__dataclass_fields__)  # every field, once
+    for field in numbers:
+        assert f"{field.name}: {field.help}" in " ".join(SamplingParams.__doc__.split())
+        below = field.low if field.above_low else field.low - 1
+        with pytest.raises(ParameterError, match=f"{field.name}=.* use {re.escape(field.allowed)}"):
+            SamplingParams(**{field.name: below})
+        if field.high is not None:
+            above = field.high if field.below_high else field.high + 1
+            with pytest.raises(ParameterError, match=f"{field.name}="):
+                SamplingParams(**{field.name: above})
+    assert "The studio's slider stops at 2." in SamplingParams.__doc__  # temperature's narrower slider
+
+
+def test_the_cli_has_a_flag_for_each_field_the_table_marks(capsys):
+    from blogneo import cli
+    from blogneo.fields import FIELDS
+
+    flagged = [f for f in FIELDS if f.flag]
+    assert {"temperature", "top_k", "top_p", "repetition_penalty", "max_time"} <= {f.name for f in flagged}
+    with pytest.raises(SystemExit):
+        cli.main(["write", "--help"])
+    shown = capsys.readouterr().out
+    assert all("--" + f.name.replace("_", "-") in shown for f in flagged)
+    assert cli.main(["write", "bread", "--top-k", "20000"]) == 2  # the table's range, before any model loads
+    assert "top_k=20000 is out of range: use from 0 (off) to 10000" in capsys.readouterr().err
+
+
+def test_the_reference_s_table_of_fields_says_what_the_table_says():
+    from pathlib import Path
+
+    from blogneo.fields import FIELD
+
+    reference = (Path(__file__).resolve().parents[1] / "docs" / "reference.md").read_text()
+    rows = re.findall(r"^\| (\w+) \| ([^|]+) \| ([^|]*) \|", reference, re.M)
+    shown = {name: (allowed.strip(), slider.strip()) for name, allowed, slider in rows if name in FIELD}
+    assert len(shown) >= 10
+    for name, (allowed, slider) in shown.items():
+        field = FIELD[name]
+        assert allowed == field.allowed, name
+        assert slider == (f"{field.slider[0]:g} … {field.slider[1]:g}, step {field.slider[2]:g}" if field.slider
+                          else ""), name

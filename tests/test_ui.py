@@ -155,6 +155,21 @@ def test_restore_with_nothing_chosen_says_what_to_do(make, tiny):
     assert "Choose a run in the History list" in s.message.value
 
 
+def test_the_sliders_take_their_bounds_steps_and_labels_from_the_table_of_fields(make, tiny):
+    from blogneo.fields import FIELD, SLIDERS
+
+    s = make(tiny)
+    assert set(SLIDERS) == {"max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty",
+                            "no_repeat_ngram_size"}
+    for name in SLIDERS:
+        field, slider = FIELD[name], getattr(s, name)
+        assert (slider.min, slider.max, slider.step) == field.slider and slider.description == field.label
+        # a narrower range than the model's, never a wider one: every slider position is a valid value
+        assert field.low <= slider.min and (field.high is None or slider.max <= field.high)
+        for position in (slider.min, slider.max):
+            blogneo.SamplingParams(**{name: position})
+
+
 def test_presets_set_the_sliders(make, tiny):
     s = make(tiny)
     s.preset.value = "creative"
