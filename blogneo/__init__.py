@@ -64,6 +64,7 @@ _API = {
     "Post": ("post", "Post"),
     "write_post": ("post", "write_post"),
     "rewrite_post": ("post", "rewrite_post"),
+    "read_post": ("post", "read_post"),
     "write_calendar": ("batch", "write_calendar"),
     "read_calendar": ("batch", "read_calendar"),
     "POST_TYPES": ("prompts", "POST_TYPES"),

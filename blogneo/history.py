@@ -29,9 +29,16 @@ class Entry:
     model: str
     preset: str
     params: dict  # every SamplingParams field, seed included
-    texts: list[str]
+    texts: list[str]  # the candidates' texts; a whole post's Markdown, front matter and all
     finish_reasons: list[str]
     time: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
+    # the rest of the run, so Restore brings it back as it was (defaults: what files written before them meant)
+    mode: str = "Text"  # or "Whole post"
+    sections: int = 4
+    post_type: str = "opinion"
+    tone: str = "friendly"
+    words: int = 100
+    banned: list[str] = field(default_factory=list)
 
     @property
     def seed(self) -> int | None:

@@ -397,6 +397,50 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
 _RECIPE = ("topic", "post_type", "tone", "words", "model", "revision", "seed", "candidates", "params", "seeds")
 
 
+def _recipe(text: str) -> tuple[dict, str, SamplingParams]:
+    """(front matter, body, params) of a post blogneo saved; a ParameterError for anything else."""
+    meta, body = read(text)
+    missing = [key for key in _RECIPE if key not in meta]
+    if missing:
+        raise ParameterError("saved", "This is not a post blogneo saved: its front matter has no "
+                                      f"{', '.join(missing)}. Pass a file written by post.save().")
+    return meta, body, SamplingParams(**meta["params"], seed=meta["seed"], num_candidates=meta["candidates"])
+
+
+def read_post(saved: str | Path, model: LoadedModel | str | None = None, examples=None) -> Post:
+    """A saved post as a ``Post`` again, without writing a word: its parts from the Markdown, its recipe and step
+    seeds from the front matter (what ``rewrite_post`` reads). Its sections can then be regenerated, locked and
+    saved as if it had just been written; its candidates are not kept, so ``scores()`` is empty.
+
+    ``saved`` is the file or its Markdown; ``model`` defaults to the one the post names.
+
+    Example:
+        >>> post = write_post("Why I bike to work", model, sections=1, params=SamplingParams(seed=7))
+        >>> read_post(post.to_markdown(), model).to_markdown() == post.to_markdown()
+        True
+    """
+    text = saved if isinstance(saved, str) and saved.startswith("---\n") else Path(saved).read_text(encoding="utf-8")
+    meta, body, params = _recipe(text)
+    used = _examples_used(meta.get("examples"), examples)
+    post = Post(meta["topic"], loaded(model if model is not None else meta["model"]), params, meta["post_type"],
+                meta["tone"], meta["words"], used)
+    seeds = meta["seeds"]
+    blocks = re.split(r"^## ", body.strip(), flags=re.M)
+    sections = [block.split("\n\n", 1) + [""] for block in blocks[1:-1]]
+    numbered = meta["post_type"] == "listicle"  # a listicle's headings carry their numbers in the body
+    post.headings = [re.sub(r"^\d+\. ", "", h.strip()) if numbered else h.strip() for h, *_ in sections]
+    post.title = Part("title", str(meta["title"]), seeds["title"])
+    post.description = Part("description", str(meta.get("description", "")), seeds["description"])
+    post.tags = Part("tags", ", ".join(map(str, meta.get("tags", []))), seeds["tags"])
+    post.outline = Part("outline", "\n".join(f"{i}. {h}" for i, h in enumerate(post.headings, 1)), seeds["outline"])
+    post.introduction = Part("introduction", blocks[0].strip(), seeds["introduction"])
+    post.sections = [Part("section", text.strip(), seeds[f"section {i}"], heading=heading)
+                     for i, ((_, text, *_), heading) in enumerate(zip(sections, post.headings, strict=True), 1)]
+    post.conclusion = Part("conclusion", blocks[-1].split("\n\n", 1)[-1].strip() if len(blocks) > 1 else "",
+                           seeds["conclusion"])
+    return post
+
+
 def rewrite_post(saved: str | Path, model: LoadedModel | str | None = None, on_event=None, examples=None) -> Post:
     """Write a saved post again from its front matter: the same recipe, parameters and step seeds,
     a section rewritten with a seed of its own included.
@@ -415,12 +459,7 @@ def rewrite_post(saved: str | Path, model: LoadedModel | str | None = None, on_e
         True
     """
     text = saved if isinstance(saved, str) and saved.startswith("---\n") else Path(saved).read_text(encoding="utf-8")
-    meta, _ = read(text)
-    missing = [key for key in _RECIPE if key not in meta]
-    if missing:
-        raise ParameterError("saved", "This is not a post blogneo saved: its front matter has no "
-                                      f"{', '.join(missing)}. Pass a file written by post.save().")
-    params = SamplingParams(**meta["params"], seed=meta["seed"], num_candidates=meta["candidates"])
+    meta, _, params = _recipe(text)
     sections = sum(name.startswith("section ") for name in meta["seeds"])
     used = _examples_used(meta.get("examples"), examples)
     model = loaded(model if model is not None else meta["model"])
@@ -673,5 +712,4 @@ def _kept_end(raw: str, cleaned: str) -> bool:
 
 
 __all__ = ["DEFAULT_BANNED", "MAX_SECTIONS", "STEPS", "Context", "StepSpec", "Writer", "check_settings", "Part", "Post",
-           "PostEvent", "derive_seed",
-           "rewrite_post", "write_post"]
+           "PostEvent", "derive_seed", "read_post", "rewrite_post", "write_post"]

@@ -35,7 +35,7 @@ from .history import Entry, History
 from .loading import LoadedModel, default_spec, load
 from .markdown import document, front_matter
 from .memory import available_memory, fits, format_gib, load_footprint
-from .post import MAX_SECTIONS, WORDS, Post, write_post
+from .post import MAX_SECTIONS, WORDS, Post, read_post, write_post
 from .precision import resolve_device, resolve_dtype
 from .prompts import POST_TYPES, TONES, check_prompt
 from .sampling import PRESETS, SamplingParams
@@ -398,17 +398,18 @@ class Studio(w.VBox):
                     last = time.perf_counter()
             self._on_main(view.show_texts, list(texts))
             candidates = running.result()
-            self.history.add(Entry.of(run.prompt, run.model.name, run.preset, run.params, candidates))
-            self._on_main(self._show_candidates, view, candidates)
+            entry = Entry.of(run.prompt, run.model.name, run.preset, run.params, candidates)
+            self._on_main(self._show_candidates, view, candidates, entry)
         except Exception as error:  # noqa: BLE001
             self._on_main(self.show_error, error)
         finally:
             self._stream = None
             self._on_main(self._run_ended)
 
-    def _show_candidates(self, view: CandidatesView, candidates: list[Candidate]) -> None:
+    def _show_candidates(self, view: CandidatesView, candidates: list[Candidate], entry: Entry) -> None:
         self.candidates = candidates
         view.show_results(candidates)
+        self.history.add(entry)  # on the kernel's main thread, as every read of the history is
         self._refresh_history(select_last=True)
 
     @_guarded
@@ -438,17 +439,19 @@ class Studio(w.VBox):
                               post_type=run.post_type, tone=run.tone, words=run.words, banned=run.banned,
                               on_event=lambda event: self._on_main(view.event, event), cancel=cancel)
             entry = Entry(prompt=run.prompt, model=run.model.name, preset=run.preset, params=run.params.to_dict(),
-                          texts=[post.to_markdown()], finish_reasons=["post"])
-            self.history.add(entry)
-            self._on_main(self._show_post, view, post)
+                          texts=[post.to_markdown()], finish_reasons=["post"], mode=run.mode, sections=run.sections,
+                          post_type=run.post_type, tone=run.tone, words=run.words, banned=list(run.banned))
+            self._on_main(self._show_post, view, post, entry)
         except Exception as error:  # noqa: BLE001
             self._on_main(self.show_error, error)
         finally:
             self._on_main(self._run_ended)
 
-    def _show_post(self, view: PostView, post: Post) -> None:
+    def _show_post(self, view: PostView, post: Post, entry: Entry | None = None) -> None:
         self.post = post
         view.show(post)
+        if entry is not None:
+            self.history.add(entry)  # on the kernel's main thread, as every read of the history is
         defects = post.defects()  # what the retries could not avoid: named, never hidden
         if defects:
             self.show_note(f"{len(defects)} defect(s) left: " + "; ".join(map(str, defects)) +
@@ -515,6 +518,11 @@ class Studio(w.VBox):
             raise BlogneoError("Choose a run in the History list first.")
         entry = self.history.entries[self.history_list.value]
         params = entry.sampling_params()
+        post = None
+        if entry.mode == "Whole post":  # read back before any control changes: a bad entry changes nothing
+            if self.model is None:
+                raise BlogneoError("Wait for the model to load, then restore the post.")
+            post = read_post(entry.texts[0], self.model)
         with self._quietly():
             self.preset.value = entry.preset if entry.preset in PRESETS else "balanced"
         self.prompt.value = entry.prompt
@@ -522,6 +530,18 @@ class Studio(w.VBox):
             getattr(self, field).value = getattr(params, field)
         self.seed.value = entry.seed if entry.seed is not None else self.seed.value
         self.num_candidates.value = params.num_candidates
+        self.mode.value = entry.mode
+        if post is not None:
+            self.sections.value, self.post_type.value, self.tone.value = entry.sections, entry.post_type, entry.tone
+            self.words.value, self.banned.value = entry.words, ", ".join(entry.banned)
+            view = PostView(len(post.sections), self._on_regenerate_section, self._on_save_post)
+            self._show(view)
+            self.post = post
+            view.show(post)
+            other = f" It was written with {entry.model}; Regenerate uses {self.model.name}." \
+                if entry.model != self.model.name else ""
+            self.show_note(f"Restored the post from {entry.time}: Regenerate a section, or Save post.{other}")
+            return
         view = CandidatesView(len(entry.texts), self._on_export, str(self.posts_dir))
         self._show(view)
         for panel, text, reason in zip(view.panels, entry.texts, entry.finish_reasons, strict=False):

@@ -149,6 +149,56 @@ def test_history_survives_a_restart_and_restores_into_the_controls(make, tiny, t
     assert again.params() == s.run.params
 
 
+def test_a_whole_post_is_restored_as_it_was_and_its_sections_can_be_regenerated(make, tiny, tmp_path):
+    from blogneo.ui_post import PostView
+
+    s = make(tiny)
+    s.mode.value = "Whole post"
+    s.sections.value, s.prompt.value, s.seed.value = 2, "Baking bread", 3
+    s.post_type.value, s.tone.value, s.words.value, s.banned.value = "listicle", "calm", 30, "crust"
+    s.generate.click()
+    assert s.wait(120), s.message.value
+    written = s.post.to_markdown()
+
+    again = make(tiny)  # a new kernel: the post comes back from the history file alone
+    again.history_list.value = 0
+    again.restore.click()
+    assert again.mode.value == "Whole post" and again.post_controls.layout.display == ""
+    assert (again.sections.value, again.post_type.value, again.tone.value, again.words.value,
+            again.banned.value) == (2, "listicle", "calm", 30, "crust")
+    assert isinstance(again.view, PostView) and again.post.to_markdown() == written
+    assert html.escape(again.post.sections[0].text[:20]) in again.view.section_boxes[0].text.value
+    assert "Restored the post" in again.message.value
+    seed = again.post.sections[1].seed
+    again.view.section_boxes[1].regenerate.click()  # Regenerate works on the restored post
+    assert again.wait(120) and again.post.sections[1].seed != seed and "Rewrote section 2" in again.message.value
+
+
+def test_a_history_file_from_before_the_whole_run_was_kept_still_restores(make, tiny, tmp_path):
+    old = {"prompt": "The old lighthouse", "model": "x", "preset": "precise", "texts": ["It stood."],
+           "params": blogneo.PRESETS["precise"].replace(seed=5).to_dict(), "finish_reasons": ["eos"],
+           "time": "2026-12-01 10:00:00"}  # no mode, sections, tone...: the format as it was
+    (tmp_path / "history.json").write_text(json.dumps({"format": 1, "entries": [old]}))
+    s = make(tiny)
+    s.history_list.value = 0
+    s.restore.click()
+    assert s.mode.value == "Text" and s.prompt.value == "The old lighthouse" and s.seed.value == 5
+
+
+def test_runs_are_added_to_the_history_on_the_kernel_s_main_thread(make, tiny, monkeypatch):
+    import threading
+
+    from blogneo.history import History
+
+    threads = []
+    real = History.add
+    monkeypatch.setattr(History, "add", lambda self, entry: threads.append(threading.current_thread()) or
+                        real(self, entry))
+    s = make(tiny)
+    _generate(s, prompt="The old lighthouse", seed=1)
+    assert threads == [threading.main_thread()]
+
+
 def test_restore_with_nothing_chosen_says_what_to_do(make, tiny):
     s = make(tiny)
     s.restore.click()
