@@ -257,7 +257,8 @@ def _write(args, out) -> int:
     if args.out is not None and args.out.exists():
         raise BlogneoError(f"{args.out} already exists; blogneo never overwrites. Choose another --out.")
     model = load(args.model, progress=_status)
-    candidates = generate(blog_prompt(args.topic, model.chat), params, model=model, examples=args.examples)
+    candidates = generate(blog_prompt(args.topic, model.chat), params, model=model, examples=args.examples,
+                          progress=_status)
     texts = []
     for i, candidate in enumerate(candidates, 1):
         heading = f"--- candidate {i} of {len(candidates)} ---\n" if len(candidates) > 1 else ""
@@ -273,7 +274,7 @@ def _write(args, out) -> int:
 
 
 def _status(text: str) -> None:
-    """Loading's stages and later notes (a GPU's first compile), on stderr: stdout carries the text alone."""
+    """Loading's stages and the run's notes (a GPU's compile), on stderr: stdout carries the text alone."""
     print(f"blogneo: {text}", file=sys.stderr)
 
 
@@ -303,7 +304,7 @@ def _write_post(args, params, out) -> int:
     try:
         post = write_post(args.topic, model, sections=args.sections, params=params, post_type=args.post_type,
                           tone=args.tone, words=args.words, on_event=progress,  # --ban is in params
-                          examples=args.examples)
+                          examples=args.examples, progress=_status)
     finally:
         for bar in bars:
             bar.close()

@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Literal
@@ -81,7 +81,7 @@ class Chunk(str):
 
 def generate(prompt: str, params: SamplingParams | str | None = None,
              model: LoadedModel | str | None = None, *, reply: str = "", examples=None,
-             **overrides) -> list[Candidate]:
+             progress: Callable[[str], None] | None = None, **overrides) -> list[Candidate]:
     """Continue ``prompt``; one Candidate per ``num_candidates``, generated as one batch.
 
     Args:
@@ -96,6 +96,8 @@ def generate(prompt: str, params: SamplingParams | str | None = None,
             list of texts. Excerpts (those sharing most words with the prompt first, about 900 tokens
             at most) go before a base model's prompt as earlier posts of the blog, or into a chat
             model's conversation as its earlier answers.
+        progress: called with this run's notes, before it starts: on a GPU, "compiling for this GPU:
+            ..." when the run needs a decoding step not compiled yet. None prints them.
         overrides: any SamplingParams field, plus the tutorial's ``do_sample``.
 
     Example:
@@ -107,11 +109,12 @@ def generate(prompt: str, params: SamplingParams | str | None = None,
     params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
     examples = Examples.of(examples)
     model = loaded(model)
-    return _run(model, prompt, params, reply=reply, excerpts=_excerpts(model, examples, prompt))
+    return _run(model, prompt, params, reply=reply, excerpts=_excerpts(model, examples, prompt), progress=progress)
 
 
 def stream(prompt: str, params: SamplingParams | str | None = None,
-           model: LoadedModel | str | None = None, *, reply: str = "", examples=None, **overrides) -> Stream:
+           model: LoadedModel | str | None = None, *, reply: str = "", examples=None,
+           progress: Callable[[str], None] | None = None, **overrides) -> Stream:
     """Like ``generate``, but yields text as it is produced, on a worker thread.
 
     Iterate to get ``Chunk`` strings (``chunk.candidate`` says which candidate). ``cancel()``
@@ -128,7 +131,7 @@ def stream(prompt: str, params: SamplingParams | str | None = None,
     params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
     examples = Examples.of(examples)
     model = loaded(model)
-    return Stream(model, prompt, params, reply=reply, excerpts=_excerpts(model, examples, prompt))
+    return Stream(model, prompt, params, reply=reply, excerpts=_excerpts(model, examples, prompt), progress=progress)
 
 
 def _excerpts(model: LoadedModel, examples: Examples | None, prompt: str) -> list[Excerpt]:
@@ -141,20 +144,21 @@ class Stream:
     _END = object()
 
     def __init__(self, model: LoadedModel, prompt: str, params: SamplingParams, reply: str = "",
-                 excerpts: list[Excerpt] = ()):
+                 excerpts: list[Excerpt] = (), progress: Callable[[str], None] | None = None):
         self._queue: queue.Queue = queue.Queue()
         self._cancel = threading.Event()
         self._result: list[Candidate] | None = None
         self._error: BaseException | None = None
         streamer = _ChunkStreamer(model.tokenizer, params.stop, self._queue)
-        self._thread = threading.Thread(target=self._work, args=(model, prompt, params, streamer, reply, excerpts),
+        self._thread = threading.Thread(target=self._work, args=(model, prompt, params, streamer, reply, excerpts,
+                                                                 progress),
                                         name="blogneo-stream", daemon=True)
         self._thread.start()
 
-    def _work(self, model, prompt, params, streamer, reply, excerpts) -> None:
+    def _work(self, model, prompt, params, streamer, reply, excerpts, progress) -> None:
         try:
             self._result = _run(model, prompt, params, streamer=streamer, cancel=self._cancel, reply=reply,
-                                excerpts=excerpts)
+                                excerpts=excerpts, progress=progress)
         except BaseException as error:  # handed to the reader's thread, raised there
             self._error = error
         finally:
@@ -251,7 +255,8 @@ def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens:
 
 
 def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
-         cancel: threading.Event | None = None, reply: str = "", excerpts: list[Excerpt] = ()) -> list[Candidate]:
+         cancel: threading.Event | None = None, reply: str = "", excerpts: list[Excerpt] = (),
+         progress: Callable[[str], None] | None = None) -> list[Candidate]:
     limit = model.context_length
     if params.max_length is not None and params.max_length > limit:
         raise ParameterError("max_length", f"max_length={params.max_length} is beyond this model's "
@@ -272,6 +277,8 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     # Refused before anything is allocated: the KV cache and logits for every candidate's whole length.
     tokens = config.max_cache_len if model.compile else prompt_len + config.max_new_tokens
     check_run(model.shape, model.precision, model.device, params.num_candidates, tokens, static=model.compile)
+    if model.compile and (params.num_candidates, config.max_cache_len) not in model.compiled:
+        model.note(compile_note(model, params.num_candidates, config.max_cache_len), progress)  # said before it
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
     budget = params.budget(prompt_len)
@@ -285,6 +292,17 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     finished = finish.ended if finish else {}
     return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out,
                        finished.get(i)) for i, row in enumerate(output[:, prompt_len:])]
+
+
+#: A compile of the decoding step, as measured on an H100 (docs/measurements.md#speed-on-a-gpu); never on a T4 yet.
+COMPILE_SECONDS = 20
+
+
+def compile_note(model: LoadedModel, candidates: int, cache: int) -> str:
+    """What a run says before it compiles: for what, how long, and that the next run like it will not."""
+    where = "GPU" if model.device.type == "cuda" else model.device.type.upper()
+    return (f"compiling for this {where}: {candidates} candidate(s), a {cache}-token cache (about {COMPILE_SECONDS} s "
+            "on an H100; once per process for each such pair)")
 
 
 def _fitting(model: LoadedModel, excerpts: list[Excerpt], prompt: str, reply: str, reserve: int) -> list[Excerpt]:
@@ -385,9 +403,6 @@ def _generate_compiled(model: LoadedModel, input_ids: torch.Tensor, config, seed
     if not model.compile:
         return _generate_once(model, input_ids, config, seed, criteria, streamer)
     key = (params.num_candidates, config.max_cache_len)
-    if key not in model.compiled:
-        where = "GPU" if model.device.type == "cuda" else model.device.type.upper()
-        model.note(f"compiling for this {where} (once, about 20 s)")
     try:
         output = _generate_once(model, input_ids, config, seed, criteria, streamer)
     except TorchDynamoException as error:  # what torch.compile raises, a failing backend compiler included

@@ -58,14 +58,13 @@ class LoadedModel:
     shape: Shape  # layers, key-value width, vocabulary, context: what a run's memory depends on
     # True: a static KV cache and a compiled decoding step (the default on CUDA); False: the dynamic cache, eager.
     compile: bool = False
-    progress: Callable[[str], None] | None = field(default=None, repr=False)  # load's callback, for later notes
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     compiled: set = field(default_factory=set, repr=False)  # (candidates, cache length) compiled so far
 
-    def note(self, text: str) -> None:
-        """Say ``text`` through the progress callback ``load`` was given, or print it as one line."""
-        if self.progress is not None:
-            self.progress(text)
+    def note(self, text: str, progress: Callable[[str], None] | None = None) -> None:
+        """Say ``text`` through ``progress``, the callback of the call it concerns, or print it as one line."""
+        if progress is not None:
+            progress(text)
         else:
             print(f"blogneo: {self.name}: {text}")
 
@@ -139,8 +138,10 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
         allow_pickle: read a local folder whose only weights are pickle files (``pytorch_model.bin``).
             Off by default: unpickling can run code hidden in the file. safetensors cannot.
         progress: called with a short description of each stage ("checking memory",
-            "loading weights", "moving to cpu", "ready"), e.g. to drive a progress bar; later, the
-            first run of each cache size says "compiling for this GPU (once, about 20 s)" through it.
+            "loading weights", "moving to cpu", "ready"), e.g. to drive a progress bar. It is this
+            call's alone: later notes (a GPU's compile) go to the ``progress`` of the run they
+            concern (``generate``, ``stream``, ``write_post``), so two callers never take each
+            other's.
         compile: decode with a static KV cache and a compiled step (``torch.compile``). None, the
             default, is on for CUDA, where it is several times faster, and off elsewhere: on the CPU
             it took 39 s to compile GPT-Neo-125M and then decoded only 1.2x faster than eager fp32,
@@ -174,7 +175,7 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
     say = progress or (lambda stage: None)
     with _loading:
         if key in _loaded:
-            _configure(_loaded[key], progress, compile)
+            _configure(_loaded[key], compile)
             say("ready")
             return _loaded[key]
         say("checking memory")
@@ -195,7 +196,7 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
             device=dev, dtype=dt, precision=precision, chat=chat, shape=Shape.of(model.config),
             compile=dev.type == "cuda",
         )
-        _configure(loaded, progress, compile)
+        _configure(loaded, compile)
         if loaded.dtype == torch.float16:  # real half precision (a GPU): probe for GPT-Neo's overflow
             say("checking fp16")
             probe = tokenizer(_PROBE, return_tensors="pt")["input_ids"][:, : loaded.context_length].to(dev)
@@ -206,9 +207,8 @@ def load(spec: str | os.PathLike | None = None, device: str = "auto", dtype: str
         return loaded
 
 
-def _configure(model: LoadedModel, progress, compile: bool | None) -> None:
-    """What the latest load call asks of a model, new or cached: where notes go, and whether to compile."""
-    model.progress = progress
+def _configure(model: LoadedModel, compile: bool | None) -> None:
+    """What the latest load call asks of a model, new or cached: whether to compile."""
     if compile is not None:
         model.compile = compile
 

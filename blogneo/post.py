@@ -199,7 +199,7 @@ class Post:
             self._section(i).locked = False
 
     def regenerate(self, index: int | None = None, seed: int | None = None, on_event=None,
-                   cancel: threading.Event | None = None) -> list[Part]:
+                   cancel: threading.Event | None = None, progress: Callable[[str], None] | None = None) -> list[Part]:
         """Rewrite section ``index`` (0-based), or every unlocked section when None. Nothing else changes.
 
         ``seed`` makes the new text reproducible; None draws one, recorded in the part's ``seed``.
@@ -210,7 +210,7 @@ class Post:
             raise BlogneoError(f"Section {index + 1} ({self.sections[index].heading!r}) is locked. "
                                f"Unlock it first: post.unlock({index}).")
         targets = [index] if index is not None else [i for i, s in enumerate(self.sections) if not s.locked]
-        writer = Writer(self, on_event, cancel)
+        writer = Writer(self, on_event, cancel, progress=progress)
         for i in targets:
             new_seed = seed if seed is not None else secrets.randbelow(2**32)
             self.sections[i] = writer.section(i, self.sections[i].heading, new_seed)
@@ -352,7 +352,8 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
                params: SamplingParams | str | None = None, *, post_type: str = "opinion", tone: str = "friendly",
                words: int = 100, banned: tuple[str, ...] | list[str] = (),
                on_event: Callable[[PostEvent], None] | None = None,
-               cancel: threading.Event | None = None, examples=None) -> Post:
+               cancel: threading.Event | None = None, examples=None,
+               progress: Callable[[str], None] | None = None) -> Post:
     """Write a whole post about ``topic``.
 
     Args:
@@ -376,6 +377,8 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
             (about 900 tokens of excerpts at most, 3/8 of a short context), and every prose part reads
             them: a base model as earlier posts on its page, a chat model as its earlier answers. The
             front matter names each by file and hash, so ``rewrite_post`` writes the post again.
+        progress: called with the post's notes (on a GPU, "compiling for this GPU: ..." before a step
+            that compiles); None prints them.
 
     Example:
         >>> post = write_post("Why I bike to work", model, params=SamplingParams(seed=7, num_candidates=2))
@@ -391,7 +394,7 @@ def write_post(topic: str, model: LoadedModel | str | None = None, sections: int
     examples = Examples.of(examples)  # a folder's problems are errors here too, before the model
     model = loaded(model)  # last: every check above runs before any model loads
     post = Post(topic.strip(), model, params, post_type, tone, words, examples)
-    return Writer(post, on_event, cancel).write(sections)
+    return Writer(post, on_event, cancel, progress=progress).write(sections)
 
 
 _RECIPE = ("topic", "post_type", "tone", "words", "model", "revision", "seed", "candidates", "params", "seeds")
@@ -501,13 +504,14 @@ class Writer:
     """
 
     def __init__(self, post: Post, on_event=None, cancel: threading.Event | None = None,
-                 generate: Generate | None = None):
+                 generate: Generate | None = None, progress: Callable[[str], None] | None = None):
         self.post = post
         self.model = post.model
         self.chat = post.model.chat
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.generate = generate or self._stream
+        self.progress = progress  # the post's notes: a compile before a step that needs one
         self.excerpts: list[Excerpt] = []  # what the step under way reads of the examples: prose steps only
 
     def context(self, heading: str = "", previous: str = "", headings: tuple[str, ...] | None = None) -> Context:
@@ -690,7 +694,7 @@ class Writer:
     def _stream(self, prompt: str, reply: str, params: SamplingParams, label: str) -> list[Candidate]:
         if self.cancel.is_set():
             raise BlogneoError("The post was stopped before it was finished.")
-        running = Stream(self.model, prompt, params, reply=reply, excerpts=self.excerpts)
+        running = Stream(self.model, prompt, params, reply=reply, excerpts=self.excerpts, progress=self.progress)
         for chunk in running:
             if self.cancel.is_set():
                 running.cancel()

@@ -331,12 +331,16 @@ class Studio(w.VBox):
         self._set_busy(False)
 
     def _show_model(self) -> None:
-        """The model line under the bar; a run's note there ("compiling for this GPU...") ends with the run."""
+        """The model line under the bar; a run's note there ("compiling for this GPU: ...") ends with the run."""
         model = self.model
         self.load_bar.value, self.load_bar.bar_style = 100, "success"
         kind = "chat model: the prompt is a request" if model.chat else "base model: it continues the prompt"
         compiled = ", compiled" if model.compile else ""
         self.load_status.value = f"{model.name} on {model.device.type}, {model.precision}{compiled} ({kind})"
+
+    def _run_note(self, text: str) -> None:
+        """A run's own note (a GPU's compile, said before it starts), under the model's bar until the run ends."""
+        self._on_main(setattr, self.load_status, "value", text)
 
     def _run_ended(self) -> None:
         self._show_model()
@@ -379,7 +383,7 @@ class Studio(w.VBox):
         if run.mode == "Whole post":
             self._start_post(run)
             return
-        running = stream(run.prompt, run.params, run.model)
+        running = stream(run.prompt, run.params, run.model, progress=self._run_note)
         self._stream = running
         self.candidates = []
         self._show(CandidatesView(run.params.num_candidates, self._on_export, str(self.posts_dir)))
@@ -437,7 +441,8 @@ class Studio(w.VBox):
         try:
             post = write_post(run.prompt, run.model, sections=run.sections, params=run.params,
                               post_type=run.post_type, tone=run.tone, words=run.words, banned=run.banned,
-                              on_event=lambda event: self._on_main(view.event, event), cancel=cancel)
+                              on_event=lambda event: self._on_main(view.event, event), cancel=cancel,
+                              progress=self._run_note)
             entry = Entry(prompt=run.prompt, model=run.model.name, preset=run.preset, params=run.params.to_dict(),
                           texts=[post.to_markdown()], finish_reasons=["post"], mode=run.mode, sections=run.sections,
                           post_type=run.post_type, tone=run.tone, words=run.words, banned=list(run.banned))
@@ -471,7 +476,7 @@ class Studio(w.VBox):
     def _regenerate_worker(self, index: int, view: PostView, cancel: threading.Event) -> None:
         try:
             [part] = self.post.regenerate(index, on_event=lambda event: self._on_main(view.event, event),
-                                          cancel=cancel)
+                                          cancel=cancel, progress=self._run_note)
             self._on_main(self.show_note, f"Rewrote section {index + 1} with seed {part.seed}.")
         except Exception as error:  # noqa: BLE001
             self._on_main(self.show_error, error)

@@ -33,10 +33,10 @@ def notes():
 
 
 @pytest.fixture(scope="module")
-def compiled(tiny_folder, tmp_path_factory, notes):
+def compiled(tiny_folder, tmp_path_factory):
     # A copy: the in-process cache hands out one object per folder, and compile= is set on it.
     folder = shutil.copytree(tiny_folder, tmp_path_factory.mktemp("compiled") / "tiny")
-    return blogneo.load(folder, dtype="fp32", compile=True, progress=notes.append)
+    return blogneo.load(folder, dtype="fp32", compile=True)
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +53,14 @@ def test_compiling_is_cudas_default_and_off_on_the_cpu(tiny_folder, tmp_path):
 
 def test_the_compiled_path_writes_the_same_greedy_text_as_the_eager_one(compiled, eager, notes):
     for prompt in PROMPTS:
-        [fast] = blogneo.generate(prompt, "precise", compiled, max_new_tokens=40, seed=1)
+        [fast] = blogneo.generate(prompt, "precise", compiled, max_new_tokens=40, seed=1, progress=notes.append)
         [slow] = blogneo.generate(prompt, "precise", eager, max_new_tokens=40, seed=1)
         assert fast.text == slow.text and fast.finish_reason == slow.finish_reason
         assert len(fast.text) > 20
     where = "GPU" if compiled.device.type == "cuda" else "CPU"
-    assert notes.count(f"compiling for this {where} (once, about 20 s)") == 1  # one bucket, one candidate: once
+    # said once, before the first run (one bucket, one candidate), through that call's own callback
+    assert notes == [f"compiling for this {where}: 1 candidate(s), a 256-token cache (about 20 s on an H100; once per "
+                     "process for each such pair)"]
     assert compiled.compiled == {(1, 256)}
 
 
@@ -66,7 +68,8 @@ def test_another_length_in_the_same_bucket_reuses_the_compiled_step(compiled, no
     blogneo.generate("The old lighthouse", "precise", compiled, max_new_tokens=10)  # compiled by now
     frames, said = counters["frames"]["ok"], len(notes)
     for new_tokens in (5, 33, 120):  # prompt and new tokens stay under 256
-        blogneo.generate("Our team moved to a new office", "precise", compiled, max_new_tokens=new_tokens)
+        blogneo.generate("Our team moved to a new office", "precise", compiled, max_new_tokens=new_tokens,
+                         progress=notes.append)
     assert counters["frames"]["ok"] == frames  # dynamo compiled no new frame
     assert len(notes) == said
 
@@ -189,3 +192,17 @@ def test_the_decoding_thread_has_cuda_graph_trees_state_wherever_torch_set_it_up
     thread.start()
     thread.join()
     assert found and isinstance(found[0], dict)
+
+
+def test_a_run_that_will_compile_says_so_to_its_own_caller_before_it_starts(compiled, capsys):
+    # Two callers of one model: each run's note goes to its own callback, never to whoever loaded last.
+    blogneo.load(compiled.name, dtype="fp32", compile=True, progress=lambda stage: None)  # a second load
+    mine, order = [], []
+    running = blogneo.stream("Baking bread", "creative", compiled, max_new_tokens=20, seed=2, num_candidates=3,
+                             progress=lambda text: order.append(("note", text)) or mine.append(text))
+    for chunk in running:
+        order.append(("text", str(chunk)))
+    running.result()
+    assert mine and "3 candidate(s)" in mine[0] and order[0][0] == "note"  # before any text
+    blogneo.generate("Baking bread", "creative", compiled, max_new_tokens=20, seed=2, num_candidates=3)
+    assert "compiling" not in capsys.readouterr().out  # compiled once: nothing more to say
