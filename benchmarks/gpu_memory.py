@@ -89,7 +89,7 @@ def random_shape(name: str) -> LoadedModel:
     net.generation_config.pad_token_id = net.generation_config.eos_token_id = tokenizer.eos_token_id
     return LoadedModel(name=f"{name}-shape", model=net, tokenizer=tokenizer, source="folder", revision="random",
                        device=device, dtype=dtype, precision=precision, chat=False,
-                       shape=blogneo.checkpoint(name).shape, compile=True, progress=lambda text: None)
+                       shape=blogneo.checkpoint(name).shape, compile=True)
 
 
 def measure(name: str, candidates: int, tokens: int) -> list[str]:
@@ -101,7 +101,8 @@ def measure(name: str, candidates: int, tokens: int) -> list[str]:
     torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     blogneo.generate(PROMPT, model=model, seed=0, num_candidates=candidates, max_new_tokens=tokens,
-                     min_new_tokens=tokens, temperature=0.9, trim_to_sentence=False)
+                     min_new_tokens=tokens, temperature=0.9, trim_to_sentence=False,
+                     progress=lambda text: None)  # its compile note, not a figure
     seconds = time.perf_counter() - started
     peak, reserved = torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()
     estimate = load_footprint(checkpoint.parameters, precision, "cuda", checkpoint.shape, candidates,
