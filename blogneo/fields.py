@@ -20,7 +20,7 @@ MAX_CANDIDATES = 16
 class Field:
     """One sampling field. ``low``/``high`` bound a number (``high`` None: no fixed bound, the model's context
     decides); ``allowed`` is how the range reads in an error; ``slider`` the studio's (low, high, step), narrower
-    where the full range is of no use in a slider (documented in ``help``), and None for no slider."""
+    where the full range is of no use in a slider (``doc`` says so), and None for no slider."""
 
     name: str
     kind: str  # "int", "float", "bool" or "text" (strings, or a list of them)

@@ -302,7 +302,7 @@ def compile_note(model: LoadedModel, candidates: int, cache: int) -> str:
     """What a run says before it compiles: for what, how long, and that the next run like it will not."""
     where = "GPU" if model.device.type == "cuda" else model.device.type.upper()
     return (f"compiling for this {where}: {candidates} candidate(s), a {cache}-token cache (about {COMPILE_SECONDS} s "
-            "on an H100; once per process for each such pair)")
+            "on an H100, longer on a CPU; once per model for each such pair)")
 
 
 def _fitting(model: LoadedModel, excerpts: list[Excerpt], prompt: str, reply: str, reserve: int) -> list[Excerpt]:
@@ -398,8 +398,9 @@ def _decode(model: LoadedModel, input_ids: torch.Tensor, params: SamplingParams,
 
 def _generate_compiled(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, criteria: list,
                        streamer, params: SamplingParams) -> tuple[torch.Tensor, float]:
-    """``_generate_once``, announcing a compile the first time a (candidates, cache size) runs; a compile
-    that fails here (no compiler, an unsupported GPU) is said in one line and the run goes on eagerly."""
+    """``_generate_once``, recording each (candidates, cache size) compiled (``_run`` announces a compile before
+    it); a compile that fails here (no compiler, an unsupported GPU) is said in one line and the run goes on
+    eagerly."""
     if not model.compile:
         return _generate_once(model, input_ids, config, seed, criteria, streamer)
     key = (params.num_candidates, config.max_cache_len)

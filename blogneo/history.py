@@ -18,7 +18,8 @@ import platformdirs
 from .files import replace_atomically
 from .sampling import SamplingParams
 
-FORMAT = 1  # the file's layout; a file in another (a newer blogneo's) is set aside, never misread
+FORMAT = 2  # the file's layout; a file in another (a newer blogneo's) is set aside, never misread
+READS = (1, 2)  # 1: before an entry kept its mode, sections, post type, tone, words and bans (their defaults)
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,9 @@ class History:
             return
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT:
-                raise ValueError(f"it is in format {data.get('format')!r}; this blogneo reads format {FORMAT}")
+            if data.get("format") not in READS:
+                raise ValueError(f"it is in format {data.get('format')!r}; this blogneo reads formats "
+                                 f"{', '.join(map(str, READS))}")
             self.entries = [Entry(**e) for e in data["entries"]][-self.limit:]
         except (OSError, ValueError, KeyError, TypeError) as error:
             aside = self.path.with_name(f"{self.path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")

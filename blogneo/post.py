@@ -204,7 +204,8 @@ class Post:
 
         ``seed`` makes the new text reproducible; None draws one, recorded in the part's ``seed``.
         A locked section is refused with an error rather than silently kept. Setting ``cancel``
-        stops it within a decoding step (a BlogneoError), the section as it was.
+        stops it within a decoding step (a BlogneoError), the section as it was. ``progress``
+        gets the run's notes (a compile on a GPU), as in ``write_post``.
         """
         if index is not None and self._section(index).locked:
             raise BlogneoError(f"Section {index + 1} ({self.sections[index].heading!r}) is locked. "
@@ -429,6 +430,11 @@ def read_post(saved: str | Path, model: LoadedModel | str | None = None, example
                 meta["tone"], meta["words"], used)
     seeds = meta["seeds"]
     blocks = re.split(r"^## ", body.strip(), flags=re.M)
+    count = sum(name.startswith("section ") for name in seeds)
+    if len(blocks) != count + 2 or not blocks[-1].startswith("Conclusion"):
+        raise ParameterError("saved", f"This post's body does not read as its {count} section(s) and a conclusion: "
+                                      "a part holds a '## ' line of its own, or the file was edited. Remove that "
+                                      "line, or write the post again with rewrite_post.")
     sections = [block.split("\n\n", 1) + [""] for block in blocks[1:-1]]
     numbered = meta["post_type"] == "listicle"  # a listicle's headings carry their numbers in the body
     post.headings = [re.sub(r"^\d+\. ", "", h.strip()) if numbered else h.strip() for h, *_ in sections]
@@ -439,8 +445,7 @@ def read_post(saved: str | Path, model: LoadedModel | str | None = None, example
     post.introduction = Part("introduction", blocks[0].strip(), seeds["introduction"])
     post.sections = [Part("section", text.strip(), seeds[f"section {i}"], heading=heading)
                      for i, ((_, text, *_), heading) in enumerate(zip(sections, post.headings, strict=True), 1)]
-    post.conclusion = Part("conclusion", blocks[-1].split("\n\n", 1)[-1].strip() if len(blocks) > 1 else "",
-                           seeds["conclusion"])
+    post.conclusion = Part("conclusion", blocks[-1].partition("\n\n")[2].strip(), seeds["conclusion"])
     return post
 
 
@@ -484,7 +489,7 @@ def _examples_used(recorded: dict | None, examples) -> Examples | None:
     if examples is None:
         if recorded["from"] == "texts":
             raise ParameterError("examples", "This post was written with examples given as texts: pass the same "
-                                             "texts again, rewrite_post(saved, examples=[...]).")
+                                             "texts again, examples=[...].")
         examples = recorded["from"]
     found = Examples.of(examples)
     found.check(recorded)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from transformers import GenerationConfig
 
 from .errors import ParameterError
-from .fields import FIELDS
+from .fields import FIELDS, MAX_CANDIDATES, MAX_SEED  # noqa: F401  (the limits, importable from here as before)
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,9 @@ def _temperature_for(do_sample, asked: float | None, current: float) -> float:
     return current if current > 0 else 1.0  # transformers' own default temperature
 
 
-SamplingParams.__doc__ = SamplingParams.__doc__.replace("{fields}", "\n".join(
-    textwrap.fill(f.doc, 112, initial_indent=" " * 8, subsequent_indent=" " * 12) for f in FIELDS))
+if SamplingParams.__doc__:  # None under python -OO
+    SamplingParams.__doc__ = SamplingParams.__doc__.replace("{fields}", "\n".join(
+        textwrap.fill(f.doc, 112, initial_indent=" " * 8, subsequent_indent=" " * 12) for f in FIELDS))
 
 
 # Presets. Each is documented in docs/reference.md ("Sampling parameters and presets"); keep the two in step.

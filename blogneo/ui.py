@@ -411,9 +411,9 @@ class Studio(w.VBox):
             self._on_main(self._run_ended)
 
     def _show_candidates(self, view: CandidatesView, candidates: list[Candidate], entry: Entry) -> None:
+        self.history.add(entry)  # on the kernel's main thread, as every read of the history is; first, so kept
         self.candidates = candidates
         view.show_results(candidates)
-        self.history.add(entry)  # on the kernel's main thread, as every read of the history is
         self._refresh_history(select_last=True)
 
     @_guarded
@@ -453,10 +453,10 @@ class Studio(w.VBox):
             self._on_main(self._run_ended)
 
     def _show_post(self, view: PostView, post: Post, entry: Entry | None = None) -> None:
+        if entry is not None:
+            self.history.add(entry)  # on the kernel's main thread, as every read of the history is; first, so kept
         self.post = post
         view.show(post)
-        if entry is not None:
-            self.history.add(entry)  # on the kernel's main thread, as every read of the history is
         defects = post.defects()  # what the retries could not avoid: named, never hidden
         if defects:
             self.show_note(f"{len(defects)} defect(s) left: " + "; ".join(map(str, defects)) +
@@ -524,9 +524,15 @@ class Studio(w.VBox):
         entry = self.history.entries[self.history_list.value]
         params = entry.sampling_params()
         post = None
+        if entry.mode not in self.mode.options or entry.post_type not in POST_TYPES:
+            raise BlogneoError(f"This history entry's mode ({entry.mode!r}) or post type ({entry.post_type!r}) is not "
+                               "one this studio has, so it cannot be restored.")
         if entry.mode == "Whole post":  # read back before any control changes: a bad entry changes nothing
             if self.model is None:
                 raise BlogneoError("Wait for the model to load, then restore the post.")
+            if entry.model != self.model.name:  # its front matter would name this model as the writer
+                raise BlogneoError(f"This post was written with {entry.model}. Choose that model in the Model "
+                                   "list, then Restore it, so that what Save post records is true.")
             post = read_post(entry.texts[0], self.model)
         with self._quietly():
             self.preset.value = entry.preset if entry.preset in PRESETS else "balanced"
@@ -543,9 +549,7 @@ class Studio(w.VBox):
             self._show(view)
             self.post = post
             view.show(post)
-            other = f" It was written with {entry.model}; Regenerate uses {self.model.name}." \
-                if entry.model != self.model.name else ""
-            self.show_note(f"Restored the post from {entry.time}: Regenerate a section, or Save post.{other}")
+            self.show_note(f"Restored the post from {entry.time}: Regenerate a section, or Save post.")
             return
         view = CandidatesView(len(entry.texts), self._on_export, str(self.posts_dir))
         self._show(view)

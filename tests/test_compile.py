@@ -59,8 +59,8 @@ def test_the_compiled_path_writes_the_same_greedy_text_as_the_eager_one(compiled
         assert len(fast.text) > 20
     where = "GPU" if compiled.device.type == "cuda" else "CPU"
     # said once, before the first run (one bucket, one candidate), through that call's own callback
-    assert notes == [f"compiling for this {where}: 1 candidate(s), a 256-token cache (about 20 s on an H100; once per "
-                     "process for each such pair)"]
+    assert notes == [f"compiling for this {where}: 1 candidate(s), a 256-token cache (about 20 s on an H100, longer "
+                     "on a CPU; once per model for each such pair)"]
     assert compiled.compiled == {(1, 256)}
 
 

@@ -89,7 +89,7 @@ def test_history_keeps_the_newest_entries_on_disk(tmp_path):
     again = History(tmp_path / "h.json", limit=3)
     assert [e.prompt for e in again.entries] == ["prompt 2", "prompt 3", "prompt 4"]
     assert again.entries[-1].sampling_params() == blogneo.SamplingParams(seed=4)
-    assert json.loads((tmp_path / "h.json").read_text())["format"] == 1
+    assert json.loads((tmp_path / "h.json").read_text())["format"] == 2
 
 
 def test_sampling_params_round_trip_through_to_dict():
@@ -99,8 +99,8 @@ def test_sampling_params_round_trip_through_to_dict():
 
 def test_a_history_file_from_a_newer_blogneo_is_set_aside_not_misread(tmp_path):
     path = tmp_path / "history.json"
-    path.write_text(json.dumps({"format": 2, "entries": [{"something": "new"}]}))
+    path.write_text(json.dumps({"format": 3, "entries": [{"something": "new"}]}))
     history = History(path)
-    assert history.entries == [] and "format 2" in history.problem and "reads format 1" in history.problem
+    assert history.entries == [] and "format 3" in history.problem and "reads formats 1, 2" in history.problem
     [aside] = tmp_path.glob("history.json.unreadable-*")
-    assert json.loads(aside.read_text())["format"] == 2
+    assert json.loads(aside.read_text())["format"] == 3

@@ -295,7 +295,7 @@ def test_the_history_file_survives_a_kill_mid_write(tmp_path):
         process.wait()
         entries = History(path, limit=50).entries  # a corrupt file would be set aside and come back empty
         assert entries and all(e.texts == ["t" * 20000] for e in entries)
-        assert json.loads(path.read_text())["format"] == 1
+        assert json.loads(path.read_text())["format"] == 2
 
 
 # --- bad input is an error before any model loads ---------------------------------------------------

@@ -545,3 +545,15 @@ def test_best_of_n_weighs_each_candidate_by_the_topic_signal_for_the_posts_topic
     [recited] = [c for c in post.introduction.candidates if c.text == PARAGRAPH][:1]
     assert [(d.kind, d.blocking) for d in recited.defects] == [("drift", False)] and not recited.valid
     assert not any(d.kind == "drift" for c in post.outline.candidates for d in c.defects)
+
+
+def test_a_saved_post_reads_back_as_a_post_and_an_ambiguous_one_is_refused(tiny_post):
+    post, _ = tiny_post
+    markdown = post.to_markdown()
+    again = blogneo.read_post(markdown, post.model)
+    assert again.to_markdown() == markdown and again.seeds() == post.seeds() and again.headings == post.headings
+    empty = markdown.replace(post.conclusion.text, "")  # an empty conclusion reads as empty, not as its heading
+    assert blogneo.read_post(empty, post.model).conclusion.text == ""
+    inner = markdown.replace(post.sections[0].text, post.sections[0].text + "\n\n## A heading of its own\n\nMore.")
+    with pytest.raises(ParameterError, match="does not read as its 3 section"):
+        blogneo.read_post(inner, post.model)

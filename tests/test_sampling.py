@@ -21,6 +21,7 @@ BAD = [
     ("stop", [""]), ("stop", [3]), ("stop", 3),
     ("trim_to_sentence", "yes"),
     ("max_length", 0),
+    ("max_time", 0), ("max_time", 3601), ("max_time", math.nan),
 ]
 
 

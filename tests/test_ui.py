@@ -174,6 +174,18 @@ def test_a_whole_post_is_restored_as_it_was_and_its_sections_can_be_regenerated(
     assert again.wait(120) and again.post.sections[1].seed != seed and "Rewrote section 2" in again.message.value
 
 
+def test_a_post_written_by_another_model_is_not_restored_under_this_one(make, tiny, tmp_path):
+    entry = {"prompt": "Baking bread", "model": "gpt-neo-1.3b", "preset": "balanced", "texts": ["---\n---\n"],
+             "params": blogneo.PRESETS["balanced"].replace(seed=5).to_dict(), "finish_reasons": ["post"],
+             "time": "2026-12-01 10:00:00", "mode": "Whole post", "sections": 2}
+    (tmp_path / "history.json").write_text(json.dumps({"format": 2, "entries": [entry]}))
+    s = make(tiny)
+    s.prompt.value = "mine"
+    s.history_list.value = 0
+    s.restore.click()
+    assert "written with gpt-neo-1.3b" in s.message.value and s.prompt.value == "mine" and s.mode.value == "Text"
+
+
 def test_a_history_file_from_before_the_whole_run_was_kept_still_restores(make, tiny, tmp_path):
     old = {"prompt": "The old lighthouse", "model": "x", "preset": "precise", "texts": ["It stood."],
            "params": blogneo.PRESETS["precise"].replace(seed=5).to_dict(), "finish_reasons": ["eos"],
