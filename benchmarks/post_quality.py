@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import statistics
 import time
 from collections import Counter
-from types import SimpleNamespace
 
 import blogneo
 from blogneo.defects import KINDS, check_post
@@ -96,31 +94,12 @@ def measure(post, seconds: float, target_words: int) -> dict:
     }
 
 
-def from_markdown(markdown: str, model=None) -> SimpleNamespace:
-    """The parts of a post saved as Markdown, as the checker reads them from a ``blogneo.Post`` written by ``model``
-    (the learned signal reads the embedded model's; None: the rules alone)."""
-    meta, body = blogneo.read_markdown(markdown)
-    blocks = re.split(r"^## ", body, flags=re.M)
-    sections = [block.split("\n\n", 1) for block in blocks[1:-1]]
-    headings = [re.sub(r"^\d+\. ", "", h.strip()) if meta.get("post_type") == "listicle" else h.strip()
-                for h, _ in sections]
-    part = SimpleNamespace
-    return part(title=part(text=meta["title"]), topic=meta.get("topic", ""),
-                description=part(text=meta.get("description", "")),
-                tags=part(text=", ".join(meta.get("tags", []))), headings=headings,
-                introduction=part(text=blocks[0].strip()), sections=[part(text=t.strip()) for _, t in sections],
-                conclusion=part(text=blocks[-1].split("\n\n", 1)[-1].strip()), words=meta.get("words"), model=model)
-
-
 def rescore(path: str) -> None:
     """Check again, with this checker, the posts a --json file holds (an earlier run's, for a before/after)."""
     rows = json.load(open(path))["rows"]
-    models = {}  # each post is read with the model that wrote it, so the learned signal reads it as the writer did
     for row in rows:
-        name = blogneo.read_markdown(row["markdown"])[0].get("model")
-        if name and name not in models:
-            models[name] = blogneo.load(name)
-        post = from_markdown(row["markdown"], models.get(name))
+        # read with the model that wrote it (the post names it), so the learned signal reads it as the writer did
+        post = blogneo.read_post(row["markdown"])
         defects = check_post(post, row["target_words"])
         row.update(defects=len(defects), by_kind=dict(Counter(d.kind for d in defects)),
                    found=[str(d) for d in defects])

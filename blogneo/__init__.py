@@ -44,6 +44,7 @@ _API = {
     "Candidate": ("generation", "Candidate"),
     "Chunk": ("generation", "Chunk"),
     "Stream": ("generation", "Stream"),
+    "compile_ahead": ("generation", "compile_ahead"),
     "generate": ("generation", "generate"),
     "stream": ("generation", "stream"),
     # prompts

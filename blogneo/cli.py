@@ -52,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     write.add_argument("--preset", default="balanced", help="precise, balanced or creative")
     for field in FIELDS:  # the sampling flags, from the one table of fields (ranges checked by SamplingParams)
         if field.flag:
+            unset = f"; left out: {field.unset}" if field.unset else ""
             write.add_argument("--" + field.name.replace("_", "-"), type=int if field.kind == "int" else float,
-                               help=f"{field.help} [{field.allowed}]".replace("%", "%%"))
+                               help=f"{field.help} [{field.allowed}{unset}]".replace("%", "%%"))
     write.add_argument("--seed", type=int)
     write.add_argument("--candidates", type=int, help="how many versions to write at once")
     write.add_argument("--out", type=Path, help="also write the text to this file (never overwritten); with "

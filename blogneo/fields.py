@@ -31,6 +31,8 @@ class Field:
     above_low: bool = False  # (low, high]
     below_high: bool = False  # [low, high)
     optional: bool = False  # None is allowed
+    at_most: str = ""  # another field whose value bounds this one from above
+    unset: str = ""  # what None means, for an optional field whose ``allowed`` does not say
     slider: tuple | None = None
     label: str = ""  # the slider's label
     flag: bool = False  # a `blogneo write` flag of its own
@@ -41,9 +43,9 @@ class Field:
             return
         high = self.high if high is None else high
         if self.kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ParameterError(self.name, f"{self.name}={value!r} must be a whole number, {self.allowed}.")
+            raise ParameterError(self.name, f"{self.name}={value!r} must be a whole number, {self.range}.")
         if self.kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ParameterError(self.name, f"{self.name}={value!r} must be a number, {self.allowed}.")
+            raise ParameterError(self.name, f"{self.name}={value!r} must be a number, {self.range}.")
         if self.kind == "bool" and not isinstance(value, bool):
             raise ParameterError(self.name, f"{self.name}={value!r} must be True or False.")
         if self.kind in ("int", "float"):
@@ -51,12 +53,17 @@ class Field:
                 (high is not None and value > high) or (self.above_low and value == self.low) or \
                 (self.below_high and value == high)
             if out:
-                raise ParameterError(self.name, f"{self.name}={value} is out of range: use {self.allowed}.")
+                raise ParameterError(self.name, f"{self.name}={value} is out of range: use {self.range}.")
+
+    @property
+    def range(self) -> str:
+        """The allowed values as an error and the docstring say them."""
+        return f"{self.allowed}, or None: {self.unset}" if self.unset else self.allowed
 
     @property
     def doc(self) -> str:
         """The field's line in ``SamplingParams``' docstring: its help, its range, and the studio's narrower one."""
-        bracket = f" [{self.allowed}]" if self.allowed else ""
+        bracket = f" [{self.range}]" if self.range else ""
         narrower = self.slider and self.high is not None and self.slider[1] < self.high
         studio = f" The studio's slider stops at {self.slider[1]:g}." if narrower else ""
         return f"{self.name}: {self.help}{bracket}.{studio}"
@@ -66,7 +73,7 @@ FIELDS = (
     Field("max_new_tokens", "int", "tokens to generate at most; the model's context bounds it", "at least 1", 1,
           slider=(8, 1024, 8), label="max new tokens", flag=True),
     Field("min_new_tokens", "int", "tokens to generate before end-of-text may stop the run", "up to max_new_tokens",
-          0),
+          0, at_most="max_new_tokens"),
     Field("temperature", "float", "0 is greedy (always the likeliest token); higher is more adventurous",
           "from 0 (greedy) to 5", 0, 5, slider=(0.0, 2.0, 0.05), label="temperature", flag=True),
     Field("top_k", "int", "sample only from the k likeliest tokens; 0 turns it off", "from 0 (off) to 10000", 0,
@@ -93,9 +100,9 @@ FIELDS = (
     Field("trim_to_sentence", "bool", "when a run ends on the length limit, cut back to the last whole sentence"),
     Field("max_length", "int", "the tutorial's knob, prompt plus new tokens (transformers' meaning); when set it "
           "replaces max_new_tokens", "prompt plus new tokens, at least 1", 1, optional=True),
-    Field("max_time", "float", "seconds a run may take at most; it then ends with finish reason \"time\". None: no "
-          "limit but max_new_tokens", "seconds, above 0 and at most 3600, or None", 0, 3600, above_low=True,
-          optional=True, flag=True),
+    Field("max_time", "float", "seconds a run may take at most; it then ends with finish reason \"time\"",
+          "seconds, above 0 and at most 3600", 0, 3600, above_low=True, optional=True, flag=True,
+          unset="no limit but max_new_tokens"),
 )
 FIELD = {f.name: f for f in FIELDS}
 SLIDERS = tuple(f.name for f in FIELDS if f.slider)

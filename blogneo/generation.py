@@ -28,7 +28,7 @@ from transformers import (
 )
 from transformers.generation.streamers import BaseStreamer
 
-from .errors import ParameterError
+from .errors import NotEnoughMemoryError, ParameterError
 from .examples import Examples, Excerpt, archive, example_budget, turns
 from .loading import LoadedModel, loaded
 from .memory import cache_bucket, check_run
@@ -105,11 +105,8 @@ def generate(prompt: str, params: SamplingParams | str | None = None,
         >>> c.finish_reason in ("length", "eos")
         True
     """
-    check_prompt(prompt)
-    params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
-    examples = Examples.of(examples)
-    model = loaded(model)
-    return _run(model, prompt, params, reply=reply, excerpts=_excerpts(model, examples, prompt), progress=progress)
+    model, params, excerpts = _prepare(prompt, params, model, examples, overrides)
+    return _run(model, prompt, params, reply=reply, excerpts=excerpts, progress=progress)
 
 
 def stream(prompt: str, params: SamplingParams | str | None = None,
@@ -127,15 +124,18 @@ def stream(prompt: str, params: SamplingParams | str | None = None,
         >>> s.result()[0].finish_reason in ("length", "eos")
         True
     """
+    model, params, excerpts = _prepare(prompt, params, model, examples, overrides)
+    return Stream(model, prompt, params, reply=reply, excerpts=excerpts, progress=progress)
+
+
+def _prepare(prompt: str, params, model, examples, overrides: dict) -> tuple[LoadedModel, SamplingParams, list]:
+    """A call's model, params and the excerpts of its examples; bad input fails before any model loads."""
     check_prompt(prompt)
-    params = resolve_params(params, **overrides)  # bad input fails here, before any model loads
+    params = resolve_params(params, **overrides)
     examples = Examples.of(examples)
     model = loaded(model)
-    return Stream(model, prompt, params, reply=reply, excerpts=_excerpts(model, examples, prompt), progress=progress)
-
-
-def _excerpts(model: LoadedModel, examples: Examples | None, prompt: str) -> list[Excerpt]:
-    return examples.choose(model.tokenizer, prompt, example_budget(model.context_length)) if examples else []
+    excerpts = examples.choose(model.tokenizer, prompt, example_budget(model.context_length)) if examples else []
+    return model, params, excerpts
 
 
 class Stream:
@@ -149,7 +149,7 @@ class Stream:
         self._cancel = threading.Event()
         self._result: list[Candidate] | None = None
         self._error: BaseException | None = None
-        streamer = _ChunkStreamer(model.tokenizer, params.stop, self._queue)
+        streamer = _ChunkStreamer(model.tokenizer, params.stop, self._queue, shown=params.num_candidates)
         self._thread = threading.Thread(target=self._work, args=(model, prompt, params, streamer, reply, excerpts,
                                                                  progress),
                                         name="blogneo-stream", daemon=True)
@@ -254,9 +254,20 @@ def generation_config(model: LoadedModel, params: SamplingParams, prompt_tokens:
     return config
 
 
-def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
-         cancel: threading.Event | None = None, reply: str = "", excerpts: list[Excerpt] = (),
-         progress: Callable[[str], None] | None = None) -> list[Candidate]:
+@dataclass
+class _Plan:
+    """What a run will decode: its ids, its params and config (the batch rounded on the compiled path), the
+    candidates shown, and the compile it needs first (None: its step is compiled, or it runs eagerly)."""
+
+    input_ids: torch.Tensor
+    params: SamplingParams
+    config: object
+    shown: int
+    compile: str | None
+
+
+def _plan(model: LoadedModel, prompt: str, params: SamplingParams, reply: str = "",
+          excerpts: list[Excerpt] = ()) -> _Plan:
     limit = model.context_length
     if params.max_length is not None and params.max_length > limit:
         raise ParameterError("max_length", f"max_length={params.max_length} is beyond this model's "
@@ -274,35 +285,101 @@ def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
     input_ids = encode(model, page, reserve, reply=reply, turns=chat_turns).to(model.device)
     prompt_len = input_ids.shape[1]
     config = generation_config(model, params, prompt_len, under_heading(model, page, reply))
+    shown = params.num_candidates
+    if model.compile:  # a batch size compiled once serves every count up to it (candidate_batch says why)
+        params, config = _batched(model, params, config)
     # Refused before anything is allocated: the KV cache and logits for every candidate's whole length.
     tokens = config.max_cache_len if model.compile else prompt_len + config.max_new_tokens
     check_run(model.shape, model.precision, model.device, params.num_candidates, tokens, static=model.compile)
-    if model.compile and (params.num_candidates, config.max_cache_len) not in model.compiled:
-        model.note(compile_note(model, params.num_candidates, config.max_cache_len), progress)  # said before it
+    pending = model.compile and (params.num_candidates, config.max_cache_len) not in model.compiled
+    note = compile_note(model, params.num_candidates, config.max_cache_len, shown) if pending else None
+    return _Plan(input_ids, params, config, shown, note)
+
+
+def compile_ahead(prompt: str, params: SamplingParams | str | None = None, model: LoadedModel | str | None = None,
+                  *, reply: str = "", **overrides) -> str | None:
+    """The note a run of ``prompt`` would say before it starts, because it must compile first (the batch and
+    cache it compiles for, and how long that takes), or None when its step is compiled already or the model
+    decodes eagerly (the CPU's default). Nothing runs. The studio asks this when the Candidates box or the
+    length changes, so a pause is said before Generate is pressed.
+
+    On a GPU, before the first run of 3 candidates: "compiling for this GPU: a batch of 4 (3 shown; it serves 3
+    to 4 candidates), a 256-token cache (about 20 s on an H100, ...)".
+
+    Example:
+        >>> blogneo.compile_ahead("Dear diary,", "balanced", model, num_candidates=3) is None  # eager on a CPU
+        True
+    """
+    model, params, _ = _prepare(prompt, params, model, None, overrides)
+    return _plan(model, prompt, params, reply).compile
+
+
+def _run(model: LoadedModel, prompt: str, params: SamplingParams, streamer=None,
+         cancel: threading.Event | None = None, reply: str = "", excerpts: list[Excerpt] = (),
+         progress: Callable[[str], None] | None = None) -> list[Candidate]:
+    plan = _plan(model, prompt, params, reply, excerpts)
+    if plan.compile:
+        model.note(plan.compile, progress)  # said before it
+    params, config, prompt_len = plan.params, plan.config, plan.input_ids.shape[1]
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     cancel = cancel or threading.Event()
     budget = params.budget(prompt_len)
     finish = _SentenceEnd(model.tokenizer, prompt_len, budget) if params.trim_to_sentence else None
-    output, elapsed, config = _on_decoding_thread(model, cancel, _decode, model, input_ids, params, config, seed,
-                                                  cancel, streamer, finish)
+    output, elapsed, config = _on_decoding_thread(model, cancel, _decode, model, plan.input_ids, params, config,
+                                                  seed, cancel, streamer, finish, progress, plan.shown)
     ends = {config.pad_token_id, *_as_list(config.eos_token_id)} - {None}
     # MaxTimeCriteria ended the run before its token budget ran out.
     timed_out = params.max_time is not None and output.shape[1] - prompt_len < config.max_new_tokens \
         and elapsed >= params.max_time
     finished = finish.ended if finish else {}
     return [_candidate(model, row.tolist(), ends, params, seed, elapsed, cancel.is_set(), prompt, timed_out,
-                       finished.get(i)) for i, row in enumerate(output[:, prompt_len:])]
+                       finished.get(i)) for i, row in enumerate(output[:plan.shown, prompt_len:])]
 
 
 #: A compile of the decoding step, as measured on an H100 (docs/measurements.md#speed-on-a-gpu); never on a T4 yet.
 COMPILE_SECONDS = 20
 
 
-def compile_note(model: LoadedModel, candidates: int, cache: int) -> str:
+def compile_note(model: LoadedModel, candidates: int, cache: int, shown: int | None = None) -> str:
     """What a run says before it compiles: for what, how long, and that the next run like it will not."""
     where = "GPU" if model.device.type == "cuda" else model.device.type.upper()
-    return (f"compiling for this {where}: {candidates} candidate(s), a {cache}-token cache (about {COMPILE_SECONDS} s "
+    batch = f"{candidates} candidate(s)" if shown in (None, candidates) else \
+        f"a batch of {candidates} ({shown} shown; it serves {candidates // 2 + 1} to {candidates} candidates)"
+    return (f"compiling for this {where}: {batch}, a {cache}-token cache (about {COMPILE_SECONDS} s "
             "on an H100, longer on a CPU; once per model for each such pair)")
+
+
+def candidate_batch(candidates: int) -> int:
+    """The batch a compiled run samples ``candidates`` in: the next of 1, 2, 4, 8 and 16.
+
+    A compiled decoding step is specialised to its batch size, and a compile takes about 20 s, so moving the
+    studio's Candidates box from 3 to 4, or from 5 to 7, reuses the step compiled for 4 or 8: five batch sizes
+    at most, instead of sixteen. The rows past those asked for end at their first token, and decoding a batch
+    on a GPU is bound by reading the weights, not by its rows, so they cost little next to a compile. The
+    rounding depends on the count alone, never on what compiled earlier, so a seed gives the same candidates
+    in every session: on a GPU, 3 candidates are the first 3 of the batch of 4. Eager runs (the CPU's default)
+    sample exactly the count asked for.
+
+    Example:
+        >>> [candidate_batch(n) for n in (1, 2, 3, 4, 5, 8, 9, 16)]
+        [1, 2, 4, 4, 8, 8, 16, 16]
+    """
+    return 1 << max(candidates - 1, 0).bit_length()
+
+
+def _batched(model: LoadedModel, params: SamplingParams, config):
+    """``params`` and ``config`` with the candidates rounded up to ``candidate_batch``; as asked, when the rounded
+    batch would not fit in memory and the asked one would."""
+    batch = candidate_batch(params.num_candidates)
+    if batch == params.num_candidates:
+        return params, config
+    try:
+        check_run(model.shape, model.precision, model.device, batch, config.max_cache_len, static=True)
+    except NotEnoughMemoryError:
+        return params, config
+    params = params.replace(num_candidates=batch)
+    config.num_return_sequences = batch
+    return params, config
 
 
 def _fitting(model: LoadedModel, excerpts: list[Excerpt], prompt: str, reply: str, reserve: int) -> list[Excerpt]:
@@ -378,26 +455,29 @@ def _on_decoding_thread(model: LoadedModel, cancel: threading.Event, work, *args
 
 
 def _decode(model: LoadedModel, input_ids: torch.Tensor, params: SamplingParams, config, seed: int,
-            cancel: threading.Event, streamer, finish) -> tuple[torch.Tensor, float, object]:
-    """(output ids, seconds, the config it ran with): fp32 once if half precision overflowed."""
+            cancel: threading.Event, streamer, finish, progress=None,
+            shown: int | None = None) -> tuple[torch.Tensor, float, object]:
+    """(output ids, seconds, the config it ran with): fp32 once if half precision overflowed. Rows from ``shown``
+    on (the batch's rounding, ``candidate_batch``) end at their first token: nobody reads them."""
     criteria = [_Cancelled(cancel), *([_NewTextStops(model.tokenizer, params.stop, input_ids.shape[1])]
-                                      if params.stop else []), *([finish] if finish else [])]
+                                      if params.stop else []), *([finish] if finish else []),
+                *([_Unshown(shown)] if shown is not None and shown < params.num_candidates else [])]
     with model.lock, torch.inference_mode():
         try:
-            output, elapsed = _generate_compiled(model, input_ids, config, seed, criteria, streamer, params)
+            output, elapsed = _generate_compiled(model, input_ids, config, seed, criteria, streamer, params, progress)
         except HalfPrecisionOverflow:
-            model.fall_back_to_fp32("overflowed while writing")
+            model.fall_back_to_fp32("overflowed while writing", progress)
             if streamer is not None:
                 streamer.restart()  # the reader keeps what it was sent; the fp32 run goes on from there
             if finish is not None:
                 finish.ended.clear()
             config = generation_config(model, params, input_ids.shape[1], config.begin_suppress_tokens is not None)
-            output, elapsed = _generate_compiled(model, input_ids, config, seed, criteria, streamer, params)
+            output, elapsed = _generate_compiled(model, input_ids, config, seed, criteria, streamer, params, progress)
     return output, elapsed, config
 
 
 def _generate_compiled(model: LoadedModel, input_ids: torch.Tensor, config, seed: int, criteria: list,
-                       streamer, params: SamplingParams) -> tuple[torch.Tensor, float]:
+                       streamer, params: SamplingParams, progress=None) -> tuple[torch.Tensor, float]:
     """``_generate_once``, recording each (candidates, cache size) compiled (``_run`` announces a compile before
     it); a compile that fails here (no compiler, an unsupported GPU) is said in one line and the run goes on
     eagerly."""
@@ -407,7 +487,7 @@ def _generate_compiled(model: LoadedModel, input_ids: torch.Tensor, config, seed
     try:
         output = _generate_once(model, input_ids, config, seed, criteria, streamer)
     except TorchDynamoException as error:  # what torch.compile raises, a failing backend compiler included
-        model.stop_compiling(error)
+        model.stop_compiling(error, progress)
         if streamer is not None:
             streamer.restart()
         return _generate_once(model, input_ids, generation_config(
@@ -472,6 +552,18 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+class _Unshown(StoppingCriteria):
+    """Ends the rows from ``shown`` on at once: the batch's rounding (``candidate_batch``), which nobody reads."""
+
+    def __init__(self, shown: int):
+        self.shown = shown
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        done[self.shown:] = True
+        return done
+
+
 class _NewTextStops(StoppingCriteria):
     """transformers' ``StopStringCriteria``, shown only the new tokens: a stop string ends the run when
     the model writes it, never when its start is the prompt's end. Given the whole sequence (as
@@ -524,8 +616,9 @@ class _ChunkStreamer(BaseStreamer):
     at the 1,000th token as at the 10th.
     """
 
-    def __init__(self, tokenizer, stops: tuple[str, ...], out: queue.Queue):
+    def __init__(self, tokenizer, stops: tuple[str, ...], out: queue.Queue, shown: int | None = None):
         self.tokenizer, self.stops, self.out = tokenizer, stops, out
+        self.shown = shown  # rows from here on are the batch's rounding (candidate_batch): never sent
         self.rows: list[_Row] | None = None
         self._sent_before: list[int] = []  # what a run that had to restart had sent already
         self.ends = {tokenizer.pad_token_id, tokenizer.eos_token_id} - {None}
@@ -534,6 +627,8 @@ class _ChunkStreamer(BaseStreamer):
     def put(self, value: torch.Tensor) -> None:
         if self.rows is None:  # the first call carries the prompt, one row per candidate
             self.rows = [_Row() for _ in range(value.shape[0])]
+            for row in self.rows[self.shown:] if self.shown is not None else ():
+                row.done = True
             for row, sent in zip(self.rows, self._sent_before, strict=False):
                 row.sent = sent
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,13 +54,6 @@ class Entry:
         short = first_line if len(first_line) <= 40 else first_line[:39] + "…"
         return f"{self.time[11:16]} · seed {self.seed} · {short}"
 
-    @classmethod
-    def of(cls, prompt: str, model: str, preset: str, params: SamplingParams, candidates) -> Entry:
-        fields = params.to_dict()
-        fields["seed"] = candidates[0].seed if candidates else params.seed
-        return cls(prompt=prompt, model=model, preset=preset, params=fields,
-                   texts=[c.text for c in candidates], finish_reasons=[c.finish_reason for c in candidates])
-
 
 class History:
     """The newest ``limit`` runs, oldest first, stored in ``path``."""
@@ -69,12 +63,14 @@ class History:
         self.limit = limit
         self.entries: list[Entry] = []
         self.problem: str | None = None  # set when an unreadable file was set aside
+        self._lock = threading.Lock()  # one writer at a time; readers see the old list or the new, never half
         self._read()
 
     def add(self, entry: Entry) -> None:
-        self.entries = (self.entries + [entry])[-self.limit:]
-        data = {"format": FORMAT, "entries": [dataclasses.asdict(e) for e in self.entries]}
-        replace_atomically(self.path, json.dumps(data, ensure_ascii=False, indent=1))
+        with self._lock:
+            self.entries = (self.entries + [entry])[-self.limit:]
+            data = {"format": FORMAT, "entries": [dataclasses.asdict(e) for e in self.entries]}
+            replace_atomically(self.path, json.dumps(data, ensure_ascii=False, indent=1))
 
     def _read(self) -> None:
         if not self.path.exists():

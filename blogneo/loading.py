@@ -77,20 +77,20 @@ class LoadedModel:
         return (f"LoadedModel({self.name!r}, source={self.source!r}, revision={self.revision[:19]!r}, "
                 f"device={self.device.type!r}, dtype={self.precision!r})")
 
-    def stop_compiling(self, error: BaseException) -> None:
-        """The compiled step failed to build here: say why in one line and decode eagerly from now on."""
+    def stop_compiling(self, error: BaseException, progress: Callable[[str], None] | None = None) -> None:
+        """The compiled step failed to build here: say why in one line (``note``) and decode eagerly from now on."""
         first = (str(error).strip().splitlines() or [""])[0][:160]
-        print(f"blogneo: {self.name}: compiling the decoding step failed ({type(error).__name__}: {first}), "
-              "so it decodes without compiling (slower, the same text). load(..., compile=False) skips the try.")
+        self.note(f"compiling the decoding step failed ({type(error).__name__}: {first}), so it decodes without "
+                  "compiling (slower, the same text). load(..., compile=False) skips the try.", progress)
         self.compile = False
 
-    def fall_back_to_fp32(self, why: str) -> None:
-        """Turn this fp16 model into fp32, in place, saying so in one line: half precision overflowed.
+    def fall_back_to_fp32(self, why: str, progress: Callable[[str], None] | None = None) -> None:
+        """Turn this fp16 model into fp32, in place, saying so in one line (``note``): half precision overflowed.
 
         Every later run uses fp32 (twice the memory, the same text a little slower); the
         in-process cache hands out this same object, so it happens once per model.
         """
-        print(f"blogneo: {self.name} {why} in fp16 (GPT-Neo's known overflow), so it now runs in fp32.")
+        self.note(f"{why} in fp16 (GPT-Neo's known overflow), so it now runs in fp32.", progress)
         self.model.float()
         self.dtype, self.precision = torch.float32, "fp32"
 

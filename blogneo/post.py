@@ -497,15 +497,16 @@ def _examples_used(recorded: dict | None, examples) -> Examples | None:
     return Examples(found.source, tuple(d for d in found.documents if d.name in names))
 
 
-Generate = Callable[[str, str, SamplingParams, str], "list[Candidate]"]
+Generate = Callable[[str, str, SamplingParams, str, "list[Excerpt]"], "list[Candidate]"]
 
 
 class Writer:
     """Runs the steps of one post: prompts, batched candidates, judging, retries.
 
-    ``generate(prompt, reply, params, label)`` returns a step's candidates; by default it streams them from the post's
-    model, reporting each chunk to ``on_event``. It is the one seam a test drives to hand the writer candidates of its
-    own (``Writer(post, generate=scripted)``), with every other step real: cleaning, the checker, the scores.
+    ``generate(prompt, reply, params, label, excerpts)`` returns a step's candidates (``excerpts``: what the step
+    reads of the writer's examples, prose steps only); by default it streams them from the post's model, reporting
+    each chunk to ``on_event``. It is the one seam a test drives to hand the writer candidates of its own
+    (``Writer(post, generate=scripted)``), with every other step real: cleaning, the checker, the scores.
     """
 
     def __init__(self, post: Post, on_event=None, cancel: threading.Event | None = None,
@@ -517,7 +518,6 @@ class Writer:
         self.cancel = cancel or threading.Event()
         self.generate = generate or self._stream
         self.progress = progress  # the post's notes: a compile before a step that needs one
-        self.excerpts: list[Excerpt] = []  # what the step under way reads of the examples: prose steps only
 
     def context(self, heading: str = "", previous: str = "", headings: tuple[str, ...] | None = None) -> Context:
         post = self.post
@@ -638,7 +638,7 @@ class Writer:
         if announce:
             self.on_event(PostEvent("start", label))
         # the writer's voice is in the prose; short steps keep their own format examples, and their cost
-        self.excerpts = post.excerpts if spec.prose else []
+        excerpts = post.excerpts if spec.prose else []
 
         def judge(text: str, written: str, cut: bool = False) -> tuple[Scored, list[Defect]]:
             """``text`` as the part reads, ``written`` what the model wrote of it after the prompt and reply."""
@@ -662,7 +662,7 @@ class Writer:
             attempt_seed = seed if attempt == 0 else derive_seed(seed, f"retry {attempt}")
             if attempt == ATTEMPTS:  # a heading still stuck (on the title) after the cool rounds: sample as the prose
                 params = params.replace(temperature=max(params.temperature, post.params.temperature))
-            for candidate in self.generate(prompt, reply, params.replace(seed=attempt_seed), label):
+            for candidate in self.generate(prompt, reply, params.replace(seed=attempt_seed), label, excerpts):
                 raw = candidate.text
                 # a title or heading that ran out of tokens before its line ended was cut off mid-phrase
                 cut = spec.part in ("title", "heading") and candidate.finish_reason == "length" and \
@@ -696,10 +696,11 @@ class Writer:
         """Tokens for a prose part: its target words' worth, within a quarter of the model's context."""
         return min(round(self.post.words * TOKENS_PER_WORD), self.model.context_length // 4)
 
-    def _stream(self, prompt: str, reply: str, params: SamplingParams, label: str) -> list[Candidate]:
+    def _stream(self, prompt: str, reply: str, params: SamplingParams, label: str,
+                excerpts: list[Excerpt]) -> list[Candidate]:
         if self.cancel.is_set():
             raise BlogneoError("The post was stopped before it was finished.")
-        running = Stream(self.model, prompt, params, reply=reply, excerpts=self.excerpts, progress=self.progress)
+        running = Stream(self.model, prompt, params, reply=reply, excerpts=excerpts, progress=self.progress)
         for chunk in running:
             if self.cancel.is_set():
                 running.cancel()

@@ -53,7 +53,7 @@ class SamplingParams:
     def __post_init__(self) -> None:
         for field in FIELDS:  # the numbers and the flag, against the one table
             if field.kind != "text":
-                field.check(getattr(self, field.name), self.max_new_tokens if field.name == "min_new_tokens" else None)
+                field.check(getattr(self, field.name), getattr(self, field.at_most) if field.at_most else None)
         if self.num_candidates > 1 and self.temperature == 0:
             raise ParameterError(
                 "num_candidates",

@@ -1,8 +1,8 @@
 """The writing studio: an ipywidgets UI with streaming, Stop, candidates, history and export.
 
 ``studio()`` returns one widget that displays in JupyterLab, Colab (ipywidgets 7.7) and Voila.
-Generation and loading run on worker threads, so the kernel stays free to handle clicks: Stop
-works mid-run. Every handler catches its errors and shows them as a message in the UI, never
+It is a view of a ``blogneo.session.Session``, which runs generation and loading on a worker thread,
+so the kernel stays free to handle clicks: Stop works mid-run. Every handler catches its errors and shows them as a message in the UI, never
 as a traceback, and leaves the controls usable.
 """
 
@@ -13,10 +13,6 @@ import functools
 import html
 import os
 import secrets
-import threading
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import BlogneoError
 
@@ -29,22 +25,21 @@ except ImportError as error:  # before anything heavier is imported, and before 
 
 from .catalog import KNOWN
 from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, SLIDERS
-from .files import offer_download, on_colab, write_new
-from .generation import Candidate, stream
-from .history import Entry, History
-from .loading import LoadedModel, default_spec, load
-from .markdown import document, front_matter
+from .files import offer_download, on_colab
+from .generation import compile_ahead
+from .history import Entry
+from .loading import LoadedModel, default_spec
 from .memory import available_memory, fits, format_gib, load_footprint
-from .post import MAX_SECTIONS, WORDS, Post, read_post, write_post
+from .post import MAX_SECTIONS, WORDS, Post
 from .precision import resolve_device, resolve_dtype
 from .prompts import POST_TYPES, TONES, check_prompt
 from .sampling import PRESETS, SamplingParams
+from .session import MODES, Run, Session
 from .ui_candidates import CandidatesView
 from .ui_post import PostView
 from .ui_updates import MainThread
 
 _LOAD_STAGES = {"checking memory": 10, "loading weights": 30, "ready": 100}  # "moving to ..." is 90
-_RENDER_EVERY = 0.1  # seconds between streamed updates: smooth to read, light on the browser
 
 
 def studio(model: LoadedModel | str | None = None, *, history_path: str | os.PathLike | None = None,
@@ -58,26 +53,6 @@ def studio(model: LoadedModel | str | None = None, *, history_path: str | os.Pat
         posts_dir: where Export writes Markdown (default: ``$BLOGNEO_POSTS`` or ``posts/``).
     """
     return Studio(model, history_path=history_path, posts_dir=posts_dir)
-
-
-@dataclass(frozen=True)
-class Run:
-    """Everything a run uses, read from the controls once, on the click that starts it.
-
-    The worker gets this and never reads a control: moving a slider mid-run changes the next
-    run, not this one, and its history entry records what it really used.
-    """
-
-    mode: str  # "Text" or "Whole post"
-    prompt: str
-    params: SamplingParams
-    preset: str
-    sections: int
-    model: LoadedModel
-    post_type: str = "opinion"  # the Whole post mode's controls
-    tone: str = "friendly"
-    words: int = 100
-    banned: tuple[str, ...] = ()
 
 
 def _guarded(method):
@@ -94,27 +69,17 @@ def _guarded(method):
 
 
 class Studio(w.VBox):
-    """The studio widget. Its controls are attributes, so code and tests can drive them."""
+    """The studio widget: a view of a ``blogneo.session.Session``. Its controls are attributes, so code and tests
+    can drive them; the session (``.session``) holds the model, the runs and the history."""
 
     def __init__(self, model: LoadedModel | str | None = None, *, history_path=None, posts_dir=None):
-        self.model: LoadedModel | None = None
-        self.history = History(history_path)
-        self.posts_dir = Path(posts_dir or os.environ.get("BLOGNEO_POSTS") or "posts")
-        self.candidates: list[Candidate] = []  # the latest run's results
-        self.exported: list[Path] = []
-        self.run: Run | None = None  # the latest run's settings, as it used them
-        self.view: CandidatesView | PostView | None = None  # what the outputs area shows
-        self.post: Post | None = None  # the latest whole post
-        self._stream = None
-        self._idle = threading.Event()
-        self._idle.set()
         self._quiet = False  # True while code sets controls, so observers do not react
-        self._loaded_models: dict[str, LoadedModel] = {}
-        self._cancel = threading.Event()
         self._on_main = MainThread(on_error=self.show_error)  # workers change widgets only through this
+        self.session = Session(history_path, posts_dir, deliver=self._on_main)
+        self.view: CandidatesView | PostView | None = None  # what the outputs area shows
 
         full = w.Layout(width="100%")
-        self.mode = w.ToggleButtons(options=["Text", "Whole post"], value="Text",
+        self.mode = w.ToggleButtons(options=list(MODES), value="Text",
                                     tooltips=["continue or answer the prompt", "write a post about the prompt"])
         self.sections = w.IntSlider(4, min=1, max=MAX_SECTIONS, description="sections", layout=w.Layout(width="300px"))
         short = {"style": {"description_width": "50px"}, "layout": w.Layout(width="240px")}
@@ -161,7 +126,8 @@ class Studio(w.VBox):
         self._refresh_history()
         self.preset.observe(self._on_preset, names="value")
         self.checkpoint.observe(self._on_checkpoint, names="value")
-        self.num_candidates.observe(self._on_candidates, names="value")
+        self.num_candidates.observe(self._on_length_or_candidates, names="value")
+        self.max_new_tokens.observe(self._on_length_or_candidates, names="value")
         self.new_seed.on_click(self._on_new_seed)
         self.generate.on_click(self._on_generate)
         self.stop.on_click(self._on_stop)
@@ -184,15 +150,23 @@ class Studio(w.VBox):
             w.HBox([self.history_list, self.restore, self.download_history]),
         ], layout=w.Layout(width="100%"))
         self.add_class("blogneo-studio")
-        if self.history.problem:
-            self.show_error(BlogneoError(self.history.problem))
+        if self.session.history.problem:
+            self.show_error(BlogneoError(self.session.history.problem))
         self._start(model)
 
-    # --- state -------------------------------------------------------------------------------
+    # --- state: the session's ----------------------------------------------------------------
+
+    model = property(lambda self: self.session.model)
+    history = property(lambda self: self.session.history)
+    posts_dir = property(lambda self: self.session.posts_dir)
+    run = property(lambda self: self.session.run, doc="the latest run's settings, as it used them")
+    candidates = property(lambda self: self.session.candidates, doc="the latest text run's results")
+    post = property(lambda self: self.session.post, doc="the latest whole post")
+    exported = property(lambda self: self.session.exported)
 
     @property
     def running(self) -> bool:
-        return not self._idle.is_set()
+        return self.session.running
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no run or load is going; True if it finished within ``timeout``.
@@ -200,15 +174,7 @@ class Studio(w.VBox):
         Waiting on the main thread (a notebook cell) also shows the run's progress meanwhile: the
         updates the workers hand over run here, since the kernel's loop cannot while a cell blocks.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            self._on_main.run_pending()
-            if self._idle.is_set() and self._on_main.empty():
-                return True
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return False
-            self._idle.wait(0.05 if left is None else min(0.05, left))
+        return self.session.wait(timeout, pump=self._on_main.run_pending, settled=self._on_main.empty)
 
     def params(self) -> SamplingParams:
         """The SamplingParams the controls describe: the preset, with the sliders, seed and candidates on top."""
@@ -247,14 +213,13 @@ class Studio(w.VBox):
         self.stop.disabled = not (busy and stoppable)
         self.checkpoint.disabled = busy
         self.restore.disabled = busy
-        (self._idle.clear if busy else self._idle.set)()
 
     # --- models ------------------------------------------------------------------------------
 
     def _start(self, model) -> None:
         if isinstance(model, LoadedModel):
-            self._loaded_models[model.name] = model
             self._fill_checkpoints(model.name)
+            self.session.use(model)
             self._use(model)
             return
         spec = str(model) if model is not None else default_spec()
@@ -292,25 +257,15 @@ class Studio(w.VBox):
     def _on_checkpoint(self, change) -> None:
         if self._quiet or change["new"] is None:
             return
-        if change["new"] in self._loaded_models:
-            self._use(self._loaded_models[change["new"]])
-            return
-        self._load(change["new"], previous=change["old"])
+        self._load(change["new"], previous=change["old"])  # a model loaded before comes from load()'s cache at once
 
     def _load(self, spec: str, previous: str | None = None) -> None:
-        self._set_busy(True)
         self.load_bar.value, self.load_bar.bar_style = 0, "info"
         self.load_status.value = f"Loading {spec}…"
-        threading.Thread(target=self._load_worker, args=(spec, previous), daemon=True, name="blogneo-load").start()
-
-    def _load_worker(self, spec: str, previous: str | None) -> None:
-        try:
-            model = load(spec, progress=lambda stage: self._on_main(self._on_load_progress, stage))
-        except Exception as error:  # noqa: BLE001
-            self._on_main(self._load_failed, spec, previous, error)
-            return
-        self._loaded_models[spec] = model
-        self._on_main(self._use, model)
+        self.session.load(spec, on_progress=self._on_load_progress, on_done=self._use,
+                          on_error=lambda error: self._load_failed(spec, previous, error),
+                          on_end=lambda: self._set_busy(False))
+        self._set_busy(True)
 
     def _load_failed(self, spec: str, previous: str | None, error: Exception) -> None:
         self.load_bar.bar_style = "danger"
@@ -319,20 +274,20 @@ class Studio(w.VBox):
         if previous is not None:
             with self._quietly():
                 self.checkpoint.value = previous
-        self._set_busy(False)
 
     def _on_load_progress(self, stage: str) -> None:
         self.load_bar.value = _LOAD_STAGES.get(stage, 90)
         self.load_status.value = stage
 
     def _use(self, model: LoadedModel) -> None:
-        self.model = model
         self._show_model()
-        self._set_busy(False)
+        self._set_busy(False)  # Generate is enabled once there is a model
 
     def _show_model(self) -> None:
         """The model line under the bar; a run's note there ("compiling for this GPU: ...") ends with the run."""
         model = self.model
+        if model is None:
+            return
         self.load_bar.value, self.load_bar.bar_style = 100, "success"
         kind = "chat model: the prompt is a request" if model.chat else "base model: it continues the prompt"
         compiled = ", compiled" if model.compile else ""
@@ -340,7 +295,7 @@ class Studio(w.VBox):
 
     def _run_note(self, text: str) -> None:
         """A run's own note (a GPU's compile, said before it starts), under the model's bar until the run ends."""
-        self._on_main(setattr, self.load_status, "value", text)
+        self.load_status.value = text
 
     def _run_ended(self) -> None:
         self._show_model()
@@ -363,9 +318,18 @@ class Studio(w.VBox):
         self.post_controls.layout.display = "" if change["new"] == "Whole post" else "none"
 
     @_guarded
-    def _on_candidates(self, change) -> None:
-        if not self.running:  # what fits depends on how many candidates a run writes
+    def _on_length_or_candidates(self, change) -> None:
+        if self.running or self._quiet:
+            return
+        if change["owner"] is self.num_candidates:  # what fits depends on how many candidates a run writes
             self._fill_checkpoints(self.checkpoint.value)
+        if self.model is not None and self.model.compile and self.mode.value == "Text":
+            try:  # said now, not as a pause after Generate: a batch or a cache this model has not compiled
+                ahead = compile_ahead(self.prompt.value.strip() or "Hello", self.params(), self.model)
+            except BlogneoError:
+                return  # a value the run itself will refuse, with its own message
+            if ahead:
+                self.show_note(f"The next run starts by {ahead}.")
 
     @_guarded
     def _on_new_seed(self, _button=None) -> None:
@@ -378,50 +342,26 @@ class Studio(w.VBox):
         if self.running or self.model is None:
             return  # a second click while a run is going does nothing
         run = self.snapshot()  # bad values raise ParameterError here, shown by _guarded
-        self.run, self._cancel = run, threading.Event()
         self.message.value = ""
         if run.mode == "Whole post":
-            self._start_post(run)
-            return
-        running = stream(run.prompt, run.params, run.model, progress=self._run_note)
-        self._stream = running
-        self.candidates = []
-        self._show(CandidatesView(run.params.num_candidates, self._on_export, str(self.posts_dir)))
+            view = PostView(run.sections, self._on_regenerate_section, self._on_save_post)
+            self.session.write(run, on_event=view.event, on_done=lambda post, entry: self._show_post(view, post),
+                               on_error=self.show_error, on_end=self._run_ended, on_note=self._run_note)
+        else:
+            view = CandidatesView(run.params.num_candidates, self._on_export, str(self.posts_dir))
+            self.session.generate(run, on_texts=view.show_texts,
+                                  on_done=lambda candidates, entry: self._show_candidates(view, candidates),
+                                  on_error=self.show_error, on_end=self._run_ended, on_note=self._run_note)
+        self._show(view)
         self._set_busy(True, stoppable=True)
-        threading.Thread(target=self._generate_worker, args=(run, running, self.view), daemon=True,
-                         name="blogneo-ui").start()
 
-    def _generate_worker(self, run: Run, running, view: CandidatesView) -> None:
-        texts = [""] * run.params.num_candidates
-        last = 0.0
-        try:
-            for chunk in running:
-                texts[chunk.candidate] += chunk
-                if time.perf_counter() - last >= _RENDER_EVERY:
-                    self._on_main(view.show_texts, list(texts))
-                    last = time.perf_counter()
-            self._on_main(view.show_texts, list(texts))
-            candidates = running.result()
-            entry = Entry.of(run.prompt, run.model.name, run.preset, run.params, candidates)
-            self._on_main(self._show_candidates, view, candidates, entry)
-        except Exception as error:  # noqa: BLE001
-            self._on_main(self.show_error, error)
-        finally:
-            self._stream = None
-            self._on_main(self._run_ended)
-
-    def _show_candidates(self, view: CandidatesView, candidates: list[Candidate], entry: Entry) -> None:
-        self.history.add(entry)  # on the kernel's main thread, as every read of the history is; first, so kept
-        self.candidates = candidates
+    def _show_candidates(self, view: CandidatesView, candidates) -> None:
         view.show_results(candidates)
         self._refresh_history(select_last=True)
 
     @_guarded
     def _on_stop(self, _button=None) -> None:
-        self._cancel.set()
-        running = self._stream  # read once: the worker sets it to None when it ends
-        if running is not None:
-            running.cancel()
+        self.session.stop()
         self.stop.disabled = True
 
     def _show(self, view) -> None:
@@ -430,32 +370,7 @@ class Studio(w.VBox):
 
     # --- whole post --------------------------------------------------------------------------
 
-    def _start_post(self, run: Run) -> None:
-        view = PostView(run.sections, self._on_regenerate_section, self._on_save_post)
-        self._show(view)
-        self._set_busy(True, stoppable=True)
-        threading.Thread(target=self._post_worker, args=(run, view, self._cancel), daemon=True,
-                         name="blogneo-ui").start()
-
-    def _post_worker(self, run: Run, view: PostView, cancel: threading.Event) -> None:
-        try:
-            post = write_post(run.prompt, run.model, sections=run.sections, params=run.params,
-                              post_type=run.post_type, tone=run.tone, words=run.words, banned=run.banned,
-                              on_event=lambda event: self._on_main(view.event, event), cancel=cancel,
-                              progress=self._run_note)
-            entry = Entry(prompt=run.prompt, model=run.model.name, preset=run.preset, params=run.params.to_dict(),
-                          texts=[post.to_markdown()], finish_reasons=["post"], mode=run.mode, sections=run.sections,
-                          post_type=run.post_type, tone=run.tone, words=run.words, banned=list(run.banned))
-            self._on_main(self._show_post, view, post, entry)
-        except Exception as error:  # noqa: BLE001
-            self._on_main(self.show_error, error)
-        finally:
-            self._on_main(self._run_ended)
-
-    def _show_post(self, view: PostView, post: Post, entry: Entry | None = None) -> None:
-        if entry is not None:
-            self.history.add(entry)  # on the kernel's main thread, as every read of the history is; first, so kept
-        self.post = post
+    def _show_post(self, view: PostView, post: Post) -> None:
         view.show(post)
         defects = post.defects()  # what the retries could not avoid: named, never hidden
         if defects:
@@ -467,38 +382,24 @@ class Studio(w.VBox):
     def _on_regenerate_section(self, index: int) -> None:
         if self.running or self.post is None or not isinstance(self.view, PostView):
             return
-        self._cancel = threading.Event()
-        self._set_busy(True, stoppable=True)  # Stop ends a rewrite too; the section stays as it was
-        self.view.set_busy(True)
-        threading.Thread(target=self._regenerate_worker, args=(index, self.view, self._cancel), daemon=True,
-                         name="blogneo-ui").start()
-
-    def _regenerate_worker(self, index: int, view: PostView, cancel: threading.Event) -> None:
-        try:
-            [part] = self.post.regenerate(index, on_event=lambda event: self._on_main(view.event, event),
-                                          cancel=cancel, progress=self._run_note)
-            self._on_main(self.show_note, f"Rewrote section {index + 1} with seed {part.seed}.")
-        except Exception as error:  # noqa: BLE001
-            self._on_main(self.show_error, error)
-        finally:
-            self._on_main(view.show, self.post)
-            self._on_main(self._run_ended)
+        view = self.view
+        self.session.regenerate(  # Stop ends a rewrite too; the section stays as it was
+            index, on_event=view.event, on_error=self.show_error, on_note=self._run_note,
+            on_done=lambda part: self.show_note(f"Rewrote section {index + 1} with seed {part.seed}."),
+            on_end=lambda: (view.show(self.post), self._run_ended()))
+        self._set_busy(True, stoppable=True)
+        view.set_busy(True)
 
     @_guarded
     def _on_save_post(self) -> None:
-        path = self.post.save(self.posts_dir, download=False)
-        self.exported.append(path)
+        path = self.session.save_post()
         self.show_note(f"Saved the post to {path}{_downloaded(offer_download(path))}")
 
     # --- export and history ------------------------------------------------------------------
 
     @_guarded
     def _on_export(self, index: int) -> None:
-        c, run = self.candidates[index], self.run
-        meta = front_matter(_title(c.prompt), run.model, run.params, c.seed, prompt=c.prompt)
-        body = c.text if run.model.chat else c.prompt + c.text  # a base model's text continues the prompt
-        path = write_new(self.posts_dir, meta["title"], document(meta, body))
-        self.exported.append(path)
+        path = self.session.export(index)
         self.show_note(f"Saved candidate {index + 1} to {path}{_downloaded(offer_download(path))}")
 
     @_guarded
@@ -512,45 +413,35 @@ class Studio(w.VBox):
                            "download it from Colab's Files pane (left).")
 
     def _refresh_history(self, select_last: bool = False) -> None:
-        options = [(e.label(), i) for i, e in enumerate(self.history.entries)][::-1]  # newest first
+        entries = self.history.entries
+        options = [(e.label(), i) for i, e in enumerate(entries)][::-1]  # newest first
         with self._quietly():
             self.history_list.options = options
-            self.history_list.value = (len(self.history.entries) - 1) if (select_last and options) else None
+            self.history_list.value = (len(entries) - 1) if (select_last and options) else None
 
     @_guarded
     def _on_restore(self, _button=None) -> None:
-        if self.history_list.value is None:
-            raise BlogneoError("Choose a run in the History list first.")
-        entry = self.history.entries[self.history_list.value]
-        params = entry.sampling_params()
-        post = None
-        if entry.mode not in self.mode.options or entry.post_type not in POST_TYPES:
-            raise BlogneoError(f"This history entry's mode ({entry.mode!r}) or post type ({entry.post_type!r}) is not "
-                               "one this studio has, so it cannot be restored.")
-        if entry.mode == "Whole post":  # read back before any control changes: a bad entry changes nothing
-            if self.model is None:
-                raise BlogneoError("Wait for the model to load, then restore the post.")
-            if entry.model != self.model.name:  # its front matter would name this model as the writer
-                raise BlogneoError(f"This post was written with {entry.model}. Choose that model in the Model "
-                                   "list, then Restore it, so that what Save post records is true.")
-            post = read_post(entry.texts[0], self.model)
+        restored = self.session.restore(self.history_list.value)  # checked before any control changes
+        entry, params, post = restored.entry, restored.params, restored.post
         with self._quietly():
             self.preset.value = entry.preset if entry.preset in PRESETS else "balanced"
-        self.prompt.value = entry.prompt
-        for field in SLIDERS:
-            getattr(self, field).value = getattr(params, field)
-        self.seed.value = entry.seed if entry.seed is not None else self.seed.value
-        self.num_candidates.value = params.num_candidates
+            self.prompt.value = entry.prompt
+            for field in SLIDERS:
+                getattr(self, field).value = getattr(params, field)
+            self.seed.value = entry.seed if entry.seed is not None else self.seed.value
+        self.num_candidates.value = params.num_candidates  # what fits is shown again for it
         self.mode.value = entry.mode
         if post is not None:
             self.sections.value, self.post_type.value, self.tone.value = entry.sections, entry.post_type, entry.tone
             self.words.value, self.banned.value = entry.words, ", ".join(entry.banned)
             view = PostView(len(post.sections), self._on_regenerate_section, self._on_save_post)
             self._show(view)
-            self.post = post
             view.show(post)
             self.show_note(f"Restored the post from {entry.time}: Regenerate a section, or Save post.")
             return
+        self._show_restored_texts(entry)
+
+    def _show_restored_texts(self, entry: Entry) -> None:
         view = CandidatesView(len(entry.texts), self._on_export, str(self.posts_dir))
         self._show(view)
         for panel, text, reason in zip(view.panels, entry.texts, entry.finish_reasons, strict=False):
@@ -564,9 +455,3 @@ def _downloaded(offered: bool) -> str:
         return ""
     return (" and offered it as a download: Colab deletes this machine's files, posts and history included, "
             "when the runtime is recycled")
-
-
-def _title(prompt: str) -> str:
-    first = prompt.strip().splitlines()[0] if prompt.strip() else "Untitled"
-    return first if len(first) <= 80 else first[:79] + "…"
-

@@ -89,8 +89,8 @@ def test_every_docstring_example_runs(module, tiny_folder, tiny, embedded, monke
 # CONTRIBUTING.md's "How blogneo is built" order: each module may import only from those before it.
 LAYERS = ["errors", "fields", "runtime", "text", "rules", "signal", "defects", "evaluation", "display", "files",
           "markdown", "sampling", "prompts", "precision", "memory", "catalog", "convert", "loading", "examples",
-          "generation", "lens", "post", "finetuning", "voice", "batch", "history", "speed", "bench", "ui_candidates",
-          "ui_post", "ui_updates", "ui", "cli"]
+          "generation", "lens", "post", "finetuning", "voice", "batch", "history", "speed", "bench", "session",
+          "ui_candidates", "ui_post", "ui_updates", "ui", "cli"]
 
 
 def test_imports_go_one_way_down_the_list_in_contributing():

@@ -57,7 +57,7 @@ def test_generate_runs_off_the_main_thread_then_shows_the_result(make, tiny):
     s.temperature.value = 0
     s.generate.click()
     assert s.running and s.generate.disabled and not s.stop.disabled  # click returned while the run goes on
-    assert any(t.name == "blogneo-ui" and t is not threading.main_thread() for t in threading.enumerate())
+    assert any(t.name == "blogneo-run" and t is not threading.main_thread() for t in threading.enumerate())
     assert s.wait(60)
     assert not s.generate.disabled and s.stop.disabled
     [c] = s.candidates
