@@ -27,7 +27,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[notebooks,test,dev,scale]" "$(TRANSFORMERS)"
+	$(BIN)/python -m pip install -q -e ".[notebooks,test,dev,scale,gradio]" "$(TRANSFORMERS)"
 	$(BIN)/python -m pip install -q --no-deps "$(EMBEDDED)"
 	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(WIDGETS7) "ipywidgets==7.7.5" "ipython_genutils==0.2.0"
 	touch $@

@@ -46,6 +46,7 @@ _API = {
     "Stream": ("generation", "Stream"),
     "compile_ahead": ("generation", "compile_ahead"),
     "generate": ("generation", "generate"),
+    "gradio_app": ("ui_gradio", "gradio_app"),
     "stream": ("generation", "stream"),
     # prompts
     "blog_prompt": ("prompts", "blog_prompt"),

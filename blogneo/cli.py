@@ -102,8 +102,12 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("checkpoints", help="list the known checkpoints and what fits here")
 
-    app = commands.add_parser("app", help="serve the writing studio as a web page (Voila)")
-    app.add_argument("--port", type=int, default=8866)
+    app = commands.add_parser("app", help="serve the writing studio as a web page (Voila; or Gradio's, --gradio)")
+    app.add_argument("--gradio", action="store_true",
+                     help="serve the tutorial's Gradio app instead (default port 7860; needs gradio>=6.24)")
+    app.add_argument("--share", action="store_true", help="with --gradio: ask Gradio for a public link as well")
+    app.add_argument("--model", help="with --gradio: the checkpoint to load (default: the default model)")
+    app.add_argument("--port", type=int, default=None, help="default 8866 (Voila) or 7860 (--gradio)")
     app.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: this machine only)")
     app.add_argument("--no-browser", action="store_true", help="do not open a browser")
     app.add_argument("--posts", type=Path, default=Path("posts"), help="where Export writes (default: ./posts)")
@@ -180,8 +184,14 @@ def _app(args) -> int:
     import signal
     import subprocess
 
+    default = 7860 if args.gradio else 8866
+    args.port = default if args.port is None else args.port
     if not 1 <= args.port <= 65535:
-        raise BlogneoError(f"--port {args.port} is out of range: use from 1 to 65535 (default 8866).")
+        raise BlogneoError(f"--port {args.port} is out of range: use from 1 to 65535 (default {default}).")
+    if (args.share or args.model) and not args.gradio:
+        raise BlogneoError("--share and --model go with --gradio; the Voila page loads its model in the page.")
+    if args.gradio:
+        return _gradio(args)
     if importlib.util.find_spec("voila") is None:
         raise BlogneoError("The studio page needs Voila: pip install 'voila>=0.5' (or run `make setup`).")
     notebook = Path(__file__).with_name("studio.ipynb")
@@ -206,6 +216,19 @@ def _app(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         _stop_process_tree(server.pid)
+
+
+def _gradio(args) -> int:
+    import signal
+
+    from .ui_gradio import gradio_app, serve  # says what to install, before any model loads, without Gradio
+
+    app = gradio_app(args.model, posts_dir=args.posts.expanduser().resolve())
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM closes the server as Ctrl+C does
+    try:
+        return serve(app, args.ip, args.port, share=args.share, open_browser=not args.no_browser)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _raise_interrupt(signum, frame):

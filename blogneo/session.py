@@ -28,15 +28,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BlogneoError
+from .errors import BlogneoError, ParameterError
+from .fields import FIELD
 from .files import write_new
 from .generation import Candidate, stream
 from .history import Entry, History
 from .loading import LoadedModel, load
 from .markdown import document, front_matter
 from .post import Part, Post, PostEvent, read_post, write_post
-from .prompts import POST_TYPES
-from .sampling import SamplingParams
+from .prompts import POST_TYPES, check_prompt
+from .sampling import PRESETS, SamplingParams
 
 MODES = ("Text", "Whole post")
 RENDER_EVERY = 0.1  # seconds between streamed text updates: smooth to read, light on a browser
@@ -65,6 +66,25 @@ class Run:
     words: int = 100
     banned: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, model: LoadedModel, mode: str, prompt: str, preset: str, knobs: dict, seed, candidates,
+           sections=4, post_type: str = "opinion", tone: str = "friendly", words=100, banned: str = "") -> Run:
+        """The run a view's controls describe, checked: ``knobs`` are the sliders' values by field name (on top
+        of the preset), ``banned`` the ban box's comma-separated phrases. Bad values raise ParameterError."""
+        if mode not in MODES:
+            raise ParameterError("mode", f"mode={mode!r} is not one of {', '.join(MODES)}.")
+        if preset not in PRESETS:
+            raise ParameterError("preset", f"preset={preset!r} is not one of {', '.join(PRESETS)}.")
+        values = {name: round(float(value), 3) if FIELD[name].kind == "float" else _whole(value, name)
+                  for name, value in knobs.items()}
+        params = PRESETS[preset].replace(**values, seed=_whole(seed, "seed"),
+                                         num_candidates=_whole(candidates, "num_candidates"))
+        phrases = tuple(p.strip() for p in (banned or "").split(",") if p.strip())  # a web form's empty box: None
+        return cls(mode=mode, prompt=check_prompt(prompt, "topic" if mode == "Whole post" else "prompt"),
+                   params=params, preset=preset, sections=_whole(sections, "sections"), model=model,
+                   post_type=post_type, tone=check_prompt(tone, "tone").strip(), words=_whole(words, "words"),
+                   banned=phrases)
+
     def entry(self, texts: list[str], finish_reasons: list[str], seed: int | None) -> Entry:
         """What the history keeps of this run: enough to show it again and to repeat it."""
         params = {**self.params.to_dict(), "seed": seed}
@@ -80,6 +100,13 @@ class Restored:
     entry: Entry
     params: SamplingParams
     post: Post | None  # a whole post, read back from its Markdown; None for a text run
+
+
+def _whole(value, name: str) -> int:
+    """A control's number as a whole number (a web form's 3.0 is 3); a ParameterError for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ParameterError(name, f"{name}={value!r} must be a whole number.")
+    return int(value)
 
 
 def _now(function: Callable, *args) -> None:

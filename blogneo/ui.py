@@ -2,8 +2,8 @@
 
 ``studio()`` returns one widget that displays in JupyterLab, Colab (ipywidgets 7.7) and Voila.
 It is a view of a ``blogneo.session.Session``, which runs generation and loading on a worker thread,
-so the kernel stays free to handle clicks: Stop works mid-run. Every handler catches its errors and shows them as a message in the UI, never
-as a traceback, and leaves the controls usable.
+so the kernel stays free to handle clicks: Stop works mid-run. Every handler catches its errors and
+shows them as a message in the UI, never as a traceback, and leaves the controls usable.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .loading import LoadedModel, default_spec
 from .memory import available_memory, fits, format_gib, load_footprint
 from .post import MAX_SECTIONS, WORDS, Post
 from .precision import resolve_device, resolve_dtype
-from .prompts import POST_TYPES, TONES, check_prompt
+from .prompts import POST_TYPES, TONES
 from .sampling import PRESETS, SamplingParams
 from .session import MODES, Run, Session
 from .ui_candidates import CandidatesView
@@ -178,25 +178,15 @@ class Studio(w.VBox):
 
     def params(self) -> SamplingParams:
         """The SamplingParams the controls describe: the preset, with the sliders, seed and candidates on top."""
-        return PRESETS[self.preset.value].replace(
-            max_new_tokens=int(self.max_new_tokens.value),
-            temperature=round(float(self.temperature.value), 3),
-            top_k=int(self.top_k.value),
-            top_p=round(float(self.top_p.value), 3),
-            repetition_penalty=round(float(self.repetition_penalty.value), 3),
-            no_repeat_ngram_size=int(self.no_repeat_ngram_size.value),
-            seed=int(self.seed.value),
-            num_candidates=int(self.num_candidates.value),
-        )
+        return self.snapshot(check=False).params
 
-    def snapshot(self) -> Run:
+    def snapshot(self, check: bool = True) -> Run:
         """The run the controls describe now; bad values raise ParameterError (shown as a message)."""
-        field = "topic" if self.mode.value == "Whole post" else "prompt"
-        banned = tuple(p.strip() for p in self.banned.value.split(",") if p.strip())
-        return Run(mode=self.mode.value, prompt=check_prompt(self.prompt.value, field), params=self.params(),
-                   preset=self.preset.value, sections=int(self.sections.value), model=self.model,
-                   post_type=self.post_type.value, tone=check_prompt(self.tone.value, "tone").strip(),
-                   words=int(self.words.value), banned=banned)
+        prompt = self.prompt.value if check else "-"  # params() alone reads no text
+        return Run.of(self.model, self.mode.value, prompt, self.preset.value,
+                      {name: getattr(self, name).value for name in SLIDERS}, self.seed.value,
+                      self.num_candidates.value, self.sections.value, self.post_type.value,
+                      self.tone.value if check else "-", self.words.value, self.banned.value)
 
     def show_error(self, error: Exception) -> None:
         if isinstance(error, BlogneoError):

@@ -227,3 +227,152 @@ def test_make_lab_starts_jupyterlab_and_says_when_it_allows_root(tmp_path):
             process.wait(20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+# --- the tutorial's Gradio app: `blogneo app --gradio` ---------------------------------------------------------------
+
+
+def _start_gradio(tmp_path: Path, *extra: str) -> App:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "BLOGNEO_MODEL"}  # offline, the default is `embedded`
+    env.update(HF_HUB_OFFLINE="1", BLOGNEO_HISTORY=str(tmp_path / "history.json"))
+    log = tmp_path / "gradio.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "blogneo.cli", "app", "--gradio", "--no-browser", f"--port={port}",
+         f"--posts={tmp_path / 'posts'}", *extra],
+        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    url = f"http://127.0.0.1:{port}/"
+    _wait_for(url, process, log)
+    return App(url, port, process)
+
+
+@pytest.fixture(scope="module")
+def gradio(tmp_path_factory):
+    pytest.importorskip("gradio", reason="the Gradio app is an extra: pip install 'blogneo[gradio]' (make setup does)")
+    folder = tmp_path_factory.mktemp("gradio")
+    running = _start_gradio(folder, "--share")  # no network here: no public link, and the local page works
+    running.log = folder / "gradio.log"
+    deadline = time.monotonic() + 60  # the page is up before the share link is asked for
+    while "blogneo: share:" not in running.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    yield running
+    _stop(running)
+
+
+def test_the_gradio_app_says_in_one_line_that_no_share_link_can_be_had_and_serves_locally(gradio):
+    lines = gradio.log.read_text().splitlines()
+    said = [line for line in lines if line.startswith("blogneo: share:")]
+    assert said == ["blogneo: share: no public link: Gradio's share server cannot be reached from here, so the page "
+                    "is local only"], lines
+    assert not any("Could not create share link" in line for line in lines)  # Gradio's own lines are not shown
+    listening = [c.laddr for p in _tree(gradio.process.pid) for c in p.net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN and c.laddr.port == gradio.port]
+    assert {a.ip for a in listening} == {"127.0.0.1"}
+    with urllib.request.urlopen(gradio.url, timeout=30) as page:
+        assert page.status == 200
+
+
+@needs_chromium
+def test_gradio_type_generate_see_text_stream_stop_and_export(gradio):
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1400})
+            page.goto(gradio.url, timeout=120_000)
+            page.wait_for_selector("#blogneo-prompt textarea", timeout=120_000)
+            assert "embedded on cpu" in page.inner_text("body")  # the model line: the offline default
+            page.locator("#blogneo-prompt textarea").fill("Write a blog post about the history of bicycles.")
+            length = page.get_by_label("number input for max new tokens")
+            length.fill("512")
+            length.press("Enter")
+
+            clicked = time.monotonic()
+            page.locator("#blogneo-generate").click()
+            output = page.locator("#blogneo-output textarea")
+            page.wait_for_function(
+                "() => document.querySelector('#blogneo-output textarea').value.split(' ').length > 6",
+                timeout=120_000)
+            first_text = time.monotonic() - clicked
+            assert "finished" not in page.locator("#blogneo-status").inner_text()  # the run goes on
+
+            stop_clicked = time.monotonic()
+            page.locator("#blogneo-stop").click()
+            page.wait_for_function(
+                "() => document.querySelector('#blogneo-status').innerText.includes('finished (cancelled)')",
+                timeout=30_000)
+            stop_to_end = time.monotonic() - stop_clicked
+            text = output.input_value()
+            assert len(text.split()) > 6  # the partial text stays on the page
+
+            page.locator("#blogneo-export").click()  # the Markdown, saved and offered as a download
+            page.wait_for_function(
+                "() => document.querySelector('#blogneo-status').innerText.includes('Saved to')", timeout=30_000)
+            saved = Path(page.locator("#blogneo-status").inner_text().split("Saved to", 1)[1].strip())
+            assert saved.parent.name == "posts" and text.strip()[:30] in saved.read_text(encoding="utf-8")
+            assert page.locator("#blogneo-download a").count() >= 1  # the file's download link
+            screenshot = OUTPUT / "gradio-browser.png"
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    figures = {"click_to_first_words_s": round(first_text, 3), "stop_to_end_s": round(stop_to_end, 3),
+               "screenshot": str(screenshot)}
+    (OUTPUT / "gradio-browser.json").write_text(json.dumps(figures, indent=1))
+    print(figures)
+    assert screenshot.stat().st_size > 10_000
+
+
+def test_sigterm_stops_the_gradio_app_and_frees_the_port(gradio):
+    tree = _tree(gradio.process.pid)
+    gradio.process.send_signal(signal.SIGTERM)
+    assert gradio.process.wait(30) == 0
+    assert not _gone(tree)
+    assert _port_is_free(gradio.port)
+    assert "blogneo: stopping the studio" in gradio.log.read_text()
+
+
+def test_ctrl_c_stops_the_gradio_app_too(tmp_path):
+    pytest.importorskip("gradio", reason="the Gradio app is an extra: pip install 'blogneo[gradio]' (make setup does)")
+    app = _start_gradio(tmp_path)
+    try:
+        tree = _tree(app.process.pid)
+        app.process.send_signal(signal.SIGINT)
+        assert app.process.wait(30) == 0
+        assert not _gone(tree)
+        assert _port_is_free(app.port)
+    finally:
+        _stop(app)
+
+
+def test_the_gradio_app_writes_a_whole_post_and_exports_its_markdown(tiny, tmp_path):
+    # In this process, through Gradio's own client: the Whole post mode on the tiny GPT-Neo (a base model).
+    pytest.importorskip("gradio", reason="the Gradio app is an extra: pip install 'blogneo[gradio]' (make setup does)")
+    from gradio_client import Client
+
+    import blogneo
+    from blogneo.fields import SLIDERS
+
+    app = blogneo.gradio_app(tiny, history_path=tmp_path / "history.json", posts_dir=tmp_path / "posts")
+    port = _free_port()
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        knobs = [getattr(blogneo.PRESETS["balanced"], name) for name in SLIDERS]
+        text, status = client.predict("Whole post", "Baking bread", "balanced", 11, 1, 1, "how-to", "calm", 30, "",
+                                      *knobs, api_name="/run_it")
+        assert status.startswith("finished: a post of 1 section(s)") and text.startswith("---\n")
+        path, said = client.predict(1, api_name="/export_it")
+        saved = sorted((tmp_path / "posts").glob("*.md"))
+        assert len(saved) == 1 and said == f"Saved to {saved[0]}"
+        assert saved[0].read_text(encoding="utf-8") == text  # the post on the page is the file
+        meta = blogneo.read_markdown(text)[0]
+        assert (meta["post_type"], meta["tone"], meta["words"], meta["model"]) == ("how-to", "calm", 30, tiny.name)
+        from blogneo.history import History
+
+        [entry] = History(tmp_path / "history.json").entries  # kept, with its recipe, for Restore in the notebook
+        assert entry.mode == "Whole post" and entry.texts == [text]
+    finally:
+        app.close()
