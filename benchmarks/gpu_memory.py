@@ -106,7 +106,7 @@ def measure(name: str, candidates: int, tokens: int) -> list[str]:
     seconds = time.perf_counter() - started
     peak, reserved = torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()
     estimate = load_footprint(checkpoint.parameters, precision, "cuda", checkpoint.shape, candidates,
-                              prompt_tokens + tokens)
+                              prompt_tokens + tokens, static=True)  # the compiled path, as it ran
     del model, net
     gc.collect()
     torch.cuda.empty_cache()

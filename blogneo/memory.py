@@ -26,6 +26,12 @@ OVERHEAD_FIXED = 512 * 2**20
 # 1.9 times the cache's own size beyond the weights (GPT-Neo-1.3B and 2.7B shapes): counting the
 # cache twice covers that.
 CACHE_GROWTH = 2
+# The compiled path (a GPU's default) allocates its static cache once, at its bucket's length; beyond it
+# come the compiled step's CUDA graph pool and what the allocator keeps for the prompt's eager pass. In one
+# process on an H100 (GPT-Neo-1.3B's shape, 4 candidates x 1,045 tokens, the 2,048 bucket's 1.5 GiB of
+# cache) PyTorch reserved 5.16 GiB at its peak: 2.71 GiB beyond the weights, 1.8 times the cache. That is
+# the one clean-enough figure so far (docs/measurements.md#memory), so the cache counts twice here too.
+COMPILED_RESERVE = 2
 # For a model whose architecture is not known, the run's part is estimated as a share of the weights.
 UNKNOWN_RUN_FRACTION = 0.20
 # The smallest static KV cache: shorter runs share it, and so share one compiled decoding step.
@@ -89,7 +95,9 @@ def run_bytes(shape: Shape, precision: str, device_type: str, candidates: int = 
     ``tokens`` counts the prompt and the new tokens; None is the whole context, the worst case.
     Activations are fp32 on the CPU (its fp16 and int8 weights compute in fp32) and in fp32, and
     2 bytes in half precision on a GPU. A dynamic cache counts twice while it grows
-    (``CACHE_GROWTH``); a static one (``static=True``) is allocated once, at its bucket's length.
+    (``CACHE_GROWTH``); a static one (``static=True``, the compiled path) is allocated once, at its bucket's
+    length, and counts twice too, for the compiled step's graphs and the allocator's reserve beside it
+    (``COMPILED_RESERVE``).
 
     Example:
         >>> gib = run_bytes(Shape(32, 2560, 50257, 2048), "bf16", "cuda", candidates=4, tokens=2048) / 2**30
@@ -100,24 +108,26 @@ def run_bytes(shape: Shape, precision: str, device_type: str, candidates: int = 
     if static:
         tokens = cache_bucket(tokens, shape.context)
     width = 4 if device_type == "cpu" or precision == "fp32" else 2
-    kv_cache = (1 if static else CACHE_GROWTH) * 2 * shape.layers * shape.kv_width * width * candidates * tokens
+    kv_cache = (COMPILED_RESERVE if static else CACHE_GROWTH) * 2 * shape.layers * shape.kv_width * width * \
+        candidates * tokens
     logits = 3 * 4 * candidates * shape.vocab  # fp32 scores, the processors' copy and the probabilities
     return kv_cache + logits
 
 
 def load_footprint(parameters: int, precision: str, device_type: str = "cpu", shape: Shape | None = None,
-                   candidates: int = 1, tokens: int | None = None, peak: bool = True) -> int:
+                   candidates: int = 1, tokens: int | None = None, peak: bool = True, static: bool = False) -> int:
     """Peak bytes to load ``parameters`` weights in ``precision`` on a device and generate with them.
 
     The run is ``candidates`` x ``tokens`` (None: the whole context) counted from ``shape``;
     without a shape, a fifth of the weights stands in for it. On the CPU, fp16 and int8 weights
     are packed from fp32 ones after loading (see ``blogneo.precision``), so loading them peaks at
     fp32's size; ``peak=False`` counts the weights as they are held afterwards. A GPU loads half
-    precision directly.
+    precision directly. ``static``: the compiled path's run (``run_bytes``).
     """
     packed = peak and device_type == "cpu" and precision in PACKED_ON_CPU
     weights = parameters * BYTES_PER_PARAMETER["fp32" if packed else precision]
-    run = run_bytes(shape, precision, device_type, candidates, tokens) if shape else int(weights * UNKNOWN_RUN_FRACTION)
+    run = run_bytes(shape, precision, device_type, candidates, tokens, static) if shape else \
+        int(weights * UNKNOWN_RUN_FRACTION)
     return weights + run + OVERHEAD_FIXED
 
 
@@ -209,18 +219,21 @@ def check_memory(parameters: int, precision: str, device: torch.device, availabl
 
 def check_run(shape: Shape, precision: str, device: torch.device, candidates: int, tokens: int,
               available: int | None = None, static: bool = False) -> None:
-    """Refuse, before it allocates, a run whose KV cache and logits do not fit in free memory.
+    """Refuse, before it allocates, a run whose KV cache, logits and working memory do not fit in free memory.
 
-    The model is loaded already, so what is free now is what the run may use.
+    The model is loaded already, so what is free now is what the run may use: ``run_bytes`` and
+    ``OVERHEAD_FIXED`` (activations and the allocator's slack), as ``load_footprint`` counts them beside the
+    weights. On a GPU the small shapes need that part most: GPT-Neo-125M's compiled run of 4 x 1,045 tokens
+    reserved 0.67 GiB beyond its weights, and its cache is 0.14 GiB.
     """
-    need = run_bytes(shape, precision, device.type, candidates, tokens, static)
+    need = run_bytes(shape, precision, device.type, candidates, tokens, static) + OVERHEAD_FIXED
     have = available_memory(device) if available is None else available
     if need <= have:
         return
     where = _free_where(device)
     raise NotEnoughMemoryError(
         f"Not generating: {candidates} candidate(s) x {tokens:,} tokens (prompt and new) need about "
-        f"{format_gib(need)} for the KV cache and logits, but only {format_gib(have)} is {where}. "
+        f"{format_gib(need)} for the KV cache, the logits and working memory, but only {format_gib(have)} is {where}. "
         "Lower num_candidates or max_new_tokens, or shorten the prompt.")
 
 

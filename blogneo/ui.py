@@ -8,33 +8,23 @@ shows them as a message in the UI, never as a traceback, and leaves the controls
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import html
 import os
-import secrets
 
 from .errors import BlogneoError
 
-try:
-    import ipywidgets as w
-except ImportError as error:  # before anything heavier is imported, and before any model loads
-    raise BlogneoError('blogneo.studio() needs ipywidgets, which this Python cannot import '
-                       f'({error}). Install it with: pip install "ipywidgets>=7.7,<9", then restart the kernel and run '
-                       'the cell again.') from error
+# isort: off
+from .ui_controls import Controls, _guarded  # first: it says what to install when ipywidgets is missing
+# isort: on
 
 from .catalog import KNOWN
-from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, SLIDERS
-from .files import offer_download, on_colab
+from .files import offer_download
 from .generation import compile_ahead
 from .history import Entry
 from .loading import LoadedModel, default_spec
 from .memory import available_memory, fits, format_gib, load_footprint
-from .post import MAX_SECTIONS, WORDS, Post
+from .post import Post
 from .precision import resolve_device, resolve_dtype
-from .prompts import POST_TYPES, TONES
-from .sampling import PRESETS, SamplingParams
-from .session import MODES, Run, Session
+from .session import Session
 from .ui_candidates import CandidatesView
 from .ui_post import PostView
 from .ui_updates import MainThread
@@ -55,101 +45,23 @@ def studio(model: LoadedModel | str | None = None, *, history_path: str | os.Pat
     return Studio(model, history_path=history_path, posts_dir=posts_dir)
 
 
-def _guarded(method):
-    """Run a handler; show any error in the studio instead of raising it into the kernel."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - the UI must survive anything
-            self.show_error(error)
-
-    return wrapper
-
-
-class Studio(w.VBox):
+class Studio(Controls):
     """The studio widget: a view of a ``blogneo.session.Session``. Its controls are attributes, so code and tests
     can drive them; the session (``.session``) holds the model, the runs and the history."""
 
     def __init__(self, model: LoadedModel | str | None = None, *, history_path=None, posts_dir=None):
-        self._quiet = False  # True while code sets controls, so observers do not react
+        super().__init__()  # the controls, laid out
         self._on_main = MainThread(on_error=self.show_error)  # workers change widgets only through this
         self.session = Session(history_path, posts_dir, deliver=self._on_main)
         self.view: CandidatesView | PostView | None = None  # what the outputs area shows
-
-        full = w.Layout(width="100%")
-        self.mode = w.ToggleButtons(options=list(MODES), value="Text",
-                                    tooltips=["continue or answer the prompt", "write a post about the prompt"])
-        self.sections = w.IntSlider(4, min=1, max=MAX_SECTIONS, description="sections", layout=w.Layout(width="300px"))
-        short = {"style": {"description_width": "50px"}, "layout": w.Layout(width="240px")}
-        self.post_type = w.Dropdown(options=list(POST_TYPES), value="opinion", description="type", **short)
-        self.tone = w.Combobox(options=list(TONES), value="friendly", description="tone", ensure_option=False,
-                               placeholder="or your own words", **short)
-        self.words = w.IntSlider(100, min=WORDS[0], max=WORDS[1], step=10, description="words", **short)
-        self.banned = w.Text(placeholder="phrases the post may not contain, comma-separated", description="ban",
-                             style={"description_width": "50px"}, layout=w.Layout(width="100%"))
-        self.post_controls = w.VBox([w.HBox([self.post_type, self.tone, self.words]), self.banned],
-                                    layout=w.Layout(display="none"))  # shown in the Whole post mode
-        self.prompt = w.Textarea(placeholder="Start your post, or ask for one: e.g. 'Write a short blog post "
-                                 "about why I bike to work.'", layout=w.Layout(width="100%", height="7em"))
-        self.checkpoint = w.Dropdown(description="Model", layout=full, style={"description_width": "70px"})
-        self.checkpoint.add_class("blogneo-model")  # what a page test finds it by
-        self.load_bar = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="30%"))
-        self.load_status = w.Label("")
-        self.preset = w.Dropdown(options=list(PRESETS), value="balanced", description="Preset",
-                                 style={"description_width": "70px"})
-        knob = {"style": {"description_width": "150px"}, "layout": w.Layout(width="420px")}
-        for name in SLIDERS:  # bounds, steps and labels from the one table of fields (blogneo.fields)
-            field = FIELD[name]
-            low, high, step = field.slider
-            slider = w.IntSlider if field.kind == "int" else w.FloatSlider
-            setattr(self, name, slider(getattr(PRESETS["balanced"], name), min=low, max=high, step=step,
-                                       description=field.label, **knob))
-        self.seed = w.IntText(secrets.randbelow(MAX_SEED + 1), description="seed", style={"description_width": "40px"},
-                              layout=w.Layout(width="210px"))
-        self.new_seed = w.Button(description="new seed", icon="random", tooltip="draw a random seed")
-        self.num_candidates = w.BoundedIntText(1, min=1, max=MAX_CANDIDATES, description="candidates",
-                                               style={"description_width": "75px"}, layout=w.Layout(width="150px"))
-        self.generate = w.Button(description="Generate", button_style="primary", icon="play", disabled=True)
-        self.stop = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
-        self.message = w.HTML("")
-        self.outputs = w.HBox([], layout=w.Layout(width="100%", align_items="stretch"))
-        self.history_list = w.Dropdown(options=[], description="History", layout=w.Layout(width="70%"),
-                                       style={"description_width": "70px"})
-        self.restore = w.Button(description="Restore", icon="undo", tooltip="put this run back into the controls")
-        # Colab recycles its machine, history file included: there the history can be downloaded too
-        self.download_history = w.Button(description="Download", icon="download", tooltip="the history file",
-                                         layout=w.Layout(display=None if on_colab() else "none"))
-
-        self._apply_preset("balanced")
         self._refresh_history()
-        self.preset.observe(self._on_preset, names="value")
         self.checkpoint.observe(self._on_checkpoint, names="value")
         self.num_candidates.observe(self._on_length_or_candidates, names="value")
         self.max_new_tokens.observe(self._on_length_or_candidates, names="value")
-        self.new_seed.on_click(self._on_new_seed)
         self.generate.on_click(self._on_generate)
         self.stop.on_click(self._on_stop)
         self.restore.on_click(self._on_restore)
         self.download_history.on_click(self._on_download_history)
-        self.mode.observe(self._on_mode, names="value")
-
-        super().__init__([
-            w.HBox([self.mode, self.sections]),
-            self.post_controls,
-            self.prompt,
-            w.HBox([self.checkpoint], layout=full),
-            w.HBox([self.load_bar, self.load_status]),
-            w.HBox([w.VBox([self.preset, self.max_new_tokens, self.temperature, self.top_k]),
-                    w.VBox([self.top_p, self.repetition_penalty, self.no_repeat_ngram_size])]),
-            w.HBox([self.seed, self.new_seed, self.num_candidates]),
-            w.HBox([self.generate, self.stop]),
-            self.message,
-            self.outputs,
-            w.HBox([self.history_list, self.restore, self.download_history]),
-        ], layout=w.Layout(width="100%"))
-        self.add_class("blogneo-studio")
         if self.session.history.problem:
             self.show_error(BlogneoError(self.session.history.problem))
         self._start(model)
@@ -175,34 +87,6 @@ class Studio(w.VBox):
         updates the workers hand over run here, since the kernel's loop cannot while a cell blocks.
         """
         return self.session.wait(timeout, pump=self._on_main.run_pending, settled=self._on_main.empty)
-
-    def params(self) -> SamplingParams:
-        """The SamplingParams the controls describe: the preset, with the sliders, seed and candidates on top."""
-        return self.snapshot(check=False).params
-
-    def snapshot(self, check: bool = True) -> Run:
-        """The run the controls describe now; bad values raise ParameterError (shown as a message)."""
-        prompt = self.prompt.value if check else "-"  # params() alone reads no text
-        return Run.of(self.model, self.mode.value, prompt, self.preset.value,
-                      {name: getattr(self, name).value for name in SLIDERS}, self.seed.value,
-                      self.num_candidates.value, self.sections.value, self.post_type.value,
-                      self.tone.value if check else "-", self.words.value, self.banned.value)
-
-    def show_error(self, error: Exception) -> None:
-        if isinstance(error, BlogneoError):
-            text = str(error)
-        else:
-            text = f"Something went wrong: {type(error).__name__}: {error}"
-        self.message.value = f'<div class="blogneo-error" style="color:#b00020">⚠ {html.escape(text)}</div>'
-
-    def show_note(self, text: str) -> None:
-        self.message.value = f'<div class="blogneo-note" style="color:#555">{html.escape(text)}</div>'
-
-    def _set_busy(self, busy: bool, stoppable: bool = False) -> None:
-        self.generate.disabled = busy or self.model is None
-        self.stop.disabled = not (busy and stoppable)
-        self.checkpoint.disabled = busy
-        self.restore.disabled = busy
 
     # --- models ------------------------------------------------------------------------------
 
@@ -233,15 +117,6 @@ class Studio(w.VBox):
         with self._quietly():
             self.checkpoint.options = options
             self.checkpoint.value = selected
-
-    @contextlib.contextmanager
-    def _quietly(self):
-        """Set controls from code without the observers reacting, whatever happens meanwhile."""
-        self._quiet = True
-        try:
-            yield
-        finally:
-            self._quiet = False
 
     @_guarded
     def _on_checkpoint(self, change) -> None:
@@ -294,20 +169,6 @@ class Studio(w.VBox):
     # --- controls ----------------------------------------------------------------------------
 
     @_guarded
-    def _on_preset(self, change) -> None:
-        if not self._quiet:
-            self._apply_preset(change["new"])
-
-    def _apply_preset(self, name: str) -> None:
-        preset = PRESETS[name]
-        for field in SLIDERS:
-            getattr(self, field).value = getattr(preset, field)
-
-    @_guarded
-    def _on_mode(self, change) -> None:
-        self.post_controls.layout.display = "" if change["new"] == "Whole post" else "none"
-
-    @_guarded
     def _on_length_or_candidates(self, change) -> None:
         if self.running or self._quiet:
             return
@@ -320,10 +181,6 @@ class Studio(w.VBox):
                 return  # a value the run itself will refuse, with its own message
             if ahead:
                 self.show_note(f"The next run starts by {ahead}.")
-
-    @_guarded
-    def _on_new_seed(self, _button=None) -> None:
-        self.seed.value = secrets.randbelow(MAX_SEED + 1)
 
     # --- generating --------------------------------------------------------------------------
 
@@ -412,18 +269,9 @@ class Studio(w.VBox):
     @_guarded
     def _on_restore(self, _button=None) -> None:
         restored = self.session.restore(self.history_list.value)  # checked before any control changes
-        entry, params, post = restored.entry, restored.params, restored.post
-        with self._quietly():
-            self.preset.value = entry.preset if entry.preset in PRESETS else "balanced"
-            self.prompt.value = entry.prompt
-            for field in SLIDERS:
-                getattr(self, field).value = getattr(params, field)
-            self.seed.value = entry.seed if entry.seed is not None else self.seed.value
-        self.num_candidates.value = params.num_candidates  # what fits is shown again for it
-        self.mode.value = entry.mode
+        entry, post = restored.entry, restored.post
+        self.show_entry(entry, restored.params)
         if post is not None:
-            self.sections.value, self.post_type.value, self.tone.value = entry.sections, entry.post_type, entry.tone
-            self.words.value, self.banned.value = entry.words, ", ".join(entry.banned)
             view = PostView(len(post.sections), self._on_regenerate_section, self._on_save_post)
             self._show(view)
             view.show(post)

@@ -449,3 +449,29 @@ def test_every_widget_change_happens_on_the_main_thread(make, random_model, monk
     assert not elsewhere, elsewhere
     values = [kind for _, kind, name in changes if name == "value"]
     assert values.count("HTML") > 10 and "IntProgress" in values  # streamed text and the load bar, all seen
+
+
+def test_the_studio_says_before_generate_when_a_change_of_candidates_or_length_will_compile(make, tiny_folder,
+                                                                                           tmp_path):
+    # A GPU's default path (compile=True), taken here on the CPU; nothing compiles until Generate.
+    import shutil
+
+    model = blogneo.load(shutil.copytree(tiny_folder, tmp_path / "compiled"), dtype="fp32", compile=True)
+    s = make(model)
+    s.prompt.value = "The old lighthouse"
+    s.temperature.value = 0.8
+    s.num_candidates.value = 3
+    assert "The next run starts by compiling for this CPU: a batch of 4 (3 shown" in s.message.value
+    assert "about 20 s on an H100" in s.message.value and not model.compiled  # said, not done
+    model.compiled.add((4, 256))  # as if a run of 3 or 4 had compiled it
+    s.message.value = ""
+    s.num_candidates.value = 4
+    s.max_new_tokens.value = 64  # another length in the same bucket
+    assert s.message.value == ""  # nothing to compile: nothing said
+
+
+def test_an_eager_model_says_nothing_when_the_candidates_change(make, tiny):
+    s = make(tiny)
+    s.temperature.value = 0.8
+    s.num_candidates.value = 3
+    assert "compiling" not in s.message.value
