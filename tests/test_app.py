@@ -376,3 +376,17 @@ def test_the_gradio_app_writes_a_whole_post_and_exports_its_markdown(tiny, tmp_p
         assert entry.mode == "Whole post" and entry.texts == [text]
     finally:
         app.close()
+
+
+def test_the_gradio_sliders_take_their_bounds_and_steps_from_the_table_of_fields(tiny, tmp_path):
+    pytest.importorskip("gradio", reason="the Gradio app is an extra: pip install 'blogneo[gradio]' (make setup does)")
+    import blogneo
+    from blogneo.fields import FIELD, SLIDERS
+
+    app = blogneo.gradio_app(tiny, history_path=tmp_path / "history.json", posts_dir=tmp_path / "posts")
+    sliders = {c.label: c for c in app.blocks.values() if type(c).__name__ == "Slider"}
+    for name in SLIDERS:
+        field, slider = FIELD[name], sliders[FIELD[name].label]
+        assert (slider.minimum, slider.maximum, slider.step) == field.slider
+        for position in (slider.minimum, slider.maximum):  # every position is a value the model takes
+            blogneo.SamplingParams(**{name: position})
