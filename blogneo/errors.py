@@ -17,3 +17,8 @@ class ParameterError(BlogneoError, ValueError):
 
 class NotEnoughMemoryError(BlogneoError, MemoryError):
     """Loading would need more memory than the device has free; refused before loading."""
+
+
+def said(error: BaseException) -> str:
+    """What a studio shows for an error: blogneo's own message, or what went wrong with its type."""
+    return str(error) if isinstance(error, BlogneoError) else f"Something went wrong: {type(error).__name__}: {error}"

@@ -343,10 +343,19 @@ COMPILE_SECONDS = 20
 def compile_note(model: LoadedModel, candidates: int, cache: int, shown: int | None = None) -> str:
     """What a run says before it compiles: for what, how long, and that the next run like it will not."""
     where = "GPU" if model.device.type == "cuda" else model.device.type.upper()
-    batch = f"{candidates} candidate(s)" if shown in (None, candidates) else \
-        f"a batch of {candidates} ({shown} shown; it serves {candidates // 2 + 1} to {candidates} candidates)"
+    if shown in (None, candidates):
+        batch = f"{candidates} candidate(s)"
+    else:  # the counts candidate_batch rounds up to this batch
+        served = min(n for n in range(1, candidates + 1) if candidate_batch(n) == candidates)
+        batch = f"a batch of {candidates} ({shown} shown; it serves {served} to {candidates} candidates)"
     return (f"compiling for this {where}: {batch}, a {cache}-token cache (about {COMPILE_SECONDS} s "
             "on an H100, longer on a CPU; once per model for each such pair)")
+
+
+def passing_note(text: str) -> bool:
+    """Whether a run's note is a compile's (``compile_note``), which the run's end makes old news; the others (a
+    compile that failed, a fall-back to fp32) say why the model now runs otherwise, and stay worth reading."""
+    return text.startswith("compiling for this ")
 
 
 def candidate_batch(candidates: int) -> int:
@@ -357,8 +366,9 @@ def candidate_batch(candidates: int) -> int:
     at most, instead of sixteen. The rows past those asked for end at their first token, and decoding a batch
     on a GPU is bound by reading the weights, not by its rows, so they cost little next to a compile. The
     rounding depends on the count alone, never on what compiled earlier, so a seed gives the same candidates
-    in every session: on a GPU, 3 candidates are the first 3 of the batch of 4. Eager runs (the CPU's default)
-    sample exactly the count asked for.
+    in every session: on a GPU, 3 candidates are the first 3 of the batch of 4. Eager runs (the CPU's default,
+    and a model whose compile failed) sample exactly the count asked for, as does a compiled run whose
+    rounded batch would not fit in free memory while the count asked for would.
 
     Example:
         >>> [candidate_batch(n) for n in (1, 2, 3, 4, 5, 8, 9, 16)]

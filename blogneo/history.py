@@ -67,10 +67,22 @@ class History:
         self._read()
 
     def add(self, entry: Entry) -> None:
+        """Keep ``entry`` after the file's own entries: another studio on the same file (a second notebook, the
+        Gradio app) may have added some since this one read it, and none is lost."""
         with self._lock:
-            self.entries = (self.entries + [entry])[-self.limit:]
+            self.entries = (self._on_disk() + [entry])[-self.limit:]
             data = {"format": FORMAT, "entries": [dataclasses.asdict(e) for e in self.entries]}
             replace_atomically(self.path, json.dumps(data, ensure_ascii=False, indent=1))
+
+    def _on_disk(self) -> list[Entry]:
+        """The file's entries now; this history's own when it cannot be read (set aside at the start, or gone)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") in READS:
+                return [Entry(**e) for e in data["entries"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return self.entries
 
     def _read(self) -> None:
         if not self.path.exists():

@@ -75,7 +75,7 @@ class Run:
             raise ParameterError("mode", f"mode={mode!r} is not one of {', '.join(MODES)}.")
         if preset not in PRESETS:
             raise ParameterError("preset", f"preset={preset!r} is not one of {', '.join(PRESETS)}.")
-        values = {name: round(float(value), 3) if FIELD[name].kind == "float" else _whole(value, name)
+        values = {name: _number(value, name) if FIELD[name].kind == "float" else _whole(value, name)
                   for name, value in knobs.items()}
         params = PRESETS[preset].replace(**values, seed=_whole(seed, "seed"),
                                          num_candidates=_whole(candidates, "num_candidates"))
@@ -107,6 +107,30 @@ def _whole(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
         raise ParameterError(name, f"{name}={value!r} must be a whole number.")
     return int(value)
+
+
+def _number(value, name: str) -> float:
+    """A control's number, to 3 decimals (what a slider's float arithmetic leaves); a ParameterError if none."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(name, f"{name}={value!r} must be a number.")
+    return round(float(value), 3)
+
+
+def model_line(model: LoadedModel) -> str:
+    """The line a studio shows under its title: which model, where, in what precision, and what kind."""
+    kind = "chat model: the prompt is a request" if model.chat else "base model: it continues the prompt"
+    compiled = ", compiled" if model.compile else ""
+    return f"{model.name} on {model.device.type}, {model.precision}{compiled} ({kind})"
+
+
+def defects_left(post: Post) -> str:
+    """What a studio says of a finished post's defects (what the retries could not avoid: named, never hidden);
+    "" when there are none."""
+    defects = post.defects()
+    if not defects:
+        return ""
+    return (f"{len(defects)} defect(s) left: " + "; ".join(map(str, defects)) +
+            ". Regenerate those sections, or try another seed.")
 
 
 def _now(function: Callable, *args) -> None:
@@ -162,16 +186,34 @@ class Jobs:
 
     def start(self, work: Callable[[Job], object], *, on_done: Callable = _ignore, on_error: Callable = _ignore,
               on_end: Callable = _ignore, on_update: Callable = _ignore, on_note: Callable = _ignore,
-              name: str = "blogneo-run") -> Job:
-        """Run ``work(job)`` on a worker thread; then ``on_done(result)`` or ``on_error(error)``, then ``on_end()``.
+              on_start: Callable[[], None] = _ignore, name: str = "blogneo-run") -> Job:
+        """Run ``work(job)`` on a worker thread; then ``on_done(result)`` or ``on_error(error)`` (an error in
+        ``on_done`` itself goes there too), then ``on_end()``. ``on_start()`` runs first, on the caller's thread,
+        before the worker can report anything: the state a view reads for this job.
 
-        Refuses, with a BusyError, while another job is going: one run at a time, whoever asks.
+        Refuses, with a BusyError, while another job is going: one run at a time, whoever asks. The runner is
+        busy until ``on_end`` is handed over, so a view that has not shown a result yet is never given another.
         """
         with self._starting:
             if self.busy:
                 raise BusyError("A run is going already: wait for it to end, or press Stop.")
             self._idle.clear()
+            try:
+                on_start()
+            except BaseException:
+                self._idle.set()
+                raise
             job = self.job = Job(self, on_update, on_note)
+
+        def done(result) -> None:
+            try:
+                on_done(result)
+            except Exception as error:  # noqa: BLE001 - a result that could not be kept is said, not lost
+                on_error(error)
+
+        def end() -> None:
+            self._idle.set()  # free once the view has everything: the result, then the end
+            on_end()
 
         def worker() -> None:
             try:
@@ -179,10 +221,9 @@ class Jobs:
             except Exception as error:  # noqa: BLE001 - handed to the view, never raised into the kernel
                 self.deliver(on_error, error)
             else:
-                self.deliver(on_done, result)
+                self.deliver(done, result)
             finally:
-                self.deliver(on_end)
-                self._idle.set()
+                self.deliver(end)
 
         threading.Thread(target=worker, name=name, daemon=True).start()
         return job
@@ -280,8 +321,8 @@ class Session:
 
         def done(result) -> None:
             candidates, entry = result
-            self.history.add(entry)  # first, so the run is kept whatever the view does next
-            self.candidates = candidates
+            self.candidates = candidates  # first, so they can be exported whatever happens to the history file
+            self.history.add(entry)
             on_done(candidates, entry)
 
         return self._start(run, work, done, on_texts, on_error, on_end, on_note)
@@ -301,8 +342,8 @@ class Session:
 
         def done(result) -> None:
             post, entry = result
-            self.history.add(entry)
             self.post = post
+            self.history.add(entry)
             on_done(post, entry)
 
         return self._start(run, work, done, on_event, on_error, on_end, on_note)
@@ -324,12 +365,15 @@ class Session:
                                on_note=on_note, name="blogneo-run")
 
     def _start(self, run: Run, work, done, on_update, on_error, on_end, on_note) -> Job:
-        job = self.jobs.start(work, on_update=on_update, on_done=done, on_error=on_error, on_end=on_end,
-                              on_note=on_note, name="blogneo-run")
-        self.run = run  # once it started: a refused second run leaves the first one's settings
-        if run.mode == "Text":
-            self.candidates = []
-        return job
+        def begin() -> None:  # before the worker can report: a refused run leaves the last one's settings
+            self.run = run
+            if run.mode == "Text":
+                self.candidates = []
+            else:
+                self.post = None  # a post stopped half-way is no post: Export and Save never take the last one
+
+        return self.jobs.start(work, on_update=on_update, on_done=done, on_error=on_error, on_end=on_end,
+                               on_note=on_note, on_start=begin, name="blogneo-run")
 
     # --- history, export ----------------------------------------------------------------------
 
@@ -357,6 +401,10 @@ class Session:
 
     def export(self, index: int) -> Path:
         """Candidate ``index`` of the latest text run as a Markdown file in ``posts_dir`` (never overwriting)."""
+        if not self.candidates:
+            raise BlogneoError("Nothing to export yet: Generate first.")
+        if not 0 <= index < len(self.candidates):
+            raise BlogneoError(f"There are {len(self.candidates)} candidate(s): export 1 to {len(self.candidates)}.")
         c, run = self.candidates[index], self.run
         meta = front_matter(_title(c.prompt), run.model, run.params, c.seed, prompt=c.prompt)
         body = c.text if run.model.chat else c.prompt + c.text  # a base model's text continues the prompt
@@ -378,4 +426,4 @@ def _title(prompt: str) -> str:
     return first if len(first) <= 80 else first[:79] + "…"
 
 
-__all__ = ["MODES", "BusyError", "Job", "Jobs", "Restored", "Run", "Session"]
+__all__ = ["MODES", "BusyError", "Job", "Jobs", "Restored", "Run", "Session", "defects_left", "model_line"]

@@ -18,13 +18,13 @@ from .ui_controls import Controls, _guarded  # first: it says what to install wh
 
 from .catalog import KNOWN
 from .files import offer_download
-from .generation import compile_ahead
+from .generation import compile_ahead, passing_note
 from .history import Entry
 from .loading import LoadedModel, default_spec
 from .memory import available_memory, fits, format_gib, load_footprint
 from .post import Post
 from .precision import resolve_device, resolve_dtype
-from .session import Session
+from .session import Session, defects_left, model_line
 from .ui_candidates import CandidatesView
 from .ui_post import PostView
 from .ui_updates import MainThread
@@ -150,17 +150,16 @@ class Studio(Controls):
 
     def _show_model(self) -> None:
         """The model line under the bar; a run's note there ("compiling for this GPU: ...") ends with the run."""
-        model = self.model
-        if model is None:
-            return
-        self.load_bar.value, self.load_bar.bar_style = 100, "success"
-        kind = "chat model: the prompt is a request" if model.chat else "base model: it continues the prompt"
-        compiled = ", compiled" if model.compile else ""
-        self.load_status.value = f"{model.name} on {model.device.type}, {model.precision}{compiled} ({kind})"
+        if self.model is not None:
+            self.load_bar.value, self.load_bar.bar_style = 100, "success"
+            self.load_status.value = model_line(self.model)
 
     def _run_note(self, text: str) -> None:
-        """A run's own note (a GPU's compile, said before it starts), under the model's bar until the run ends."""
+        """A run's own note, under the model's bar until the run ends (a GPU's compile, said before it starts);
+        one that says why the model now runs otherwise (fp32, no compile) stays in the message line too."""
         self.load_status.value = text
+        if not passing_note(text):
+            self.show_note(text)
 
     def _run_ended(self) -> None:
         self._show_model()
@@ -219,10 +218,9 @@ class Studio(Controls):
 
     def _show_post(self, view: PostView, post: Post) -> None:
         view.show(post)
-        defects = post.defects()  # what the retries could not avoid: named, never hidden
-        if defects:
-            self.show_note(f"{len(defects)} defect(s) left: " + "; ".join(map(str, defects)) +
-                           ". Regenerate those sections, or try another seed.")
+        left = defects_left(post)
+        if left:
+            self.show_note(left)
         self._refresh_history(select_last=True)
 
     @_guarded

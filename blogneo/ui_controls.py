@@ -12,7 +12,7 @@ import functools
 import html
 import secrets
 
-from .errors import BlogneoError
+from .errors import BlogneoError, said
 
 try:
     import ipywidgets as w
@@ -116,11 +116,7 @@ class Controls(w.VBox):
         self.add_class("blogneo-studio")
 
     def show_error(self, error: Exception) -> None:
-        if isinstance(error, BlogneoError):
-            text = str(error)
-        else:
-            text = f"Something went wrong: {type(error).__name__}: {error}"
-        self.message.value = f'<div class="blogneo-error" style="color:#b00020">⚠ {html.escape(text)}</div>'
+        self.message.value = f'<div class="blogneo-error" style="color:#b00020">⚠ {html.escape(said(error))}</div>'
 
     def show_note(self, text: str) -> None:
         self.message.value = f'<div class="blogneo-note" style="color:#555">{html.escape(text)}</div>'

@@ -4,7 +4,8 @@ The tutorial this course replaces ends with ``gr.Interface(fn=generate, ...)`` a
 This is that app with the studio's Text and Whole post modes: streaming, Stop, candidates, presets, and the
 Markdown exported to ``posts/`` and offered as a download. It is a view of a ``blogneo.session.Session``,
 like the notebook studio: the controls are read into a ``Run`` and the session runs it, so no rule of a run
-is written here. One job at a time, whoever clicks: a second Generate while one runs is told so.
+is written here. One run at a time, whoever clicks: a second Generate waits its turn, and Stop stops only
+the run of the page that started it.
 
 It needs Gradio 6 (Colab's preinstall): ``pip install "blogneo[gradio]"`` or ``pip install "gradio>=6.24,<7"``.
 """
@@ -18,8 +19,9 @@ import queue
 import secrets
 import sys
 import time
+from collections.abc import Callable
 
-from .errors import BlogneoError
+from .errors import BlogneoError, said
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no usage reports from a writer's machine
 try:
@@ -29,17 +31,21 @@ except ImportError as error:  # before anything heavier is imported, and before 
                        'it with: pip install "gradio>=6.24,<7", then run it again.') from error
 
 from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, SLIDERS
+from .generation import passing_note
 from .loading import LoadedModel, loaded
 from .post import MAX_SECTIONS, WORDS, PostEvent
 from .prompts import POST_TYPES, TONES
 from .sampling import PRESETS
-from .session import MODES, BusyError, Run, Session
+from .session import MODES, Run, Session, _whole, defects_left, model_line
 
 _END = object()
 
 
 def gradio_app(model: LoadedModel | str | None = None, *, history_path=None, posts_dir=None) -> gr.Blocks:
     """The writing studio as a Gradio app; ``.launch()`` it, as the tutorial did.
+
+    Gradio hands out files only from the working folder and its own temporary one: with ``posts_dir`` elsewhere,
+    launch with ``allowed_paths=[posts_dir]`` (``blogneo app --gradio`` does) so that Export's download works.
 
     Args:
         model: a LoadedModel, a spec to load now, or None for the default (GPT-Neo-125M, or ``embedded``
@@ -54,14 +60,15 @@ def gradio_app(model: LoadedModel | str | None = None, *, history_path=None, pos
     """
     session = Session(history_path, posts_dir)  # reports reach the handlers on the worker: Gradio streams them
     session.use(loaded(model))
-    return _build(session)
+    app = _build(session)
+    app.session = session  # serve() lets Gradio hand out the files in its posts folder
+    return app
 
 
 def _build(session: Session) -> gr.Blocks:
-    model = session.model
-    kind = "chat model: the prompt is a request" if model.chat else "base model: it continues the prompt"
+    owner: dict[str, str | None] = {"page": None}  # the page whose run is going: its Stop is the one that counts
     with gr.Blocks(title="blogneo studio", analytics_enabled=False) as app:
-        gr.Markdown(f"## blogneo studio\n{model.name} on {model.device.type}, {model.precision} ({kind})")
+        gr.Markdown(f"## blogneo studio\n{model_line(session.model)}")
         mode = gr.Radio(list(MODES), value="Text", label="Mode", elem_id="blogneo-mode")
         prompt = gr.Textbox(label="Prompt", lines=4, elem_id="blogneo-prompt",
                             placeholder="Start your post, or ask for one: e.g. 'Write a short blog post about why "
@@ -90,33 +97,27 @@ def _build(session: Session) -> gr.Blocks:
             export = gr.Button("Export Markdown", elem_id="blogneo-export")
         download = gr.File(label="Markdown", interactive=False, elem_id="blogneo-download")
 
-        def run_it(mode, prompt, preset, seed, candidates, sections, post_type, tone, words, banned, *values):
+        def run_it(request: gr.Request, mode, prompt, preset, seed, candidates, sections, post_type, tone, words,
+                   banned, *values):
             try:
                 run = Run.of(session.model, mode, prompt, preset, dict(zip(SLIDERS, values, strict=True)), seed,
                              candidates, sections, post_type, tone, words, banned)
-                yield from _stream(session, run)
-            except BlogneoError as error:
-                raise gr.Error(str(error), print_exception=False) from None
+                yield from _stream(session, run, lambda: owner.update(page=_page(request)))
             except Exception as error:  # noqa: BLE001 - said on the page, as the notebook studio says it
-                raise gr.Error(f"Something went wrong: {type(error).__name__}: {error}") from error
+                raise gr.Error(said(error), print_exception=not isinstance(error, BlogneoError)) from None
 
-        def stop_it():
-            session.stop()
+        def stop_it(request: gr.Request):
+            if owner["page"] == _page(request):  # another page's Stop leaves this run alone
+                session.stop()
 
         def export_it(index):
             try:
                 if session.run is not None and session.run.mode == "Whole post":
                     path = session.save_post()
                 else:
-                    if not session.candidates:
-                        raise BlogneoError("Nothing to export yet: Generate first.")
-                    number = int(index or 1)
-                    if not 1 <= number <= len(session.candidates):
-                        raise BlogneoError(f"There are {len(session.candidates)} candidate(s): export 1 to "
-                                           f"{len(session.candidates)}.")
-                    path = session.export(number - 1)
-            except BlogneoError as error:
-                raise gr.Error(str(error), print_exception=False) from None
+                    path = session.export(_whole(index or 1, "candidate") - 1)
+            except Exception as error:  # noqa: BLE001
+                raise gr.Error(said(error), print_exception=not isinstance(error, BlogneoError)) from None
             return str(path), f"Saved to {path}"
 
         def preset_chosen(name):
@@ -131,23 +132,33 @@ def _build(session: Session) -> gr.Blocks:
     return app
 
 
-def _stream(session: Session, run: Run):
-    """(text, status) as the run goes: the candidates' texts, or the post's parts as they are written."""
+def _page(request) -> str | None:
+    return getattr(request, "session_hash", None)
+
+
+def _stream(session: Session, run: Run, started: Callable[[], None] = lambda: None):
+    """(text, status) as the run goes: the candidates' texts, or the post's parts as they are written. Every
+    second without news it yields again, so a page that went away is noticed, and its run stopped."""
     reports: queue.SimpleQueue = queue.SimpleQueue()
     put = reports.put
     callbacks = {"on_done": lambda *result: put(("done", result)), "on_error": lambda error: put(("error", error)),
                  "on_end": lambda: put(_END), "on_note": lambda text: put(("note", text))}
     parts: dict[str, str] = {}
+    if run.mode == "Text":
+        session.generate(run, on_texts=lambda texts: put(("texts", texts)), **callbacks)
+    else:
+        session.write(run, on_event=lambda event: put(("event", event)), **callbacks)
+    started()
+    text, status, error, notes = "", "writing…", None, []
     try:
-        if run.mode == "Text":
-            session.generate(run, on_texts=lambda texts: put(("texts", texts)), **callbacks)
-        else:
-            session.write(run, on_event=lambda event: put(("event", event)), **callbacks)
-    except BusyError as error:
-        raise gr.Error(str(error), print_exception=False) from None
-    text, status, error = "", "writing…", None
-    try:
-        while (report := reports.get()) is not _END:
+        while True:
+            try:
+                report = reports.get(timeout=1)
+            except queue.Empty:
+                yield text, status
+                continue
+            if report is _END:
+                break
             what, value = report
             if what == "texts":
                 text = _candidates(value)
@@ -155,8 +166,11 @@ def _stream(session: Session, run: Run):
                 text = _post_so_far(parts, value)
             elif what == "note":
                 status = value
+                if not passing_note(value):
+                    notes.append(value)
             elif what == "done":
                 text, status = _finished(run, *value)
+                status = " ".join([status, *notes])  # why the model now runs otherwise, kept
             elif what == "error":
                 error = value
             yield text, status
@@ -164,7 +178,7 @@ def _stream(session: Session, run: Run):
         if session.running and run is session.run:
             session.stop()
     if error is not None:
-        raise error if isinstance(error, BlogneoError) else BlogneoError(f"{type(error).__name__}: {error}")
+        raise error
 
 
 def _candidates(texts: list[str]) -> str:
@@ -185,9 +199,8 @@ def _post_so_far(parts: dict[str, str], event: PostEvent) -> str:
 
 def _finished(run: Run, result, entry) -> tuple[str, str]:
     if run.mode == "Whole post":
-        defects = result.defects()
-        left = f"; {len(defects)} defect(s) left: " + "; ".join(map(str, defects)) if defects else ""
-        return result.to_markdown(), f"finished: a post of {len(result.sections)} section(s){left}. Export saves it."
+        left = defects_left(result)
+        return result.to_markdown(), f"finished: a post of {len(result.sections)} section(s). Export saves it. {left}"
     reasons = ", ".join(c.finish_reason for c in result)
     tokens = sum(c.new_tokens for c in result)
     return _candidates([c.text for c in result]), f"finished ({reasons}): {tokens} tokens, seed {entry.seed}"
@@ -202,8 +215,10 @@ def serve(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool
     """
     said = io.StringIO()  # Gradio's own launch text, several lines; blogneo says what matters in one
     with contextlib.redirect_stdout(said):
+        session = getattr(app, "session", None)
         app.queue().launch(server_name=host, server_port=port, share=share, inbrowser=open_browser,
-                           prevent_thread_lock=True, quiet=True, show_error=True)
+                           prevent_thread_lock=True, quiet=True, show_error=True,
+                           allowed_paths=[str(session.posts_dir.resolve())] if session else None)
     print(f"blogneo: serving the studio at http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
     if share:
         where = f"a public link: {app.share_url}" if app.share_url else \

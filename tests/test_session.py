@@ -215,20 +215,69 @@ def test_export_writes_a_candidate_and_never_overwrites(session, tiny):
     assert session.candidates[0].text.strip()[:20] in first.read_text(encoding="utf-8")
 
 
-def test_the_history_is_written_under_a_lock_from_any_thread(tmp_path):
+def test_two_studios_on_one_history_file_keep_each_other_s_runs(tmp_path):
+    # The notebook studio and the Gradio app, or two notebooks: each adds after what the file holds now.
     from blogneo.history import Entry, History
 
-    history = History(tmp_path / "history.json")
     params = blogneo.SamplingParams(seed=1).to_dict()
+    first, second = History(tmp_path / "history.json"), History(tmp_path / "history.json")
+    for i, history in enumerate((first, second, first)):
+        history.add(Entry(prompt=f"run {i}", model="m", preset="balanced", params=params, texts=["t"],
+                          finish_reasons=["eos"]))
+    assert [e.prompt for e in History(tmp_path / "history.json").entries] == ["run 0", "run 1", "run 2"]
+    assert [e.prompt for e in first.entries] == ["run 0", "run 1", "run 2"]
 
-    def add(i):
-        for k in range(10):
-            history.add(Entry(prompt=f"{i}-{k}", model="m", preset="balanced", params=params, texts=["t"],
-                              finish_reasons=["eos"]))
 
-    threads = [threading.Thread(target=add, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(history.entries) == 40 and len(History(tmp_path / "history.json").entries) == 40
+def test_the_runner_stays_busy_until_the_view_has_the_end(tmp_path):
+    # The notebook hands reports to the kernel's main thread; until they run there, no second run may start.
+    from blogneo.session import Jobs
+
+    handed: list = []
+    jobs = Jobs(deliver=lambda function, *args: handed.append((function, args)))
+    said = Reports()
+    jobs.start(lambda job: 42, **said.callbacks("on_done", "on_end"))
+    deadline = threading.Event()
+    while len(handed) < 2 and not deadline.wait(0.01):
+        pass
+    assert jobs.busy and said.said == []  # the worker is done; the view has seen nothing yet
+    with pytest.raises(BusyError):
+        jobs.start(lambda job: 0)
+    for function, args in handed:
+        function(*args)
+    assert not jobs.busy and said.said == [("on_done", (42,)), ("on_end", ())]
+
+
+def test_a_result_that_cannot_be_kept_is_an_error_and_the_text_stays(session, tiny, monkeypatch):
+    session.use(tiny)
+    said = Reports()
+
+    def full(entry):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(session.history, "add", full)
+    session.generate(text_run(tiny), **said.callbacks("on_done", "on_error", "on_end"))
+    assert session.wait(60)
+    assert said.kinds() == ["on_error", "on_end"] and "No space left" in str(said.last("on_error")[0])
+    assert session.candidates and session.export(0).exists()  # the text can still be saved
+
+
+def test_a_post_stopped_half_way_is_never_saved_as_the_one_before(session, slow_model):
+    session.use(slow_model)
+    session.write(post_run(slow_model, max_new_tokens=24))
+    assert session.wait(300) and session.post is not None
+    said = Reports()
+    session.write(post_run(slow_model, "The old lighthouse", max_new_tokens=24), **said.callbacks("on_error"))
+    session.stop()
+    assert session.wait(60) and "stopped" in str(said.last("on_error")[0])
+    with pytest.raises(BlogneoError, match="There is no post to save"):
+        session.save_post()
+
+
+def test_controls_from_a_web_form_are_checked(tiny):
+    with pytest.raises(ParameterError, match="temperature=None must be a number"):
+        Run.of(tiny, "Text", "Hello", "balanced", {"temperature": None}, 1, 1)
+    with pytest.raises(ParameterError, match="seed=1.5 must be a whole number"):
+        Run.of(tiny, "Text", "Hello", "balanced", {}, 1.5, 1)
+    run = Run.of(tiny, "Whole post", "Baking bread", "creative", {"temperature": 0.8500001, "top_k": 40.0}, 3.0,
+                 2, 2, "how-to", "calm", 60, None)
+    assert (run.params.temperature, run.params.top_k, run.params.seed, run.banned) == (0.85, 40, 3, ())
