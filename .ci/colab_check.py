@@ -9,6 +9,7 @@
    preinstalled may be replaced, and blogneo.check_runtime(BLOGNEO_COMMIT) must pass at once:
    no restart. Then a runtime that has another blogneo from an earlier commit (an older notebook's
    install): the same cell must replace it, although its version number is the same.
+   Then the tutorial's Gradio app on Colab's Gradio: built, served, and a short run through Gradio's client.
 3. Notebooks 01-05 run to the end in a kernel of that environment, offline, on the embedded model.
 4. An older runtime, with transformers 4.x loaded: the same cell upgrades it, check_runtime() says
    in one line to restart, and after the "restart" (a new process) it passes.
@@ -32,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # What Colab's GPU runtime preinstalls and the course touches, at its published versions.
 COLAB = ["torch==2.11.0", "transformers==5.15.0", "ipywidgets==7.7.1", "accelerate==1.14.0", "peft==0.20.0",
-         "numpy==2.1.3", "ipykernel", "matplotlib", "nbclient",
+         "numpy==2.1.3", "gradio==6.24.0", "ipykernel", "matplotlib", "nbclient",
          # not on Colab's published list: the lowest versions transformers 5.15 can run with, which are blogneo's
          # floors too (pyproject.toml), so that blogneo runs here on the lowest versions it declares. (tokenizers
          # 0.22.0 is transformers 5.15's own floor, but requires huggingface-hub below 1.0, which 5.15 refuses.)
@@ -105,6 +106,7 @@ def main() -> int:
     try:
         python = str(_environment(work, base, said))
         _today(python, head)
+        _gradio(python)
         _other_commit(python, head)
         _notebooks(python, work)
         _older(python, head)
@@ -163,6 +165,34 @@ def _today(python: str, head: str) -> None:
         raise SystemExit(f"the install replaced what Colab preinstalled: {changed} (Colab has {KEPT})")
     print(f"   check_runtime() True, no restart; Colab's {', '.join(f'{n} {v}' for n, v in KEPT.items())} kept",
           flush=True)
+
+
+# Run by the environment's python: the app on Colab's Gradio, served, and a short text run through its client.
+GRADIO_RUN = r'''
+import socket, blogneo, gradio
+from gradio_client import Client
+from blogneo.fields import SLIDERS
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+app = blogneo.gradio_app("embedded")
+app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+knobs = [getattr(blogneo.PRESETS["balanced"], n) for n in SLIDERS]
+knobs[SLIDERS.index("max_new_tokens")] = 16
+text, status = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+    "Text", "Write one sentence about tea.", "balanced", 1, 1, 4, "opinion", "friendly", 100, "", *knobs,
+    api_name="/run_it")
+app.close()
+print("gradio", gradio.__version__, "|", status, "|", text[:60])
+'''
+
+
+def _gradio(python: str) -> None:
+    print(f"colab-check: the Gradio app on Colab's gradio {KEPT['gradio']}", flush=True)
+    done = subprocess.run([python, "-c", GRADIO_RUN], capture_output=True, text=True, env={**os.environ, **OFFLINE})
+    last = (done.stdout.strip().splitlines() or [""])[-1]
+    if done.returncode != 0 or not last.startswith(f"gradio {KEPT['gradio']} | finished ("):
+        raise SystemExit(f"the Gradio app did not run on Colab's Gradio:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    print(f"   {last}", flush=True)
 
 
 def _other_commit(python: str, head: str) -> None:
