@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BlogneoError, ParameterError
+from .fields import POST_DEFAULTS
 from .files import create, slugify
 from .markdown import document, read
 from .post import check_settings
@@ -42,10 +43,10 @@ class Row:
 
     line: int
     topic: str
-    tone: str = "friendly"
-    post_type: str = "opinion"
-    sections: int = 4
-    words: int = 100
+    tone: str = POST_DEFAULTS["tone"]
+    post_type: str = POST_DEFAULTS["post_type"]
+    sections: int = POST_DEFAULTS["sections"]
+    words: int = POST_DEFAULTS["words"]
     preset: str = "balanced"
     seed: int | None = None  # None: one derived from the recipe, so that a rerun writes the same post
     model: str | None = None  # None: the run's model

@@ -16,7 +16,7 @@ from pathlib import Path
 import blogneo
 
 from .errors import BlogneoError
-from .fields import FIELDS
+from .fields import FIELDS, POST_DEFAULTS
 from .files import create
 
 
@@ -60,12 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     write.add_argument("--out", type=Path, help="also write the text to this file (never overwritten); with "
                                                 "--post, the folder to save the post in")
     write.add_argument("--post", action="store_true", help="write a whole post: title, outline, sections, Markdown")
-    write.add_argument("--sections", type=int, default=4, help="sections in a whole post (default 4)")
-    write.add_argument("--type", dest="post_type", default="opinion", metavar="TYPE",
-                       help="with --post: how-to, listicle, opinion (default), review or 'personal story'")
-    write.add_argument("--tone", default="friendly",
-                       help="with --post: friendly (default), professional, persuasive, humorous, or your own words")
-    write.add_argument("--words", type=int, default=100, help="with --post: target words per part (default 100)")
+    write.add_argument("--sections", type=int, default=POST_DEFAULTS["sections"],
+                       help=f"sections in a whole post (default {POST_DEFAULTS['sections']})")
+    write.add_argument("--type", dest="post_type", default=POST_DEFAULTS["post_type"], metavar="TYPE",
+                       help="with --post: how-to, listicle, opinion, review or 'personal story' "
+                            f"(default {POST_DEFAULTS['post_type']})")
+    write.add_argument("--tone", default=POST_DEFAULTS["tone"],
+                       help="with --post: friendly, professional, persuasive, humorous, or your own words "
+                            f"(default {POST_DEFAULTS['tone']})")
+    write.add_argument("--words", type=int, default=POST_DEFAULTS["words"],
+                       help=f"with --post: target words per part (default {POST_DEFAULTS['words']})")
     write.add_argument("--ban", action="append", default=[], metavar="PHRASE",
                        help="a phrase the text may not contain (repeatable); in a --post a few clichés always are")
     write.add_argument("--examples", type=Path, metavar="POSTS_DIR",

@@ -105,6 +105,11 @@ FIELDS = (
           unset="no limit but max_new_tokens"),
 )
 FIELD = {f.name: f for f in FIELDS}
+
+#: A whole post's settings when none are given: sections, type, tone and target words per prose part. Read here by
+#: ``write_post``, the CLI, both studios and the calendar, so a default is written once.
+POST_DEFAULTS = {"sections": 4, "post_type": "opinion", "tone": "friendly", "words": 100}
+
 SLIDERS = tuple(f.name for f in FIELDS if f.slider)
 
-__all__ = ["FIELD", "FIELDS", "MAX_CANDIDATES", "MAX_SEED", "SLIDERS", "Field"]
+__all__ = ["FIELD", "FIELDS", "MAX_CANDIDATES", "MAX_SEED", "POST_DEFAULTS", "SLIDERS", "Field"]

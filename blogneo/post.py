@@ -36,6 +36,7 @@ from .defects import DRIFT, DRIFT_PARTS, Defect, before_defects, check_post, fin
 from .display import HTML
 from .errors import BlogneoError, ParameterError
 from .examples import Examples, Excerpt, example_budget
+from .fields import POST_DEFAULTS
 from .files import offer_download, slugify, write_new
 from .generation import Candidate, Stream
 from .lens import score_text, topic_pmi
@@ -156,8 +157,9 @@ class Post:
         (7, 3)
     """
 
-    def __init__(self, topic: str, model: LoadedModel, params: SamplingParams, post_type: str = "opinion",
-                 tone: str = "friendly", words: int = 100, examples: Examples | None = None):
+    def __init__(self, topic: str, model: LoadedModel, params: SamplingParams,
+                 post_type: str = POST_DEFAULTS["post_type"], tone: str = POST_DEFAULTS["tone"],
+                 words: int = POST_DEFAULTS["words"], examples: Examples | None = None):
         self.topic, self.model, self.params = topic, model, params
         self.post_type, self.tone, self.words = post_type, tone, words
         self.examples = examples  # the writer's posts it writes like (``write_post(..., examples=)``), or None
@@ -349,9 +351,10 @@ def check_settings(topic: str, sections: int, post_type: str, tone: str, words: 
     return tone
 
 
-def write_post(topic: str, model: LoadedModel | str | None = None, sections: int = 4,
-               params: SamplingParams | str | None = None, *, post_type: str = "opinion", tone: str = "friendly",
-               words: int = 100, banned: tuple[str, ...] | list[str] = (),
+def write_post(topic: str, model: LoadedModel | str | None = None, sections: int = POST_DEFAULTS["sections"],
+               params: SamplingParams | str | None = None, *, post_type: str = POST_DEFAULTS["post_type"],
+               tone: str = POST_DEFAULTS["tone"], words: int = POST_DEFAULTS["words"],
+               banned: tuple[str, ...] | list[str] = (),
                on_event: Callable[[PostEvent], None] | None = None,
                cancel: threading.Event | None = None, examples=None,
                progress: Callable[[str], None] | None = None) -> Post:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BlogneoError, ParameterError
-from .fields import FIELD
+from .fields import FIELD, POST_DEFAULTS
 from .files import write_new
 from .generation import Candidate, stream
 from .history import Entry, History
@@ -61,14 +61,15 @@ class Run:
     preset: str
     sections: int
     model: LoadedModel
-    post_type: str = "opinion"  # the Whole post mode's controls
-    tone: str = "friendly"
-    words: int = 100
+    post_type: str = POST_DEFAULTS["post_type"]  # the Whole post mode's controls
+    tone: str = POST_DEFAULTS["tone"]
+    words: int = POST_DEFAULTS["words"]
     banned: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, model: LoadedModel, mode: str, prompt: str, preset: str, knobs: dict, seed, candidates,
-           sections=4, post_type: str = "opinion", tone: str = "friendly", words=100, banned: str = "") -> Run:
+           sections=POST_DEFAULTS["sections"], post_type: str = POST_DEFAULTS["post_type"],
+           tone: str = POST_DEFAULTS["tone"], words=POST_DEFAULTS["words"], banned: str = "") -> Run:
         """The run a view's controls describe, checked: ``knobs`` are the sliders' values by field name (on top
         of the preset), ``banned`` the ban box's comma-separated phrases. Bad values raise ParameterError."""
         if mode not in MODES:

@@ -21,7 +21,7 @@ except ImportError as error:  # before anything heavier is imported, and before 
                        f'({error}). Install it with: pip install "ipywidgets>=7.7,<9", then restart the kernel and run '
                        'the cell again.') from error
 
-from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, SLIDERS
+from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, POST_DEFAULTS, SLIDERS
 from .files import on_colab
 from .history import Entry
 from .post import MAX_SECTIONS, WORDS
@@ -54,12 +54,15 @@ class Controls(w.VBox):
         full = w.Layout(width="100%")
         self.mode = w.ToggleButtons(options=list(MODES), value="Text",
                                     tooltips=["continue or answer the prompt", "write a post about the prompt"])
-        self.sections = w.IntSlider(4, min=1, max=MAX_SECTIONS, description="sections", layout=w.Layout(width="300px"))
+        self.sections = w.IntSlider(POST_DEFAULTS["sections"], min=1, max=MAX_SECTIONS, description="sections",
+                                    layout=w.Layout(width="300px"))
         short = {"style": {"description_width": "50px"}, "layout": w.Layout(width="240px")}
-        self.post_type = w.Dropdown(options=list(POST_TYPES), value="opinion", description="type", **short)
-        self.tone = w.Combobox(options=list(TONES), value="friendly", description="tone", ensure_option=False,
-                               placeholder="or your own words", **short)
-        self.words = w.IntSlider(100, min=WORDS[0], max=WORDS[1], step=10, description="words", **short)
+        self.post_type = w.Dropdown(options=list(POST_TYPES), value=POST_DEFAULTS["post_type"],
+                                    description="type", **short)
+        self.tone = w.Combobox(options=list(TONES), value=POST_DEFAULTS["tone"], description="tone",
+                               ensure_option=False, placeholder="or your own words", **short)
+        self.words = w.IntSlider(POST_DEFAULTS["words"], min=WORDS[0], max=WORDS[1], step=10, description="words",
+                                 **short)
         self.banned = w.Text(placeholder="phrases the post may not contain, comma-separated", description="ban",
                              style={"description_width": "50px"}, layout=w.Layout(width="100%"))
         self.post_controls = w.VBox([w.HBox([self.post_type, self.tone, self.words]), self.banned],

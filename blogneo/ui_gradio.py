@@ -7,7 +7,7 @@ like the notebook studio: the controls are read into a ``Run`` and the session r
 is written here. One run at a time, whoever clicks: a second Generate waits its turn, and Stop stops only
 the run of the page that started it.
 
-It needs Gradio 6 (Colab's preinstall): ``pip install "blogneo[gradio]"`` or ``pip install "gradio>=6.24,<7"``.
+It needs Gradio 6 (Colab's preinstall; elsewhere ``pip install "gradio>=6.24,<7"``, which ``make setup`` does).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ except ImportError as error:  # before anything heavier is imported, and before 
     raise BlogneoError(f'blogneo.gradio_app() needs Gradio, which this Python cannot import ({error}). Install '
                        'it with: pip install "gradio>=6.24,<7", then run it again.') from error
 
-from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, SLIDERS
+from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, POST_DEFAULTS, SLIDERS
 from .generation import passing_note
 from .loading import LoadedModel, loaded
 from .post import MAX_SECTIONS, WORDS, PostEvent
@@ -74,10 +74,10 @@ def _build(session: Session) -> gr.Blocks:
                             placeholder="Start your post, or ask for one: e.g. 'Write a short blog post about why "
                                         "I bike to work.'")
         with gr.Row(visible=False) as post_controls:  # the Whole post mode's
-            sections = gr.Slider(1, MAX_SECTIONS, value=4, step=1, label="sections")
-            post_type = gr.Dropdown(list(POST_TYPES), value="opinion", label="type")
-            tone = gr.Dropdown(list(TONES), value="friendly", label="tone", allow_custom_value=True)
-            words = gr.Slider(WORDS[0], WORDS[1], value=100, step=10, label="words")
+            sections = gr.Slider(1, MAX_SECTIONS, value=POST_DEFAULTS["sections"], step=1, label="sections")
+            post_type = gr.Dropdown(list(POST_TYPES), value=POST_DEFAULTS["post_type"], label="type")
+            tone = gr.Dropdown(list(TONES), value=POST_DEFAULTS["tone"], label="tone", allow_custom_value=True)
+            words = gr.Slider(WORDS[0], WORDS[1], value=POST_DEFAULTS["words"], step=10, label="words")
             banned = gr.Textbox(label="ban", placeholder="phrases the post may not contain, comma-separated")
         with gr.Row():
             preset = gr.Dropdown(list(PRESETS), value="balanced", label="Preset")

@@ -219,7 +219,7 @@ def test_the_studio_without_ipywidgets_says_what_to_install_before_loading_anyth
 
     monkeypatch.setattr(blogneo.loading, "load", no_loading)
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # `import ipywidgets` fails, as when it is not installed
-    for module in ("blogneo.ui", "blogneo.ui_post", "blogneo.ui_candidates"):
+    for module in ("blogneo.ui", "blogneo.ui_controls", "blogneo.ui_post", "blogneo.ui_candidates"):
         monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.delitem(vars(blogneo), "studio", raising=False)  # the lazy API caches what it imported
     with pytest.raises(blogneo.BlogneoError, match=r'pip install "ipywidgets>=7.7,<9"') as caught:
