@@ -9,8 +9,9 @@
    preinstalled may be replaced, and blogneo.check_runtime(BLOGNEO_COMMIT) must pass at once:
    no restart. Then a runtime that has another blogneo from an earlier commit (an older notebook's
    install): the same cell must replace it, although its version number is the same.
-   Then the tutorial's Gradio app on Colab's Gradio: built, served, and a short run through Gradio's client.
 3. Notebooks 01-05 run to the end in a kernel of that environment, offline, on the embedded model.
+   Then Colab's Gradio (6.24, with the huggingface-hub it needs, above blogneo's floor): the tutorial's Gradio
+   app is built, served, and makes a short run through Gradio's client.
 4. An older runtime, with transformers 4.x loaded: the same cell upgrades it, check_runtime() says
    in one line to restart, and after the "restart" (a new process) it passes.
 
@@ -33,12 +34,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # What Colab's GPU runtime preinstalls and the course touches, at its published versions.
 COLAB = ["torch==2.11.0", "transformers==5.15.0", "ipywidgets==7.7.1", "accelerate==1.14.0", "peft==0.20.0",
-         "numpy==2.1.3", "gradio==6.24.0", "ipykernel", "matplotlib", "nbclient",
+         "numpy==2.1.3", "ipykernel", "matplotlib", "nbclient",
          # not on Colab's published list: the lowest versions transformers 5.15 can run with, which are blogneo's
          # floors too (pyproject.toml), so that blogneo runs here on the lowest versions it declares. (tokenizers
          # 0.22.0 is transformers 5.15's own floor, but requires huggingface-hub below 1.0, which 5.15 refuses.)
          "tokenizers==0.22.1", "huggingface-hub==1.5.0"]
 KEPT = dict(p.split("==") for p in COLAB if "==" in p)  # what the install must leave as it is
+# Colab's Gradio, installed after the floors' steps: it needs huggingface-hub 1.16 or later, above blogneo's floor
+GRADIO = "gradio==6.24.0"
 OLDER = "transformers==4.57.3"  # the last 4.x, as Colab shipped until 2026
 COLAB_PYTHON = "3.13"
 NOTEBOOKS = ["01_setup", "02_loading_checkpoints", "03_sampling_parameters", "04_widget_ui",
@@ -106,9 +109,9 @@ def main() -> int:
     try:
         python = str(_environment(work, base, said))
         _today(python, head)
-        _gradio(python)
         _other_commit(python, head)
         _notebooks(python, work)
+        _gradio(python)
         _older(python, head)
     finally:
         if not args.keep:
@@ -187,10 +190,12 @@ print("gradio", gradio.__version__, "|", status, "|", text[:60])
 
 
 def _gradio(python: str) -> None:
-    print(f"colab-check: the Gradio app on Colab's gradio {KEPT['gradio']}", flush=True)
+    version = GRADIO.split("==")[1]
+    print(f"colab-check: the Gradio app on Colab's gradio {version}", flush=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", GRADIO], check=True)
     done = subprocess.run([python, "-c", GRADIO_RUN], capture_output=True, text=True, env={**os.environ, **OFFLINE})
     last = (done.stdout.strip().splitlines() or [""])[-1]
-    if done.returncode != 0 or not last.startswith(f"gradio {KEPT['gradio']} | finished ("):
+    if done.returncode != 0 or not last.startswith(f"gradio {version} | finished ("):
         raise SystemExit(f"the Gradio app did not run on Colab's Gradio:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
     print(f"   {last}", flush=True)
 
