@@ -87,13 +87,15 @@ class App:
     process: subprocess.Popen
 
 
-def _start_app(tmp_path: Path) -> App:
+def _start_app(tmp_path: Path, *extra: str, log: str = "voila.log") -> App:
+    """`blogneo app` (Voila; with "--gradio" among ``extra``, the Gradio app) on a free port, once it answers."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "BLOGNEO_MODEL"}  # offline, the default is `embedded`
     env.update(HF_HUB_OFFLINE="1", BLOGNEO_HISTORY=str(tmp_path / "history.json"))
-    log = tmp_path / "voila.log"
+    log = tmp_path / log
     process = subprocess.Popen(
-        [sys.executable, "-m", "blogneo.cli", "app", "--no-browser", f"--port={port}", f"--posts={tmp_path / 'posts'}"],
+        [sys.executable, "-m", "blogneo.cli", "app", *extra, "--no-browser", f"--port={port}",
+         f"--posts={tmp_path / 'posts'}"],
         env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         # Ctrl+C as a terminal delivers it, even when this run was started in the background, where a shell ignores
         # SIGINT for its children (and Python then installs no KeyboardInterrupt handler)
@@ -101,6 +103,13 @@ def _start_app(tmp_path: Path) -> App:
     url = f"http://127.0.0.1:{port}/"
     _wait_for(url, process, log)
     return App(url, port, process)
+
+
+def _keep_figures(name: str, figures: dict, screenshot: Path) -> None:
+    """A browser test's figures beside its screenshot in tests/output/, printed too."""
+    (OUTPUT / f"{name}.json").write_text(json.dumps({**figures, "screenshot": str(screenshot)}, indent=1))
+    print(figures)
+    assert screenshot.stat().st_size > 10_000
 
 
 def _stop(app: App) -> None:
@@ -179,11 +188,8 @@ def test_type_generate_see_text_stream_stop_and_screenshot(app):
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
-    figures = {"click_to_first_text_s": round(first_text, 3), "stop_to_idle_s": round(stop_to_idle, 3),
-               "screenshot": str(screenshot)}
-    (OUTPUT / "studio-browser.json").write_text(json.dumps(figures, indent=1))
-    print(figures)
-    assert screenshot.stat().st_size > 10_000
+    _keep_figures("studio-browser", {"click_to_first_text_s": round(first_text, 3),
+                                     "stop_to_idle_s": round(stop_to_idle, 3)}, screenshot)
 
 
 def test_sigterm_stops_voila_and_its_kernels_and_frees_the_port(app):
@@ -233,18 +239,7 @@ def test_make_lab_starts_jupyterlab_and_says_when_it_allows_root(tmp_path):
 
 
 def _start_gradio(tmp_path: Path, *extra: str) -> App:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "BLOGNEO_MODEL"}  # offline, the default is `embedded`
-    env.update(HF_HUB_OFFLINE="1", BLOGNEO_HISTORY=str(tmp_path / "history.json"))
-    log = tmp_path / "gradio.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "blogneo.cli", "app", "--gradio", "--no-browser", f"--port={port}",
-         f"--posts={tmp_path / 'posts'}", *extra],
-        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    url = f"http://127.0.0.1:{port}/"
-    _wait_for(url, process, log)
-    return App(url, port, process)
+    return _start_app(tmp_path, "--gradio", *extra, log="gradio.log")
 
 
 @pytest.fixture(scope="module")
@@ -318,11 +313,8 @@ def test_gradio_type_generate_see_text_stream_stop_and_export(gradio):
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
-    figures = {"click_to_first_words_s": round(first_text, 3), "stop_to_end_s": round(stop_to_end, 3),
-               "screenshot": str(screenshot)}
-    (OUTPUT / "gradio-browser.json").write_text(json.dumps(figures, indent=1))
-    print(figures)
-    assert screenshot.stat().st_size > 10_000
+    _keep_figures("gradio-browser", {"click_to_first_words_s": round(first_text, 3),
+                                     "stop_to_end_s": round(stop_to_end, 3)}, screenshot)
 
 
 def test_sigterm_stops_the_gradio_app_and_frees_the_port(gradio):
