@@ -43,6 +43,7 @@ from .text import (
     keywords,
     ngram_repeats,
     shares_stem,
+    straight,
     title_phrases,
     topic_share,
     trim_to_sentence,
@@ -214,7 +215,7 @@ def _unbalanced(text: str) -> tuple[int, str] | None:
     """Where a bracket, a double quote or a code fence is left open or closed without opening, and what it is:
     debris of a cut or pasted text ('...that morning." I took', 'flour and yeast).'). "a)" and "1)" as a list's
     markers are no brackets."""
-    plain = _LIST_MARKER.sub(" ", text.translate(_STRAIGHT_QUOTES))
+    plain = _LIST_MARKER.sub(" ", straight(text))
     for opening, closing in (("(", ")"), ("[", "]")):
         depth = 0
         for i, c in enumerate(plain):
@@ -230,7 +231,6 @@ def _unbalanced(text: str) -> tuple[int, str] | None:
     return None
 
 
-_STRAIGHT_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"'})
 _LIST_MARKER = re.compile(r"(?:^|(?<=\s))(?:[a-z]|\d{1,2})\)(?=\s)", re.M)  # "a) soil" or "1) water": a list's marker
 
 

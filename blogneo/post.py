@@ -4,11 +4,12 @@ Each step is one generation (the outline is one short generation per heading) wi
 derived from the post's seed (``params.seed``), so the same topic, model, params and controls (post
 type, tone, words, banned phrases) give the same post. Stop strings keep each step to its part.
 With ``params.num_candidates > 1`` every step generates that many in one batch and keeps the best
-by ``blogneo.text.score`` (documented there); a candidate with a defect (``blogneo.defects``)
-loses to any without, and a step with no defect-free candidate retries with new seeds. A prose
-part still without one tries the clean start of each candidate (the whole sentences before its first
-defect) and then more rounds, so no section is left empty. Every candidate's score and defects are
-kept, so a reader can see why one won. Cleaning and scoring the text are plain functions in
+by ``blogneo.text.score`` (documented there; ``blogneo.text.best`` reads a candidate's fluency only where it
+decides); a candidate with a defect (``blogneo.defects``) loses to any without, and a step with no defect-free
+candidate retries with new seeds. A prose candidate whose clean start (the whole sentences before its first blocking
+defect) has most of the target words is a candidate at once; a prose part still without a clean one after three
+rounds tries every candidate's clean start and then more rounds, so no section is left empty. Every candidate's score
+and defects are kept, so a reader can see why one won. Cleaning and scoring the text are plain functions in
 ``blogneo.text``; this module runs the steps.
 
 How each kind of step is written is one table, ``STEPS`` (a ``StepSpec`` each: template, the part the checker
@@ -47,6 +48,7 @@ from .sampling import SamplingParams, resolve_params
 from .text import (
     VAGUE,
     Scored,
+    best,
     clean_description,
     clean_heading,
     clean_prose,
@@ -65,6 +67,8 @@ HEADING_ATTEMPTS = 6  # a heading or a description is short: more rounds cost li
 PROSE_ATTEMPTS = 5  # a prose part with no clean candidate in ATTEMPTS rounds gets more, and keeps the start of each
 # candidate before its first blocking defect as one more (defects.before_defects): left empty, a section showed a bare
 # heading; and a start a little short reads better than a candidate that ran into junk lines
+WHOLE_START = 0.7  # a prose candidate's clean start with this share of the target words is a candidate at once (a
+# section that ends "I hope this helps!" is a section without it), instead of costing another round (8-10 s)
 MAX_SECTIONS = 10  # sections between the introduction and the conclusion: 1 to this
 WORDS = (30, 400)  # target words per prose part: from, to
 TOKENS_PER_WORD = 1.5  # a prose part's token budget is its target words times this (English: about 1.3)
@@ -307,7 +311,8 @@ class Post:
                 won = c.text == part.text or (part.step == "outline" and c.text in self.headings)
                 chosen = "✔" if won else ""
                 short = c.text if len(c.text) <= 70 else c.text[:69] + "…"
-                cells = [name, chosen, f"{c.score:.2f}", f"{c.fluency:.2f}", f"{c.on_topic:.2f}", str(c.repetition),
+                fluency = "–" if c.fluency is None else f"{c.fluency:.2f}"  # not read: it could not decide
+                cells = [name, chosen, f"{c.score:.2f}", fluency, f"{c.on_topic:.2f}", str(c.repetition),
                          "; ".join(f"{d.kind} at {d.where}: {d.excerpt!r}" for d in c.defects) or "none", short]
                 rows.append("".join(f"<td style='text-align:left'>{html.escape(x)}</td>" for x in cells))
                 lines.append(" | ".join(cells))
@@ -643,9 +648,13 @@ class Writer:
         # the writer's voice is in the prose; short steps keep their own format examples, and their cost
         excerpts = post.excerpts if spec.prose else []
 
+        model_wrote: dict[str, str] = {}  # a candidate's text: what the model wrote of it, for its fluency
+
         def judge(text: str, written: str, cut: bool = False) -> tuple[Scored, list[Defect]]:
-            """``text`` as the part reads, ``written`` what the model wrote of it after the prompt and reply."""
-            fluency = self._fluency(written, prompt, reply) if written.strip() else -100.0
+            """``text`` as the part reads, ``written`` what the model wrote of it after the prompt and reply. Its
+            fluency is read later, and only where it decides (``text.best``)."""
+            model_wrote[text] = written
+            fluency = None if written.strip() else -100.0
             defects = find_defects(text, spec.part, part=label, title=context.title, topic=context.topic,
                                    headings=context.headings, target_words=post.words, vocabulary=known,
                                    model=self.model)
@@ -679,7 +688,11 @@ class Writer:
                 judged, defects = judge(text, written, cut)
                 scored.append(judged)
                 if spec.prose and any(d.blocking for d in defects):
-                    blocked.append((text, defects))
+                    start = before_defects(text, defects)
+                    if len(start.split()) >= WHOLE_START * post.words:
+                        scored.append(judge(start, start)[0])  # a clean one ends the rounds
+                    else:
+                        blocked.append((text, defects))
             if not any(s.valid for s in scored) and spec.prose and attempt + 1 >= ATTEMPTS:
                 # No clean candidate in the usual rounds: what each wrote before its first blocking defect. A clean
                 # one ends the rounds; one only too short stays in the running, to beat junk lines at the end.
@@ -689,10 +702,10 @@ class Writer:
                 blocked.clear()
             if any(s.valid for s in scored):
                 break
-        best = max(scored, key=lambda s: s.score)
-        part = Part(step=spec.template, text=best.text, seed=seed, candidates=scored, heading=context.heading)
+        chosen = best(scored, lambda s: self._fluency(model_wrote[s.text], prompt, reply))
+        part = Part(step=spec.template, text=chosen.text, seed=seed, candidates=scored, heading=context.heading)
         if announce:
-            self.on_event(PostEvent("done", label, best.text))
+            self.on_event(PostEvent("done", label, chosen.text))
         return part
 
     def _prose_budget(self) -> int:

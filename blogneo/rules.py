@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .text import normalize
+from .text import normalize, straight
 
 try:
     import tomllib
@@ -81,11 +81,26 @@ def load(path: Path = RULES_FILE) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+#: Kinds whose phrases, inside a double-quoted span of prose, are a person quoted, not the text speaking: 'My old boss
+#: ended every email with "Hope this helps!"', '"Sure," I said'. Debris and clichés are judged in quotes too.
+SPOKEN_KINDS = ("meta-talk", "boilerplate")
+_QUOTED = re.compile(r'"[^"\n]{1,300}"')
+
+
 def matches(text: str, part: str, topic: str = "") -> list[tuple[Rule, int, str]]:
-    """(rule, start, excerpt) for every rule that reads ``part`` and matches ``text``, text normalized once."""
+    """(rule, start, excerpt) for every rule that reads ``part`` and matches ``text``, text normalized once.
+
+    In prose, a match of a ``SPOKEN_KINDS`` rule that starts inside double quotes is someone quoted, and is left out.
+
+    Example:
+        >>> [r.id for r, _, _ in matches('My boss signed off with "Hope this helps!" every time.', "prose")]
+        []
+    """
     normalized = normalize(text)
+    quoted = [range(*m.span()) for m in _QUOTED.finditer(straight(text))] if part == "prose" else []
     return [(rule, start, excerpt) for rule in load()
-            for start, excerpt in rule.find(text, part, topic, normalized)]
+            for start, excerpt in rule.find(text, part, topic, normalized)
+            if not (rule.kind in SPOKEN_KINDS and any(start in span for span in quoted))]
 
 
 def bans(part: str, topic: str = "") -> tuple[str, ...]:
@@ -116,7 +131,9 @@ def markdown() -> str:
     lines = ["# The checker's phrase rules", "",
              "Generated from `blogneo/rules.toml` by `python -m blogneo.rules > docs/rules.md`; edit the rules file,",
              "not this page. The structural checks (unfinished, too short or long, placeholders, numbering, repeated",
-             "or title-repeating headings, loops, tags) are code in `blogneo/defects.py`.", ""]
+             "or title-repeating headings, loops, tags) are code in `blogneo/defects.py`. In prose, a meta-talk or",
+             "boilerplate phrase inside double quotes is a person quoted (\"My boss signed off with 'Hope this helps!'\")",
+             "and is not a defect; the learned signal still reads the sentence.", ""]
     for kind in dict.fromkeys(r.kind for r in load()):
         lines += [f"## {kind}", "", "| rule | reads | finds | must not find | banned while writing |",
                   "|---|---|---|---|---|"]

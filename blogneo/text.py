@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # A sentence ends at . ! ? or an ellipsis, perhaps followed by closing quotes or brackets, then
@@ -36,6 +37,11 @@ _CONTRACTIONS = {"i am": "i'm", "i have": "i've", "i would": "i'd", "i had": "i'
 _SPELT_OUT = re.compile(r"\b(?:" + "|".join(k.replace(" ", r"[ \t]+") for k in _CONTRACTIONS) + r")\b", re.I)
 
 
+def straight(text: str) -> str:
+    """``text`` with its typeset quotes and apostrophes straight, character for character (offsets hold)."""
+    return text.translate(_QUOTES)
+
+
 def normalize(text: str) -> tuple[str, list[int]]:
     """``text`` as every phrase rule reads it, and where each of its characters came from in ``text``.
 
@@ -47,7 +53,7 @@ def normalize(text: str) -> tuple[str, list[int]]:
         >>> normalize("Here is your draft, and I\u2019m glad")[0]
         "Here's your draft, and I'm glad"
     """
-    text = text.translate(_QUOTES)
+    text = straight(text)
     out, offsets, last = [], [], 0
     for m in _SPELT_OUT.finditer(text):
         out.append(text[last:m.start()])
@@ -173,7 +179,8 @@ class Scored:
 
     text: str
     score: float
-    fluency: float  # mean log-probability per token under the model: nearer 0 reads more fluent
+    fluency: float | None  # mean log-probability per token under the model: nearer 0 reads more fluent. None: not
+    # read, because it could not decide (the candidate was alone at the top; see ``best``)
     repetition: int  # how often the most repeated run of 3 words occurs (1: no repeats)
     on_topic: float  # how much likelier the topic makes it, nats per token (blogneo.lens.topic_pmi)
     defects: tuple = ()  # the blogneo.defects.Defect objects found in it
@@ -184,7 +191,7 @@ class Scored:
         return not self.defects
 
 
-def score(text: str, fluency: float, on_topic: float, defects: tuple = ()) -> Scored:
+def score(text: str, fluency: float | None, on_topic: float, defects: tuple = ()) -> Scored:
     """Best-of-N's score: ``fluency + on_topic - 0.5 * (repetition - 1)``, -100 with any defect, and -100 more
     for each blocking one (so a part a little short beats one cut off mid-sentence when neither is clean).
 
@@ -199,10 +206,29 @@ def score(text: str, fluency: float, on_topic: float, defects: tuple = ()) -> Sc
     """
     repetition = ngram_repeats(text, 3)
     found = tuple(defects)
-    blocking = sum(d.blocking for d in defects)
-    total = fluency + on_topic - 0.5 * max(repetition - 1, 0) - (100 if found else 0) - 100 * blocking
-    return Scored(text=text, score=round(total, 4), fluency=round(fluency, 4), repetition=repetition,
-                  on_topic=round(on_topic, 4), defects=found)
+    total = (fluency or 0.0) + on_topic - 0.5 * max(repetition - 1, 0) + penalty(found)
+    return Scored(text=text, score=round(total, 4), fluency=None if fluency is None else round(fluency, 4),
+                  repetition=repetition, on_topic=round(on_topic, 4), defects=found)
+
+
+def penalty(defects: tuple) -> int:
+    """The defects' part of a score: -100 with any defect, and -100 more for each blocking one. It outweighs every
+    other part, so candidates are ranked by it first."""
+    return -(100 if defects else 0) - 100 * sum(d.blocking for d in defects)
+
+
+def best(scored: list[Scored], fluency: Callable[[Scored], float]) -> Scored:
+    """The best of ``scored`` by ``score``, reading ``fluency(candidate)`` only where it can decide: for the candidates
+    tied at the top by their defects, when there are two or more (they are rescored in the list). A candidate alone at
+    the top wins whatever its fluency (a few nats at most), so most steps of a post spend no pass on it."""
+    top = max(penalty(s.defects) for s in scored)
+    tied = [i for i, s in enumerate(scored) if penalty(s.defects) == top]
+    if len(tied) > 1:
+        for i in tied:
+            s = scored[i]
+            if s.fluency is None:
+                scored[i] = score(s.text, fluency(s), s.on_topic, s.defects)
+    return max((scored[i] for i in tied), key=lambda s: s.score)
 
 
 # --- shaping what the model wrote into what each step of a post needs -------------------------

@@ -468,6 +468,9 @@ def test_a_prose_part_with_no_clean_candidate_keeps_the_clean_start_of_one(tiny)
         assert part.text == PARAGRAPH  # the clean start, never the drift
         chosen = next(c for c in part.candidates if c.text == part.text)
         assert chosen.valid and not any(c.valid for c in part.candidates[:part.candidates.index(chosen)])
+        # Asked for 30 words, the start (37) is whole enough to be a candidate at once: no second round is written
+        assert [c.text for c in part.candidates] == [PARAGRAPH + "\n\nHere is your rewritten version of the paragraph.",
+                                                     PARAGRAPH]
     # Asked for 100 words a part, the start is too short (37 words, under 40), which does not block: after every
     # round it still beats a candidate that drifted, as a part a little short beats one with junk lines in it.
     post = a_post(tiny, drifting, sections=1, words=100)
@@ -492,15 +495,34 @@ def test_the_outline_rejects_a_near_duplicate_heading_while_it_is_chosen(tiny):
     assert not [d for d in post.defects() if d.kind == "duplicate-heading"]
 
 
-def test_the_description_is_scored_without_its_reply_twice(tiny):
+def test_the_description_is_scored_without_its_reply_twice(tiny, monkeypatch):
     # The description's answer is made to start with "This post"; that reply is part of the text, but its
     # fluency is the model's own words after it, not "This post" scored again after "This post".
-    post = a_post(tiny, plain)
+    second = " shows you how to bake a simple loaf at home, from the flour to the crust."
+    monkeypatch.setattr(blogneo.post, "topic_pmi", lambda text, topic, model: 0.5)  # both on the topic: a tie
+    post = a_post(tiny, lambda label, k: plain(label, k) + ([second] if label == "description" else []))
     prompt, reply = blogneo.post_prompt("description", chat=False, title=post.title.text, topic="Baking bread")
-    written = " walks you through your first loaf, from flour to crust."
-    assert post.description.text == "This post" + written
-    [chosen] = post.description.candidates
-    assert chosen.fluency == round(blogneo.score_text(written, prompt, tiny, reply=reply).mean_logprob(), 4)
+    written = [" walks you through your first loaf, from flour to crust.", second]
+    assert [c.text for c in post.description.candidates] == ["This post" + w for w in written]
+    for chosen, words in zip(post.description.candidates, written, strict=True):  # two clean ones: fluency decides
+        assert chosen.fluency == round(blogneo.score_text(words, prompt, tiny, reply=reply).mean_logprob(), 4)
+
+
+def test_fluency_is_read_only_where_it_decides(tiny, monkeypatch):
+    # A step whose one candidate is clean keeps it whatever its fluency: no model pass is spent on it. Two clean
+    # candidates are weighed by it, and so are two that share the same defects.
+    read = []
+    real = blogneo.post.score_text
+    monkeypatch.setattr(blogneo.post, "topic_pmi", lambda text, topic, model: 0.5)  # on the topic: no drift
+    monkeypatch.setattr(blogneo.post, "score_text", lambda text, *a, **k: read.append(text) or real(text, *a, **k))
+    post = a_post(tiny, plain)
+    assert read == [] and all(c.fluency is None for p in post.parts() for c in p.candidates)
+    assert "| – |" in str(post.scores())  # shown as not read
+    other = "Bread is flour, water, salt and time. Knead it, let it rise overnight, and bake it until it sounds hollow."
+    post = a_post(tiny, lambda label, k: plain(label, k) + ([other] if label == "introduction" else []))
+    assert read == [PARAGRAPH, other] and all(c.fluency is not None for c in post.introduction.candidates)
+    chosen = max(post.introduction.candidates, key=lambda c: c.score)
+    assert post.introduction.text == chosen.text
 
 
 def test_the_tone_changes_a_base_models_post(tiny):

@@ -88,3 +88,15 @@ def test_the_docs_list_of_rules_is_the_rules_file():
 ])
 def test_a_bloggers_prose_is_not_blocked(text):
     assert not [d for d in find_defects(text) if d.blocking]
+
+
+def test_a_person_quoted_in_prose_is_not_the_text_speaking():
+    # A blogger quotes a boss's email or a stranger's offer; the same words outside quotes are a chat reply's.
+    for quoted in ('My old boss would finish every email with "Hope this helps!" and it never did.',
+                   "\u201cWant me to take a photo of you two?\u201d asked a stranger at the viewpoint.",
+                   '"Sure," I said, when the landlord asked for a small change. It was not a small change.'):
+        assert not [d for d in find_defects(quoted) if d.blocking], quoted
+    assert [d.kind for d in find_defects("The section is done. Hope this helps!") if d.blocking] == ["meta-talk"]
+    assert [d.kind for d in find_defects('Here is "the quote" you wanted. Want me to add more?') if d.blocking]
+    # debris is debris in quotes too
+    assert [d for d in find_defects('She wrote "<|im_start|>assistant" on the form.') if d.blocking]
