@@ -544,20 +544,26 @@ def test_best_of_n_weighs_each_candidate_by_the_topic_signal_for_the_posts_topic
     cats = ("Cats sleep for most of the day and wake at dusk. Give them a warm corner, fresh water and a scratching "
             "post, and they will keep the house calm and quiet for hours.")
     asked = []
+    other = [0.1]  # what the topic signal gives every other text: on the topic, a little
 
     def signal(text, topic, model):
         asked.append((topic, model))
-        return 20.0 if "Cats" in text else -0.3
+        return 20.0 if "Cats" in text else other[0]
+
+    def with_cats(label, k):
+        return plain(label, k) + ([cats] if label.startswith(("intro", "section", "concl")) else [])
 
     monkeypatch.setattr(blogneo.post, "topic_pmi", signal)
-    post = a_post(tiny, lambda label, k: plain(label, k) + ([cats] if label.startswith(("intro", "section", "concl"))
-                                                              else []))
+    post = a_post(tiny, with_cats)
     assert post.introduction.text == cats and all(s.text == cats for s in post.sections)
     chosen = max(post.introduction.candidates, key=lambda c: c.score)
+    # both clean, so fluency was read for both: the cats are less fluent to the tiny model, and win on the topic
     assert chosen.on_topic == 20.0 and chosen.fluency < min(c.fluency for c in post.introduction.candidates
                                                              if c.text != cats)
     assert asked and {topic for topic, _ in asked} == {"Baking bread"} and {m for _, m in asked} == {tiny}
     # below DRIFT a prose part is named drift, a defect that does not block; a heading never is
+    other[0] = -0.3
+    post = a_post(tiny, with_cats)
     [recited] = [c for c in post.introduction.candidates if c.text == PARAGRAPH][:1]
     assert [(d.kind, d.blocking) for d in recited.defects] == [("drift", False)] and not recited.valid
     assert not any(d.kind == "drift" for c in post.outline.candidates for d in c.defects)
