@@ -690,7 +690,8 @@ class Writer:
                 if spec.prose and any(d.blocking for d in defects):
                     start = before_defects(text, defects)
                     if len(start.split()) >= WHOLE_START * post.words:
-                        scored.append(judge(start, start)[0])  # a clean one ends the rounds
+                        scored.append(judge(start, start)[0])  # a clean one ends the rounds; one still
+                        # blocked (the learned signal reads it afresh) is one more candidate that loses
                     else:
                         blocked.append((text, defects))
             if not any(s.valid for s in scored) and spec.prose and attempt + 1 >= ATTEMPTS:

@@ -132,8 +132,8 @@ def markdown() -> str:
              "Generated from `blogneo/rules.toml` by `python -m blogneo.rules > docs/rules.md`; edit the rules file,",
              "not this page. The structural checks (unfinished, too short or long, placeholders, numbering, repeated",
              "or title-repeating headings, loops, tags) are code in `blogneo/defects.py`. In prose, a meta-talk or",
-             "boilerplate phrase inside double quotes is a person quoted (\"My boss signed off with 'Hope this helps!'\")",
-             "and is not a defect; the learned signal still reads the sentence.", ""]
+             "boilerplate phrase inside double quotes is a person quoted (My boss signed off with \"Hope this",
+             "helps!\") and is not a defect; the learned signal still reads the sentence.", ""]
     for kind in dict.fromkeys(r.kind for r in load()):
         lines += [f"## {kind}", "", "| rule | reads | finds | must not find | banned while writing |",
                   "|---|---|---|---|---|"]

@@ -180,7 +180,8 @@ class Scored:
     text: str
     score: float
     fluency: float | None  # mean log-probability per token under the model: nearer 0 reads more fluent. None: not
-    # read, because it could not decide (the candidate was alone at the top; see ``best``)
+    # read, because it could not decide (only candidates tied at the top by their defects are read; see ``best``),
+    # and then ``score`` counts it as 0: compare scores only between candidates whose fluency was read
     repetition: int  # how often the most repeated run of 3 words occurs (1: no repeats)
     on_topic: float  # how much likelier the topic makes it, nats per token (blogneo.lens.topic_pmi)
     defects: tuple = ()  # the blogneo.defects.Defect objects found in it

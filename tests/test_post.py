@@ -579,3 +579,17 @@ def test_a_saved_post_reads_back_as_a_post_and_an_ambiguous_one_is_refused(tiny_
     inner = markdown.replace(post.sections[0].text, post.sections[0].text + "\n\n## A heading of its own\n\nMore.")
     with pytest.raises(ParameterError, match="does not read as its 3 section"):
         blogneo.read_post(inner, post.model)
+
+
+def test_best_reads_fluency_only_for_candidates_tied_at_the_top():
+    from blogneo.defects import Defect
+    from blogneo.text import best, score
+
+    blocked = score("Here is your draft.", None, 1.0, (Defect("meta-talk", "prose", 0, "Here is your", "rule"),))
+    one, two = score("Bread needs time.", None, 0.5), score("Bread needs heat.", None, 0.2)
+    read = []
+    assert best([blocked, one], lambda s: read.append(s.text) or -1.0) is one and read == []  # alone at the top
+    scored = [one, two, blocked]
+    fluency = {"Bread needs time.": -3.0, "Bread needs heat.": -1.0}
+    assert best(scored, lambda s: fluency[s.text]).text == "Bread needs heat."  # -1.0 + 0.2 beats -3.0 + 0.5
+    assert [s.fluency for s in scored] == [-3.0, -1.0, None]  # the tie is rescored in the list; the loser is not read
