@@ -210,16 +210,18 @@ def _app(args) -> int:
           f"exports go to {env['BLOGNEO_POSTS']}", file=sys.stderr)
     # Voila in a session of its own, so that this process alone decides when it stops: on Ctrl+C
     # (SIGINT) or SIGTERM, Voila and every kernel it started are stopped here, and the port is free.
-    server = subprocess.Popen(command, env=env, start_new_session=True)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    server = None
     try:
+        server = subprocess.Popen(command, env=env, start_new_session=True)
         return server.wait()
     except KeyboardInterrupt:
         print("blogneo: stopping the studio", file=sys.stderr)
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
-        _stop_process_tree(server.pid)
+        if server is not None:
+            _stop_process_tree(server.pid)
 
 
 def _gradio(args) -> int:

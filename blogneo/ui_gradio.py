@@ -214,17 +214,18 @@ def serve(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool
     and the page on ``host:port`` keeps working.
     """
     said = io.StringIO()  # Gradio's own launch text, several lines; blogneo says what matters in one
-    with contextlib.redirect_stdout(said):
-        session = getattr(app, "session", None)
-        app.queue().launch(server_name=host, server_port=port, share=share, inbrowser=open_browser,
-                           prevent_thread_lock=True, quiet=True, show_error=True,
-                           allowed_paths=[str(session.posts_dir.resolve())] if session else None)
-    print(f"blogneo: serving the studio at http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
-    if share:
-        where = f"a public link: {app.share_url}" if app.share_url else \
-            "no public link: Gradio's share server cannot be reached from here, so the page is local only"
-        print(f"blogneo: share: {where}", file=sys.stderr)
+    session = getattr(app, "session", None)
+    # The page answers before launch() returns, so Ctrl+C may come while it is still running: it is inside the try.
     try:
+        with contextlib.redirect_stdout(said):
+            app.queue().launch(server_name=host, server_port=port, share=share, inbrowser=open_browser,
+                               prevent_thread_lock=True, quiet=True, show_error=True,
+                               allowed_paths=[str(session.posts_dir.resolve())] if session else None)
+        print(f"blogneo: serving the studio at http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
+        if share:
+            where = f"a public link: {app.share_url}" if app.share_url else \
+                "no public link: Gradio's share server cannot be reached from here, so the page is local only"
+            print(f"blogneo: share: {where}", file=sys.stderr)
         while True:
             time.sleep(0.5)
     except KeyboardInterrupt:

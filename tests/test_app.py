@@ -339,6 +339,30 @@ def test_ctrl_c_stops_the_gradio_app_too(tmp_path):
         _stop(app)
 
 
+def test_ctrl_c_while_gradio_is_still_launching_stops_it_cleanly_too(monkeypatch):
+    # The page answers before launch() returns, so a quick Ctrl+C lands inside launch (CI once saw exit 130 there).
+    # Here it lands there every time: after the real server is up, before launch returns.
+    gr = pytest.importorskip("gradio", reason="the Gradio app is an extra: pip install 'blogneo[gradio]'")
+    from blogneo.ui_gradio import serve
+
+    with gr.Blocks() as app:
+        gr.Markdown("hello")
+    launch = type(app).launch
+
+    def launch_then_ctrl_c(self, *args, **kwargs):
+        launch(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(app), "launch", launch_then_ctrl_c)
+    port = _free_port()
+    try:
+        said = serve(app, port=port)
+    except KeyboardInterrupt:  # caught here so that a failure fails this test, not the whole run
+        pytest.fail("Ctrl+C during launch() escaped serve(): the command would exit 130 and leave the port taken")
+    assert said == 0
+    assert _port_is_free(port)
+
+
 def test_the_gradio_app_writes_a_whole_post_and_exports_its_markdown(tiny, tmp_path):
     # In this process, through Gradio's own client: the Whole post mode on the tiny GPT-Neo (a base model).
     pytest.importorskip("gradio", reason="the Gradio app is an extra: pip install 'blogneo[gradio]' (make setup does)")
