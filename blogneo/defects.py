@@ -5,7 +5,8 @@ Best-of-N and retries in ``write_post`` use it (a candidate with a defect loses 
 
 - **phrase rules**, kept as data in ``rules.toml`` (``blogneo.rules``): meta-talk (the text speaks to whoever
   asked for it, or about itself as a piece of work), artifacts (template and prompt debris), a web page's
-  boilerplate, bylines, clichés. Each rule carries its examples; ``docs/rules.md`` lists them.
+  boilerplate, bylines, crude words (``offensive``), clichés. Each rule carries its examples; ``docs/rules.md``
+  lists them.
 - **structural checks**, here in code, because they generalize: a part ``unfinished``, far ``too-short`` or
   ``too-long``; a placeholder heading (an ``artifact``), one carrying another item's number (``heading-number``),
   repeating the title (``title-repeated``) or an earlier heading (``duplicate-heading``); a title ``off-topic``;
@@ -50,10 +51,10 @@ from .text import (
 )
 
 KINDS = ("meta-talk", "artifact", "boilerplate", "title-repeated", "duplicate-heading", "heading-number", "off-topic",
-         "invented-author", "unfinished", "too-short", "too-long", "repetition", "cliche", "drift")
+         "invented-author", "offensive", "unfinished", "too-short", "too-long", "repetition", "cliche", "drift")
 #: Kinds no post should keep (see the module's doc).
 BLOCKING = ("meta-talk", "artifact", "boilerplate", "title-repeated", "duplicate-heading", "heading-number",
-            "off-topic", "invented-author", "unfinished")
+            "off-topic", "invented-author", "offensive", "unfinished")
 #: Best-of-N's topic signal (nats per token) under which the writer names a prose part, the tags or the description
 #: ``drift``: the topic made it no likelier at all. Chosen on the dev topic pairs, where it named 0 of 34 on-topic parts
 #: and 28 of 56 off-topic ones (headings are left out: there it named 1 off-topic heading in 13). Test: docs/quality.md.

@@ -81,16 +81,18 @@ def load(path: Path = RULES_FILE) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-#: Kinds whose phrases, inside a double-quoted span of prose, are a person quoted, not the text speaking: 'My old boss
-#: ended every email with "Hope this helps!"', '"Sure," I said'. Debris and clichés are judged in quotes too.
+#: Kinds whose phrases, inside a quoted span of prose, are a person quoted, not the text speaking: 'My old boss
+#: ended every email with "Hope this helps!"', '"Sure," I said', "My friend texted, 'Want me to bring anything?'".
+#: Debris and clichés are judged in quotes too. A single quote opens a span only where no letter is before it and
+#: closes one only where none follows it, so an apostrophe ("don't", "the dogs' bowls") never does.
 SPOKEN_KINDS = ("meta-talk", "boilerplate")
-_QUOTED = re.compile(r'"[^"\n]{1,300}"')
+_QUOTED = re.compile(r'"[^"\n]{1,300}"|(?<![\w\'])\'(?=\w)(?:[^\'\n]|\'(?=\w)){1,300}?(?<=[\w.,!?])\'(?!\w)')
 
 
 def matches(text: str, part: str, topic: str = "") -> list[tuple[Rule, int, str]]:
     """(rule, start, excerpt) for every rule that reads ``part`` and matches ``text``, text normalized once.
 
-    In prose, a match of a ``SPOKEN_KINDS`` rule that starts inside double quotes is someone quoted, and is left out.
+    In prose, a match of a ``SPOKEN_KINDS`` rule that starts inside quotes is someone quoted, and is left out.
 
     Example:
         >>> [r.id for r, _, _ in matches('My boss signed off with "Hope this helps!" every time.', "prose")]
@@ -132,7 +134,7 @@ def markdown() -> str:
              "Generated from `blogneo/rules.toml` by `python -m blogneo.rules > docs/rules.md`; edit the rules file,",
              "not this page. The structural checks (unfinished, too short or long, placeholders, numbering, repeated",
              "or title-repeating headings, loops, tags) are code in `blogneo/defects.py`. In prose, a meta-talk or",
-             "boilerplate phrase inside double quotes is a person quoted (My boss signed off with \"Hope this",
+             "boilerplate phrase inside quotes is a person quoted (My boss signed off with \"Hope this",
              "helps!\") and is not a defect; the learned signal still reads the sentence.", ""]
     for kind in dict.fromkeys(r.kind for r in load()):
         lines += [f"## {kind}", "", "| rule | reads | finds | must not find | banned while writing |",

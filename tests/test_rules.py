@@ -94,9 +94,23 @@ def test_a_person_quoted_in_prose_is_not_the_text_speaking():
     # A blogger quotes a boss's email or a stranger's offer; the same words outside quotes are a chat reply's.
     for quoted in ('My old boss would finish every email with "Hope this helps!" and it never did.',
                    "\u201cWant me to take a photo of you two?\u201d asked a stranger at the viewpoint.",
-                   '"Sure," I said, when the landlord asked for a small change. It was not a small change.'):
+                   '"Sure," I said, when the landlord asked for a small change. It was not a small change.',
+                   "My neighbour leaned over the fence: 'Want me to water them while you're away?' I said yes.",
+                   "The form asked me to \u2018describe yourself in under 50 words\u2019, which I could not do."):
         assert not [d for d in find_defects(quoted) if d.blocking], quoted
+    # an apostrophe opens no quote: the reply after "the dogs' bowls" is still the text speaking
+    assert [d.kind for d in find_defects("I don't wash the dogs' bowls daily. Want me to add more tips here?")
+            if d.blocking] == ["meta-talk"]
     assert [d.kind for d in find_defects("The section is done. Hope this helps!") if d.blocking] == ["meta-talk"]
     assert [d.kind for d in find_defects('Here is "the quote" you wanted. Want me to add more?') if d.blocking]
     # debris is debris in quotes too
     assert [d for d in find_defects('She wrote "<|im_start|>assistant" on the form.') if d.blocking]
+
+
+def test_crude_words_are_banned_while_writing_and_block_wherever_they_get_through():
+    for part in ("title", "heading", "prose"):
+        assert "bitch" in rules.bans(part)
+    for part in ("title", "heading", "tags", "description", "prose"):
+        text = "gardening, bitches" if part == "tags" else "The Perfect Lazy Bitch: Repotting a Cactus"
+        assert "offensive" in [d.kind for d in find_defects(text, part) if d.blocking], part
+    assert "bitch" not in blogneo.DEFAULT_BANNED  # a saved post's front matter does not list them
