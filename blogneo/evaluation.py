@@ -34,8 +34,8 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "checker_eval
 #: set's (by their words) were left out, so no test text of either reaches the signal this way.
 NEW_WRITERS = DATA.parent / "new_writers"
 SETS = {"checker_eval": DATA, "new_writers": NEW_WRITERS}
-#: Written only to train the learned signal, by four more writers (helpers who saw no data, rules or code of the
-#: project; 2,340 items: replies, instructions and a blogger's prose, half of it near-misses), all of it trained on
+#: Written only to train the learned signal, by eight more writers (helpers who saw no data, rules or code of the
+#: project; 4,336 items: replies, instructions and a blogger's prose, half of it near-misses), all of it trained on
 #: and never measured. Items close to one of either set's, by their words, were left out before it was kept.
 SIGNAL_TRAINING = DATA.parent / "signal_training"
 
@@ -167,9 +167,9 @@ def format_report(result: dict, split: str) -> str:
 SIGNAL_L2 = 0.03
 SIGNAL_NEGATIVES_FLAGGED = 0.005  # the threshold flags at most this share of the training negatives, under
 # cross-validation. The phrase rules flag some too, and the checker as a whole may flag at most 3% (the CI gate).
-# 1% was tried on 2026-12-07, chosen on dev: on the 1,689 training negatives of the second set's dev half and
-# signal_training the rules flag 0.9% (1.9% before quoted speech and "the client" left the rules, both read from these
-# false alarms) and the signal at 1% brought the checker to 2.0%. On the first set's test half it flagged 3.5% of the
+# 1% was tried on 2026-12-07, chosen on dev (before writer_5-8): on the 1,689 training negatives of the second set's
+# dev half and signal_training the rules flag 0.9% (1.9% before quoted speech and "the client" left the rules, both
+# read from these false alarms) and the signal at 1% brought the checker to 2.0%. On the first set's test half it flagged 3.5% of the
 # negatives (recall 81.8%), over the gate, so this went back to 0.5%, the share that shipped before. That choice
 # between two was made after seeing test, which docs/quality.md says beside the figures.
 

@@ -84,9 +84,11 @@ def load(path: Path = RULES_FILE) -> tuple[Rule, ...]:
 #: Kinds whose phrases, inside a quoted span of prose, are a person quoted, not the text speaking: 'My old boss
 #: ended every email with "Hope this helps!"', '"Sure," I said', "My friend texted, 'Want me to bring anything?'".
 #: Debris and clichés are judged in quotes too. A single quote opens a span only where no letter is before it and
-#: closes one only where none follows it, so an apostrophe ("don't", "the dogs' bowls") never does.
+#: no clipped word follows ('em, 'til, '90s), and closes one only where no letter follows it; a single-quoted span
+#: never runs past a sentence's end, so an apostrophe ("the dogs' bowls") cannot hide a sentence after it.
 SPOKEN_KINDS = ("meta-talk", "boilerplate")
-_QUOTED = re.compile(r'"[^"\n]{1,300}"|(?<![\w\'])\'(?=\w)(?:[^\'\n]|\'(?=\w)){1,300}?(?<=[\w.,!?])\'(?!\w)')
+_QUOTED = re.compile(r'"[^"\n]{1,300}"|(?<![\w\'])\'(?!(?:em|til|cause|cos|bout|round|tis|twas|n|\d0s)\b)(?=\w)'
+                     r'(?:[^\'\n.!?]|[.!?](?!\s)|\'(?=\w)){1,300}?(?<=[\w.,!?])\'(?!\w)')
 
 
 def matches(text: str, part: str, topic: str = "") -> list[tuple[Rule, int, str]]:

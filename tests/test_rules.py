@@ -101,6 +101,10 @@ def test_a_person_quoted_in_prose_is_not_the_text_speaking():
     # an apostrophe opens no quote: the reply after "the dogs' bowls" is still the text speaking
     assert [d.kind for d in find_defects("I don't wash the dogs' bowls daily. Want me to add more tips here?")
             if d.blocking] == ["meta-talk"]
+    # nor does a clipped word's, and a single-quoted span ends at a sentence's end
+    for text in ("I fed 'em early. Want me to add more tips here? The dogs' bowls are clean now.",
+                 "Back in the '90s we walked. Want me to add more tips here? My parents' house had no car."):
+        assert "meta-talk" in [d.kind for d in find_defects(text) if d.blocking], text
     assert [d.kind for d in find_defects("The section is done. Hope this helps!") if d.blocking] == ["meta-talk"]
     assert [d.kind for d in find_defects('Here is "the quote" you wanted. Want me to add more?') if d.blocking]
     # debris is debris in quotes too
@@ -111,6 +115,5 @@ def test_crude_words_are_banned_while_writing_and_block_wherever_they_get_throug
     for part in ("title", "heading", "prose"):
         assert "bitch" in rules.bans(part)
     for part in ("title", "heading", "tags", "description", "prose"):
-        text = "gardening, bitches" if part == "tags" else "The Perfect Lazy Bitch: Repotting a Cactus"
+        text = "gardening, shit" if part == "tags" else "What a Shitty Week of Dinners Taught Me"
         assert "offensive" in [d.kind for d in find_defects(text, part) if d.blocking], part
-    assert "bitch" not in blogneo.DEFAULT_BANNED  # a saved post's front matter does not list them
