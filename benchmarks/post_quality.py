@@ -47,11 +47,13 @@ TOPICS = [
     # Held out until 2026-12-02, when its post's empty section led to a fix in generation (text under a heading
     # opens with text): no longer held out, so it is dev now. Tables of that day's docs count it in held-out's 22.
     ("How to set up a home aquarium", "how-to", "humorous"),
+    # Held out until 2026-12-07, when its post's crude title ("... Bitch: How To Repot a Cactus ...") led to the
+    # `crude-words` rule: dev now. That evening's docs count it among held-out's 21 (the two runs, the four readers).
+    ("How to repot a cactus without getting hurt", "how-to", "friendly"),
 ]
 # The held-out set: chosen on 2026-12-02, before the checker, prompts or writer were changed for issue 28, and never
 # used to write a rule or a prompt. Report it; do not tune on it (tune on TOPICS).
 HELD_OUT = [
-    ("How to repot a cactus without getting hurt", "how-to", "friendly"),
     ("How to wash a wool jumper by hand", "how-to", "professional"),
     ("How to negotiate a pay rise", "how-to", "persuasive"),
     ("How to pack for a week of hiking", "how-to", "friendly"),
