@@ -18,6 +18,7 @@ import blogneo
 from .errors import BlogneoError
 from .fields import FIELDS, POST_DEFAULTS
 from .files import create
+from .interrupts import held, raise_interrupt
 
 
 class _Parser(argparse.ArgumentParser):
@@ -210,18 +211,23 @@ def _app(args) -> int:
           f"exports go to {env['BLOGNEO_POSTS']}", file=sys.stderr)
     # Voila in a session of its own, so that this process alone decides when it stops: on Ctrl+C
     # (SIGINT) or SIGTERM, Voila and every kernel it started are stopped here, and the port is free.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Interrupts are held while Voila starts (so none lands before its handle is kept) and while it stops.
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
     server = None
     try:
-        server = subprocess.Popen(command, env=env, start_new_session=True)
+        with held() as came:
+            server = subprocess.Popen(command, env=env, start_new_session=True)
+        if came:
+            raise KeyboardInterrupt
         return server.wait()
     except KeyboardInterrupt:
         print("blogneo: stopping the studio", file=sys.stderr)
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if server is not None:
-            _stop_process_tree(server.pid)
+            with held():
+                _stop_process_tree(server.pid)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _gradio(args) -> int:
@@ -230,15 +236,11 @@ def _gradio(args) -> int:
     from .ui_gradio import gradio_app, serve  # says what to install, before any model loads, without Gradio
 
     app = gradio_app(args.model, posts_dir=args.posts.expanduser().resolve())
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM closes the server as Ctrl+C does
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)  # SIGTERM closes the server as Ctrl+C does
     try:
         return serve(app, args.ip, args.port, share=args.share, open_browser=not args.no_browser)
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def _stop_process_tree(pid: int, grace: float = 5.0) -> None:

@@ -32,6 +32,7 @@ except ImportError as error:  # before anything heavier is imported, and before 
 
 from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, POST_DEFAULTS, SLIDERS
 from .generation import passing_note
+from .interrupts import held
 from .loading import LoadedModel, loaded
 from .post import MAX_SECTIONS, WORDS, PostEvent
 from .prompts import POST_TYPES, TONES
@@ -231,7 +232,8 @@ def serve(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool
     except KeyboardInterrupt:
         print("blogneo: stopping the studio", file=sys.stderr)
     finally:
-        app.close()
+        with held():  # a second Ctrl+C while the server closes is not raised: it is closing already
+            app.close()
     return 0
 
 

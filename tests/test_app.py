@@ -216,6 +216,35 @@ def test_ctrl_c_stops_voila_too(tmp_path):
         _stop(app)
 
 
+def test_ctrl_c_in_the_instant_voila_starts_still_stops_it(monkeypatch, capsys):
+    # Ctrl+C right as the server process is started, before blogneo has kept its handle: that handle is kept
+    # anyway, and the server stopped. A sleeping process stands in for Voila, so the instant is hit every time.
+    from blogneo import cli
+
+    popen = subprocess.Popen
+    started = []
+
+    def start_then_ctrl_c(command, **kwargs):
+        started.append(popen([sys.executable, "-c", "import time; time.sleep(600)"], **kwargs))
+        os.kill(os.getpid(), signal.SIGINT)  # raised here, before the handle is returned, unless it is held
+        return started[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", start_then_ctrl_c)
+    try:
+        said = cli.main(["app", "--no-browser", "--port", str(_free_port())])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl+C as Voila started escaped `blogneo app`")
+    finally:
+        left = [process for process in started if process.poll() is None]
+        for process in left:
+            process.kill()
+    assert said == 0
+    assert len(started) == 1 and not left, "Ctrl+C as Voila started left it running"
+    assert "blogneo: stopping the studio" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are back
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 def test_make_lab_starts_jupyterlab_and_says_when_it_allows_root(tmp_path):
     port = _free_port()
     log = tmp_path / "lab.log"
@@ -359,6 +388,36 @@ def test_ctrl_c_while_gradio_is_still_launching_stops_it_cleanly_too(monkeypatch
         said = serve(app, port=port)
     except KeyboardInterrupt:  # caught here so that a failure fails this test, not the whole run
         pytest.fail("Ctrl+C during launch() escaped serve(): the command would exit 130 and leave the port taken")
+    assert said == 0
+    assert _port_is_free(port)
+
+
+def test_a_second_ctrl_c_while_gradio_closes_does_not_escape(monkeypatch):
+    # The first Ctrl+C starts the close; a second one, impatient, lands inside close(): it closes all the same.
+    gr = pytest.importorskip("gradio", reason="the Gradio app is an extra: pip install 'blogneo[gradio]'")
+    from blogneo.ui_gradio import serve
+
+    with gr.Blocks() as app:
+        gr.Markdown("hello")
+    blocks = type(app)
+    launch, close = blocks.launch, blocks.close
+
+    def launch_then_ctrl_c(self, *args, **kwargs):
+        launch(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    def ctrl_c_then_close(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return close(self, *args, **kwargs)
+
+    monkeypatch.setattr(blocks, "launch", launch_then_ctrl_c)
+    monkeypatch.setattr(blocks, "close", ctrl_c_then_close)
+    port = _free_port()
+    try:
+        said = serve(app, port=port)
+    except KeyboardInterrupt:
+        close(app)
+        pytest.fail("a second Ctrl+C during close() escaped serve(): the command would exit 130")
     assert said == 0
     assert _port_is_free(port)
 
