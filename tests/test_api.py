@@ -90,7 +90,8 @@ def test_every_docstring_example_runs(module, tiny_folder, tiny, embedded, monke
 LAYERS = ["errors", "fields", "runtime", "text", "rules", "signal", "defects", "evaluation", "display", "files",
           "markdown", "sampling", "prompts", "precision", "memory", "catalog", "convert", "loading", "examples",
           "generation", "lens", "post", "finetuning", "voice", "batch", "history", "speed", "bench", "session",
-          "ui_candidates", "ui_post", "ui_updates", "ui_controls", "ui", "ui_gradio", "cli"]
+          "ui_candidates", "ui_post", "ui_updates", "ui_controls", "ui", "interrupts",
+          "ui_gradio", "cli"]
 
 
 def test_imports_go_one_way_down_the_list_in_contributing():
