@@ -370,7 +370,7 @@ def test_ctrl_c_stops_the_gradio_app_too(tmp_path):
 
 def test_ctrl_c_while_gradio_is_still_launching_stops_it_cleanly_too(monkeypatch):
     # The page answers before launch() returns, so a quick Ctrl+C lands inside launch (CI once saw exit 130 there).
-    # Here it lands there every time: after the real server is up, before launch returns.
+    # Here it lands there every time: raised right after the real launch() has started the server, inside the call.
     gr = pytest.importorskip("gradio", reason="the Gradio app is an extra: pip install 'blogneo[gradio]'")
     from blogneo.ui_gradio import serve
 
