@@ -669,7 +669,7 @@ class Writer:
             return score(text, fluency, on_topic, defects), defects
 
         scored: list[Scored] = []
-        blocked: list[tuple[str, list[Defect]]] = []  # prose candidates whose clean start is not yet tried
+        starts: list[str] = []  # what blocked prose candidates wrote before their first blocking defect, not yet tried
         for attempt in range(spec.rounds):
             attempt_seed = seed if attempt == 0 else derive_seed(seed, f"retry {attempt}")
             if attempt == ATTEMPTS:  # a heading still stuck (on the title) after the cool rounds: sample as the prose
@@ -692,15 +692,14 @@ class Writer:
                     if len(start.split()) >= WHOLE_START * post.words:
                         scored.append(judge(start, start)[0])  # a clean one ends the rounds; one still
                         # blocked (the learned signal reads it afresh) is one more candidate that loses
-                    else:
-                        blocked.append((text, defects))
+                    elif start:
+                        starts.append(start)
             if not any(s.valid for s in scored) and spec.prose and attempt + 1 >= ATTEMPTS:
                 # No clean candidate in the usual rounds: what each wrote before its first blocking defect. A clean
                 # one ends the rounds; one only too short stays in the running, to beat junk lines at the end.
-                starts = {before_defects(text, defects) for text, defects in blocked} - {""}
-                scored += [s for s, found in (judge(t, t) for t in sorted(starts))
+                scored += [s for s, found in (judge(t, t) for t in sorted(set(starts)))
                            if not any(d.blocking for d in found)]
-                blocked.clear()
+                starts.clear()
             if any(s.valid for s in scored):
                 break
         chosen = best(scored, lambda s: self._fluency(model_wrote[s.text], prompt, reply))
