@@ -35,7 +35,7 @@ from .memory import cache_bucket, check_run
 from .precision import FiniteScores, HalfPrecisionOverflow
 from .prompts import banned_ids, check_prompt, encode, heading_start_ids, text_ids, under_heading
 from .sampling import SamplingParams, resolve_params
-from .text import SENTENCE_END, ends_sentence, trim_to_sentence
+from .text import ends_sentence, sentence_ends, trim_to_sentence
 
 FinishReason = Literal["length", "stop", "eos", "cancelled", "time"]
 
@@ -611,7 +611,7 @@ class _SentenceEnd(StoppingCriteria):
                 done[row] = True
                 continue
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
-            if any(m.end() < len(text) for m in SENTENCE_END.finditer(text)):  # a space follows the end
+            if any(m.end() < len(text) for m in sentence_ends(text)):  # a space follows the end
                 self.ended[row] = new
                 done[row] = True
         return done

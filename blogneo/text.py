@@ -68,25 +68,44 @@ def normalize(text: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
-def ends_sentence(text: str) -> bool:
-    """Whether ``text`` ends on a whole sentence (the same rule ``trim_to_sentence`` cuts back to).
+# A list's number before the point: at a line's start, after a sentence or a mark and a space, or after two spaces
+# ("7. **Espresso**  8."). A number after a word and one space ends a sentence ("I took up swimming at 62.").
+_LIST_NUMBER = re.compile(r"(?:\A|\n|[^\w\s,;][ \t]+|[ \t]{2})[ \t]*\d{1,2}\Z")
+
+
+def sentence_ends(text: str) -> list[re.Match]:
+    r"""Where the sentences of ``text`` end, as ``trim_to_sentence`` and ``ends_sentence`` read it: at a
+    ``SENTENCE_END`` that is not a list's number ("1." on its own line, or "8." after a list item's bold name).
 
     Example:
-        >>> ends_sentence('She said "yes."'), ends_sentence("and then the")
-        (True, False)
+        >>> [m.end() for m in sentence_ends("I ran at 62. Next:\n1. Shoes.\n2.")]
+        [12, 28]
+    """
+    return [m for m in SENTENCE_END.finditer(text)
+            if not (text[m.start()] == "." and _LIST_NUMBER.search(text, 0, m.start()))]
+
+
+def ends_sentence(text: str) -> bool:
+    r"""Whether ``text`` ends on a whole sentence (the same rule ``trim_to_sentence`` cuts back to).
+
+    Example:
+        >>> ends_sentence('She said "yes."'), ends_sentence("and then the"), ends_sentence("Shoes.\n2.")
+        (True, False, False)
     """
     text = text.rstrip()
-    return any(m.end() == len(text) for m in SENTENCE_END.finditer(text))
+    return any(m.end() == len(text) for m in sentence_ends(text))
 
 
 def trim_to_sentence(text: str) -> str:
-    """Cut ``text`` back to its last whole sentence; text with no sentence end is kept whole.
+    r"""Cut ``text`` back to its last whole sentence; text with no sentence end is kept whole.
 
     Example:
         >>> trim_to_sentence("It rained. Then the sun came out and")
         'It rained.'
+        >>> trim_to_sentence("1. Buy oats.\n2. Soak them.\n3.")  # a list's next number is no sentence's end
+        '1. Buy oats.\n2. Soak them.'
     """
-    ends = list(SENTENCE_END.finditer(text))
+    ends = sentence_ends(text)
     return text[: ends[-1].end()] if ends else text.rstrip()
 
 
