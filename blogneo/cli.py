@@ -18,7 +18,7 @@ import blogneo
 from .errors import BlogneoError
 from .fields import FIELDS, POST_DEFAULTS
 from .files import create
-from .interrupts import held, raise_interrupt
+from .interrupts import held
 
 
 class _Parser(argparse.ArgumentParser):
@@ -186,8 +186,8 @@ def _checkpoints(out) -> int:
 
 def _app(args) -> int:
     import importlib.util
-    import signal
     import subprocess
+    import time
 
     default = 7860 if args.gradio else 8866
     args.port = default if args.port is None else args.port
@@ -211,36 +211,24 @@ def _app(args) -> int:
           f"exports go to {env['BLOGNEO_POSTS']}", file=sys.stderr)
     # Voila in a session of its own, so that this process alone decides when it stops: on Ctrl+C
     # (SIGINT) or SIGTERM, Voila and every kernel it started are stopped here, and the port is free.
-    # Interrupts are held while Voila starts (so none lands before its handle is kept) and while it stops.
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
-    server = None
-    try:
-        with held() as came:
-            server = subprocess.Popen(command, env=env, start_new_session=True)
-        if came:
-            raise KeyboardInterrupt
-        return server.wait()
-    except KeyboardInterrupt:
-        print("blogneo: stopping the studio", file=sys.stderr)
-        return 0
-    finally:
-        if server is not None:
-            with held():
-                _stop_process_tree(server.pid)
-        signal.signal(signal.SIGTERM, previous)
+    # Both are only noted while Voila runs (blogneo.interrupts), so none lands where it would leave Voila running.
+    with held() as came:
+        server = subprocess.Popen(command, env=env, start_new_session=True)
+        try:
+            while not came and server.poll() is None:
+                time.sleep(0.2)
+        finally:
+            if came:
+                print("blogneo: stopping the studio", file=sys.stderr)
+            _stop_process_tree(server.pid)
+    return 0 if came else server.returncode
 
 
 def _gradio(args) -> int:
-    import signal
-
     from .ui_gradio import gradio_app, serve  # says what to install, before any model loads, without Gradio
 
     app = gradio_app(args.model, posts_dir=args.posts.expanduser().resolve())
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)  # SIGTERM closes the server as Ctrl+C does
-    try:
-        return serve(app, args.ip, args.port, share=args.share, open_browser=not args.no_browser)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return serve(app, args.ip, args.port, share=args.share, open_browser=not args.no_browser)
 
 
 def _stop_process_tree(pid: int, grace: float = 5.0) -> None:

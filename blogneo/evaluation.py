@@ -190,7 +190,7 @@ def fit_sentences(items: list[Item], row: dict[str, torch.Tensor], l2: float):
     """The signal, trained on sentences as it scores them, in two stages. A regression on whole items finds each
     positive's likeliest sentence (an item may be a blogger's prose with one reply in it); the signal is then fitted
     on every judged sentence of each negative against that one sentence of each positive (a positive with no judged
-    sentence stands whole). Chosen by cross-validation over whole items alone (docs/quality.md)."""
+    sentence stands whole). Chosen over fitting whole items alone, by cross-validation (figures in docs/quality.md)."""
     mean, scale, w, b = signal.fit(torch.stack([row[i.text] for i in items]), [int(i.positive) for i in items], l2)
     x, y = [], []
     for item in items:

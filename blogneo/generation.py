@@ -611,7 +611,7 @@ class _SentenceEnd(StoppingCriteria):
                 done[row] = True
                 continue
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
-            if any(m.end() < len(text) for m in sentence_ends(text)):  # a space follows the end
+            if any(m.end() < len(text) for m in sentence_ends(text, text_start=False)):  # a space follows the end
                 self.ended[row] = new
                 done[row] = True
         return done

@@ -1,10 +1,11 @@
-"""Ctrl+C and SIGTERM for the studio's servers: both stop it, and neither lands where it would leave one running.
+"""Ctrl+C and SIGTERM for the studio's servers: both stop it, whenever they come, and neither leaves one running.
 
 ``blogneo app`` starts a server (Voila in a process of its own, or Gradio in this one) and must stop it on
-Ctrl+C (SIGINT) or SIGTERM, whenever that comes: while the server is starting, while it serves, or while it is
-being stopped. Python raises ``KeyboardInterrupt`` between any two bytecodes, so an interrupt in the instant
-between a process starting and its handle being kept, or in the middle of stopping it, would leave a server
-running and the command exiting 130. The few steps where that matters run with interrupts held.
+Ctrl+C (SIGINT) or SIGTERM, whenever that comes: while the server starts, while it serves, or while it is being
+stopped. Python raises ``KeyboardInterrupt`` between any two bytecodes, so an interrupt in the instant between a
+process starting and its handle being kept, or in the middle of stopping it, would leave a server running and
+the command exiting 130. So the servers run inside ``held()``: a signal is only noted, and the code that waits
+for one looks at the note.
 """
 
 from __future__ import annotations
@@ -16,17 +17,23 @@ from collections.abc import Iterator
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def raise_interrupt(signum, frame):
-    """A signal handler: SIGTERM stops the server as Ctrl+C does."""
-    raise KeyboardInterrupt
+@contextlib.contextmanager
+def _blocked() -> Iterator[None]:
+    """Both signals wait at the door (the process's mask) while handlers are swapped, so none lands in between."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 @contextlib.contextmanager
 def held() -> Iterator[list[int]]:
     """Inside the block, Ctrl+C and SIGTERM are noted, not raised; the list yielded says which came.
 
-    The handlers in place before are back when the block ends, whatever happens in it. Only the main thread
-    can set handlers, so elsewhere nothing is held (the list stays empty).
+    The handlers in place before are back when the block ends, whatever happens in it; a signal that comes while
+    they are swapped waits and is noted (going in) or handled by them (going out). Only the main thread can set
+    handlers, so elsewhere nothing is held (the list stays empty).
 
     Example:
         >>> import os
@@ -36,15 +43,20 @@ def held() -> Iterator[list[int]]:
         True
     """
     came: list[int] = []
+    before: dict[int, object] = {}
     try:
-        before = {number: signal.signal(number, lambda signum, frame: came.append(signum)) for number in _SIGNALS}
-    except ValueError:  # not the main thread
+        with _blocked():
+            for number in _SIGNALS:
+                before[number] = signal.signal(number, lambda signum, frame: came.append(signum))
+    except ValueError:  # not the main thread: nothing was swapped
         before = {}
     try:
         yield came
     finally:
-        for number, handler in before.items():
-            signal.signal(number, handler)
+        with _blocked():
+            for number, handler in before.items():
+                # None: a handler set outside Python, which cannot be put back; the default stands in for it
+                signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
-__all__ = ["held", "raise_interrupt"]
+__all__ = ["held"]

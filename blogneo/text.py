@@ -68,21 +68,34 @@ def normalize(text: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
-# A list's number before the point: at a line's start, after a sentence or a mark and a space, or after two spaces
-# ("7. **Espresso**  8."). A number after a word and one space ends a sentence ("I took up swimming at 62.").
-_LIST_NUMBER = re.compile(r"(?:\A|\n|[^\w\s,;][ \t]+|[ \t]{2})[ \t]*\d{1,2}\Z")
+# A list's number before the point: "3." at a line's start, or mid-line after a list item's end ("7. **Espresso and
+# Chili*  8.") when the number before it is in the text already. A number after a word, or mid-line with no list
+# before it, ends a sentence: "I took up swimming at 62.", "We left on Dec. 24.", "My score: 8."
+_LINE_NUMBER = re.compile(r"(?:\A|\n)[ \t]*\d{1,2}\Z")
+_ITEM_NUMBER = re.compile(r"(?:[.!?*)\]][ \t]+|[ \t]{2})(\d{1,2})\Z")
 
 
-def sentence_ends(text: str) -> list[re.Match]:
+def _list_number(text: str, point: int, text_start: bool) -> bool:
+    """Whether the "." at ``point`` follows a list's number. ``text_start``: ``text`` starts where the text does
+    (not a window on its end), so a number at its start is at a line's start."""
+    window = max(0, point - 16)
+    if (m := _LINE_NUMBER.search(text, window, point)) and (text_start or text[m.start()] == "\n"):
+        return True
+    m = _ITEM_NUMBER.search(text, window, point)
+    return bool(m) and re.search(rf"(?<![\w.,]){int(m.group(1)) - 1}[.)]\s", text[:m.start(1)]) is not None
+
+
+def sentence_ends(text: str, text_start: bool = True) -> list[re.Match]:
     r"""Where the sentences of ``text`` end, as ``trim_to_sentence`` and ``ends_sentence`` read it: at a
-    ``SENTENCE_END`` that is not a list's number ("1." on its own line, or "8." after a list item's bold name).
+    ``SENTENCE_END`` that is not a list's number ("3." on its own line, "8." after item 7's bold name).
+    ``text_start=False``: ``text`` is the end of a longer text, whose start is no line's start.
 
     Example:
         >>> [m.end() for m in sentence_ends("I ran at 62. Next:\n1. Shoes.\n2.")]
         [12, 28]
     """
-    return [m for m in SENTENCE_END.finditer(text)
-            if not (text[m.start()] == "." and _LIST_NUMBER.search(text, 0, m.start()))]
+    return [m for m in SENTENCE_END.finditer(text) if not (text[m.start()] == "." and _list_number(text, m.start(),
+                                                                                                       text_start))]
 
 
 def ends_sentence(text: str) -> bool:

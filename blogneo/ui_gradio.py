@@ -216,23 +216,26 @@ def serve(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool
     """
     said = io.StringIO()  # Gradio's own launch text, several lines; blogneo says what matters in one
     session = getattr(app, "session", None)
-    # The page answers before launch() returns, so Ctrl+C may come while it is still running: it is inside the try.
-    try:
-        with contextlib.redirect_stdout(said):
-            app.queue().launch(server_name=host, server_port=port, share=share, inbrowser=open_browser,
-                               prevent_thread_lock=True, quiet=True, show_error=True,
-                               allowed_paths=[str(session.posts_dir.resolve())] if session else None)
-        print(f"blogneo: serving the studio at http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
-        if share:
-            where = f"a public link: {app.share_url}" if app.share_url else \
-                "no public link: Gradio's share server cannot be reached from here, so the page is local only"
-            print(f"blogneo: share: {where}", file=sys.stderr)
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("blogneo: stopping the studio", file=sys.stderr)
-    finally:
-        with held():  # a second Ctrl+C while the server closes is not raised: it is closing already
+    # Ctrl+C and SIGTERM are only noted while the server starts, serves and closes (blogneo.interrupts), so neither
+    # lands where it would leave it running: the page answers before launch() returns, and a second Ctrl+C may come
+    # while it closes.
+    with held() as came:
+        try:
+            with contextlib.redirect_stdout(said):
+                app.queue().launch(server_name=host, server_port=port, share=share, inbrowser=open_browser,
+                                   prevent_thread_lock=True, quiet=True, show_error=True,
+                                   allowed_paths=[str(session.posts_dir.resolve())] if session else None)
+            print(f"blogneo: serving the studio at http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
+            if share:
+                where = f"a public link: {app.share_url}" if app.share_url else \
+                    "no public link: Gradio's share server cannot be reached from here, so the page is local only"
+                print(f"blogneo: share: {where}", file=sys.stderr)
+            while not came:
+                time.sleep(0.2)
+        except KeyboardInterrupt:  # raised by code of Gradio's own, not by a signal: it stops the server all the same
+            pass
+        finally:
+            print("blogneo: stopping the studio", file=sys.stderr)
             app.close()
     return 0
 

@@ -5,7 +5,7 @@ import pytest
 
 import blogneo
 from blogneo.defects import KINDS, before_defects, find_defects, whole_words
-from blogneo.text import clean_heading, clean_prose, clean_title, ends_sentence, trim_to_sentence
+from blogneo.text import clean_heading, clean_prose, clean_title, ends_sentence, sentence_ends, trim_to_sentence
 
 
 def kinds(text, kind="prose", **kwargs):
@@ -295,8 +295,13 @@ def test_a_list_number_is_no_sentence_end_but_a_number_after_a_word_is():
     assert trim_to_sentence(names) == names  # no sentence end at all: kept whole, and so it is unfinished
     assert "unfinished" in kinds(names)
     assert trim_to_sentence("1. Buy oats.\n2. Soak them.\n3.") == "1. Buy oats.\n2. Soak them."
-    for whole in ("I took up open-water swimming at 62.", "It should read Ryzen 7, not Ryzen 5.", "It cost £5."):
-        assert ends_sentence(whole) and trim_to_sentence(whole + " And then") == whole
+    for whole in ("I took up open-water swimming at 62.", "It should read Ryzen 7, not Ryzen 5.", "It cost £5.",
+                  "My score: 8.", "I rated it - 9.", "We left on Dec. 24.", "I wore Chanel No. 5.", "See Fig. 3.",
+                  "Step 1. Fill the tyre. Step 2.", "Proof: 2 + 2 = 4."):
+        assert ends_sentence(whole) and trim_to_sentence(whole + " And then") == whole, whole
+    # the end of a longer text (the stop after the budget reads the last few tokens): its start is no line's start
+    assert [m.end() for m in sentence_ends(" 62. And then", text_start=False)] == [4]
+    assert sentence_ends(" 62. And then") == []  # a whole text that starts with "62." starts with a list's number
 
 
 def test_a_label_before_a_line_of_prose_is_dropped_and_its_text_kept():
