@@ -68,7 +68,8 @@ def features(texts: list[str], model, layers: tuple[int, ...] | None = None) -> 
 
 
 def sentences(text: str) -> list[tuple[int, str]]:
-    """(start, sentence) for each sentence or line of ``text``, as the signal scores them."""
+    """(start, sentence) for each sentence or line of ``text``, as the signal scores them. Split at every
+    ``SENTENCE_END``, list numbers included (not ``text.sentence_ends``): the signal was trained on this split."""
     found, start = [], 0
     for line in re.finditer(r"[^\n]+", text):
         start = line.start()
