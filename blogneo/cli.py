@@ -220,8 +220,10 @@ def _app(args) -> int:
         finally:
             if came:
                 print("blogneo: stopping the studio", file=sys.stderr)
-            _stop_process_tree(server.pid)
-    return 0 if came else server.returncode
+            if server.returncode is None:  # once reaped, its pid may be another process's
+                _stop_process_tree(server.pid)
+    code = server.returncode
+    return 0 if came else (128 - code if code < 0 else code)  # killed by signal N: 128 + N, as a shell says
 
 
 def _gradio(args) -> int:

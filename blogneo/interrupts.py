@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -19,12 +20,19 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 @contextlib.contextmanager
 def _blocked() -> Iterator[None]:
-    """Both signals wait at the door (the process's mask) while handlers are swapped, so none lands in between."""
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    """Both signals wait at the door (the thread's mask) while handlers are swapped, so none lands in between."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # read only: a pending signal raising here changes nothing
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _restore(before: dict) -> None:
+    with _blocked():
+        for number, handler in before.items():
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager
@@ -33,7 +41,8 @@ def held() -> Iterator[list[int]]:
 
     The handlers in place before are back when the block ends, whatever happens in it; a signal that comes while
     they are swapped waits and is noted (going in) or handled by them (going out). Only the main thread can set
-    handlers, so elsewhere nothing is held (the list stays empty).
+    handlers, so elsewhere nothing is held (the list stays empty); so is a signal whose handler was set outside
+    Python, which could not be put back.
 
     Example:
         >>> import os
@@ -44,19 +53,19 @@ def held() -> Iterator[list[int]]:
     """
     came: list[int] = []
     before: dict[int, object] = {}
-    try:
-        with _blocked():
-            for number in _SIGNALS:
-                before[number] = signal.signal(number, lambda signum, frame: came.append(signum))
-    except ValueError:  # not the main thread: nothing was swapped
-        before = {}
+    if threading.current_thread() is threading.main_thread():
+        try:
+            with _blocked():
+                for number in _SIGNALS:
+                    if signal.getsignal(number) is not None:
+                        before[number] = signal.signal(number, lambda signum, frame: came.append(signum))
+        except BaseException:
+            _restore(before)
+            raise
     try:
         yield came
     finally:
-        with _blocked():
-            for number, handler in before.items():
-                # None: a handler set outside Python, which cannot be put back; the default stands in for it
-                signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        _restore(before)
 
 
 __all__ = ["held"]

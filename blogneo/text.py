@@ -69,10 +69,10 @@ def normalize(text: str) -> tuple[str, list[int]]:
 
 
 # A list's number before the point: "3." at a line's start, or mid-line after a list item's end ("7. **Espresso and
-# Chili*  8.") when the number before it is in the text already. A number after a word, or mid-line with no list
-# before it, ends a sentence: "I took up swimming at 62.", "We left on Dec. 24.", "My score: 8."
+# Chili*  8.") when the item before it ("7.") is on the same line. A number after a word or an abbreviation's point,
+# or with no item before it on its line, ends a sentence: "I took up swimming at 62.", "Dec. 24.", "My score: 8."
 _LINE_NUMBER = re.compile(r"(?:\A|\n)[ \t]*\d{1,2}\Z")
-_ITEM_NUMBER = re.compile(r"(?:[.!?*)\]][ \t]+|[ \t]{2})(\d{1,2})\Z")
+_ITEM_NUMBER = re.compile(r"(?:[!?*)\]][ \t]+|[ \t]{2})(\d{1,2})\Z")
 
 
 def _list_number(text: str, point: int, text_start: bool) -> bool:
@@ -81,8 +81,10 @@ def _list_number(text: str, point: int, text_start: bool) -> bool:
     window = max(0, point - 16)
     if (m := _LINE_NUMBER.search(text, window, point)) and (text_start or text[m.start()] == "\n"):
         return True
-    m = _ITEM_NUMBER.search(text, window, point)
-    return bool(m) and re.search(rf"(?<![\w.,]){int(m.group(1)) - 1}[.)]\s", text[:m.start(1)]) is not None
+    if not (m := _ITEM_NUMBER.search(text, window, point)) or int(m.group(1)) < 2:
+        return False
+    line = text[text.rfind("\n", 0, m.start()) + 1:m.start()]
+    return re.search(rf"(?:\A[ \t]*|[!?*)\]][ \t]+|[ \t]{{2}}){int(m.group(1)) - 1}[.)][ \t]", line) is not None
 
 
 def sentence_ends(text: str, text_start: bool = True) -> list[re.Match]:

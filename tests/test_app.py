@@ -245,6 +245,19 @@ def test_ctrl_c_in_the_instant_voila_starts_still_stops_it(monkeypatch, capsys):
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+def test_voila_that_exits_by_itself_gives_its_exit_status(monkeypatch):
+    # Voila that cannot start (a port taken) ends on its own: its status is the command's, and nothing else is stopped
+    from blogneo import cli
+
+    popen = subprocess.Popen
+    monkeypatch.setattr(subprocess, "Popen",
+                        lambda command, **kwargs: popen([sys.executable, "-c", "raise SystemExit(3)"], **kwargs))
+    stopped = []
+    monkeypatch.setattr(cli, "_stop_process_tree", stopped.append)
+    assert cli.main(["app", "--no-browser", "--port", str(_free_port())]) == 3
+    assert stopped == []  # its pid, reaped, may be another process's by now
+
+
 def test_make_lab_starts_jupyterlab_and_says_when_it_allows_root(tmp_path):
     port = _free_port()
     log = tmp_path / "lab.log"

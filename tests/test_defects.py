@@ -297,7 +297,9 @@ def test_a_list_number_is_no_sentence_end_but_a_number_after_a_word_is():
     assert trim_to_sentence("1. Buy oats.\n2. Soak them.\n3.") == "1. Buy oats.\n2. Soak them."
     for whole in ("I took up open-water swimming at 62.", "It should read Ryzen 7, not Ryzen 5.", "It cost £5.",
                   "My score: 8.", "I rated it - 9.", "We left on Dec. 24.", "I wore Chanel No. 5.", "See Fig. 3.",
-                  "Step 1. Fill the tyre. Step 2.", "Proof: 2 + 2 = 4."):
+                  "Step 1. Fill the tyre. Step 2.", "Proof: 2 + 2 = 4.", "We left on Dec. 23. We came back on Dec. 24.",
+                  "See Fig. 2. Then see Fig. 3.", "My tips:\n1. Sleep.\n2. Water.\n\nHow many glasses a day? 2.",
+                  "It dropped to -1. At night it hit  0."):
         assert ends_sentence(whole) and trim_to_sentence(whole + " And then") == whole, whole
     # the end of a longer text (the stop after the budget reads the last few tokens): its start is no line's start
     assert [m.end() for m in sentence_ends(" 62. And then", text_start=False)] == [4]
