@@ -68,11 +68,12 @@ def normalize(text: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
-# A list's number before the point: "3." at a line's start, or mid-line after a list item's end ("7. **Espresso and
-# Chili*  8.") when the item before it ("7.") is on the same line. A number after a word or an abbreviation's point,
-# or with no item before it on its line, ends a sentence: "I took up swimming at 62.", "Dec. 24.", "My score: 8."
+# A list's number before the point: "3." at a line's start, or mid-line after a sentence or an item ("7. **Espresso
+# and Chili*  8.", "... is important too. 4. Eat well") when the list goes on at the next line's start ("5.") or,
+# after no point, the item before it is on its line ("7."). Otherwise a number ends a sentence: "I took up swimming
+# at 62.", "We left on Dec. 23. We came back on Dec. 24.", "My score: 8."
 _LINE_NUMBER = re.compile(r"(?:\A|\n)[ \t]*\d{1,2}\Z")
-_ITEM_NUMBER = re.compile(r"(?:[!?*)\]][ \t]+|[ \t]{2})(\d{1,2})\Z")
+_ITEM_NUMBER = re.compile(r"(?:([.!?*)\]])[ \t]+|[ \t]{2})(\d{1,2})\Z")
 
 
 def _list_number(text: str, point: int, text_start: bool) -> bool:
@@ -81,10 +82,15 @@ def _list_number(text: str, point: int, text_start: bool) -> bool:
     window = max(0, point - 16)
     if (m := _LINE_NUMBER.search(text, window, point)) and (text_start or text[m.start()] == "\n"):
         return True
-    if not (m := _ITEM_NUMBER.search(text, window, point)) or int(m.group(1)) < 2:
+    if not (m := _ITEM_NUMBER.search(text, window, point)):
         return False
+    n = int(m.group(2))
+    after = text.find("\n", point)
+    if after >= 0 and re.compile(rf"[ \t]*{n + 1}[.)][ \t]").match(text, after + 1):
+        return True
     line = text[text.rfind("\n", 0, m.start()) + 1:m.start()]
-    return re.search(rf"(?:\A[ \t]*|[!?*)\]][ \t]+|[ \t]{{2}}){int(m.group(1)) - 1}[.)][ \t]", line) is not None
+    return m.group(1) != "." and n >= 2 and \
+        re.search(rf"(?:\A[ \t]*|[!?*)\]][ \t]+|[ \t]{{2}}){n - 1}[.)][ \t]", line) is not None
 
 
 def sentence_ends(text: str, text_start: bool = True) -> list[re.Match]:

@@ -295,6 +295,8 @@ def test_a_list_number_is_no_sentence_end_but_a_number_after_a_word_is():
     assert trim_to_sentence(names) == names  # no sentence end at all: kept whole, and so it is unfinished
     assert "unfinished" in kinds(names)
     assert trim_to_sentence("1. Buy oats.\n2. Soak them.\n3.") == "1. Buy oats.\n2. Soak them."
+    # a list begun at a sentence's end, going on at the next line: "4." is its item, not the sentence's last word
+    assert trim_to_sentence("Rest is important too. 4. Eat well\n5. Read books\n6.") == "Rest is important too."
     for whole in ("I took up open-water swimming at 62.", "It should read Ryzen 7, not Ryzen 5.", "It cost £5.",
                   "My score: 8.", "I rated it - 9.", "We left on Dec. 24.", "I wore Chanel No. 5.", "See Fig. 3.",
                   "Step 1. Fill the tyre. Step 2.", "Proof: 2 + 2 = 4.", "We left on Dec. 23. We came back on Dec. 24.",
