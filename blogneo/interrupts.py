@@ -41,15 +41,17 @@ def held() -> Iterator[list[int]]:
 
     The handlers in place before are back when the block ends, whatever happens in it; a signal that comes while
     they are swapped waits and is noted (going in) or handled by them (going out). Only the main thread can set
-    handlers, so elsewhere nothing is held (the list stays empty); so is a signal whose handler was set outside
-    Python, which could not be put back.
+    handlers, so elsewhere nothing is held (the list stays empty). Nor is a signal this process ignores (started in
+    the background by a shell, SIGINT is), nor one whose handler was set outside Python, which could not be put back.
 
     Example:
         >>> import os
+        >>> before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
         >>> with held() as came:
         ...     os.kill(os.getpid(), signal.SIGINT)  # no KeyboardInterrupt here
-        >>> came == [signal.SIGINT]
-        True
+        >>> came == [signal.SIGINT], signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        (True, True)
+        >>> _ = signal.signal(signal.SIGINT, before)
     """
     came: list[int] = []
     before: dict[int, object] = {}
@@ -57,7 +59,7 @@ def held() -> Iterator[list[int]]:
         try:
             with _blocked():
                 for number in _SIGNALS:
-                    if signal.getsignal(number) is not None:
+                    if signal.getsignal(number) not in (None, signal.SIG_IGN):
                         before[number] = signal.signal(number, lambda signum, frame: came.append(signum))
         except BaseException:
             _restore(before)

@@ -230,6 +230,8 @@ def test_ctrl_c_in_the_instant_voila_starts_still_stops_it(monkeypatch, capsys):
         return started[-1]
 
     monkeypatch.setattr(subprocess, "Popen", start_then_ctrl_c)
+    # Ctrl+C as in a terminal: a test worker (pytest-xdist) ignores SIGINT, and blogneo keeps a signal ignored
+    interrupt, terminate = signal.signal(signal.SIGINT, signal.default_int_handler), signal.getsignal(signal.SIGTERM)
     try:
         said = cli.main(["app", "--no-browser", "--port", str(_free_port())])
     except KeyboardInterrupt:
@@ -238,11 +240,12 @@ def test_ctrl_c_in_the_instant_voila_starts_still_stops_it(monkeypatch, capsys):
         left = [process for process in started if process.poll() is None]
         for process in left:
             process.kill()
+        back = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGINT, interrupt)
     assert said == 0
     assert len(started) == 1 and not left, "Ctrl+C as Voila started left it running"
     assert "blogneo: stopping the studio" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are back
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert back == (signal.default_int_handler, terminate)  # the handlers are back
 
 
 def test_voila_that_exits_by_itself_gives_its_exit_status(monkeypatch):
@@ -426,11 +429,14 @@ def test_a_second_ctrl_c_while_gradio_closes_does_not_escape(monkeypatch):
     monkeypatch.setattr(blocks, "launch", launch_then_ctrl_c)
     monkeypatch.setattr(blocks, "close", ctrl_c_then_close)
     port = _free_port()
+    interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, not a test worker
     try:
         said = serve(app, port=port)
     except KeyboardInterrupt:
         close(app)
         pytest.fail("a second Ctrl+C during close() escaped serve(): the command would exit 130")
+    finally:
+        signal.signal(signal.SIGINT, interrupt)
     assert said == 0
     assert _port_is_free(port)
 
