@@ -18,7 +18,7 @@ import blogneo
 from .errors import BlogneoError
 from .fields import FIELDS, POST_DEFAULTS
 from .files import create
-from .interrupts import held
+from .interrupts import held, wait
 
 
 class _Parser(argparse.ArgumentParser):
@@ -187,7 +187,6 @@ def _checkpoints(out) -> int:
 def _app(args) -> int:
     import importlib.util
     import subprocess
-    import time
 
     default = 7860 if args.gradio else 8866
     args.port = default if args.port is None else args.port
@@ -215,8 +214,7 @@ def _app(args) -> int:
     with held() as came:
         server = subprocess.Popen(command, env=env, start_new_session=True)
         try:
-            while not came and server.poll() is None:
-                time.sleep(0.2)
+            wait(came, running=lambda: server.poll() is None)
         finally:
             if came:
                 print("blogneo: stopping the studio", file=sys.stderr)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -70,4 +71,16 @@ def held() -> Iterator[list[int]]:
         _restore(before)
 
 
-__all__ = ["held"]
+def wait(came: list[int], running: Callable[[], bool] = lambda: True) -> None:
+    """Wait, a fifth of a second at a time, until a signal is noted in ``came`` (from ``held()``) or ``running()``
+    turns false: the servers' wait loop, in one place.
+
+    Example:
+        >>> wait([signal.SIGINT]), wait([], running=lambda: False)  # returns at once in both cases
+        (None, None)
+    """
+    while not came and running():
+        time.sleep(0.2)
+
+
+__all__ = ["held", "wait"]

@@ -18,7 +18,6 @@ import os
 import queue
 import secrets
 import sys
-import time
 from collections.abc import Callable
 
 from .errors import BlogneoError, said
@@ -32,7 +31,7 @@ except ImportError as error:  # before anything heavier is imported, and before 
 
 from .fields import FIELD, MAX_CANDIDATES, MAX_SEED, POST_DEFAULTS, SLIDERS
 from .generation import passing_note
-from .interrupts import held
+from .interrupts import held, wait
 from .loading import LoadedModel, loaded
 from .post import MAX_SECTIONS, WORDS, PostEvent
 from .prompts import POST_TYPES, TONES
@@ -230,8 +229,7 @@ def serve(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool
                 where = f"a public link: {app.share_url}" if app.share_url else \
                     "no public link: Gradio's share server cannot be reached from here, so the page is local only"
                 print(f"blogneo: share: {where}", file=sys.stderr)
-            while not came:
-                time.sleep(0.2)
+            wait(came)
         except KeyboardInterrupt:  # raised by code of Gradio's own, not by a signal: it stops the server all the same
             pass
         finally:
