@@ -157,8 +157,8 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
         found.append(Defect("unfinished", part, m.start(), m.group(0).strip()[-30:]))
     if kind == "prose" and (m := _unbalanced(text)):
         found.append(Defect("artifact", part, m[0], m[1], "unbalanced"))
-    if kind == "prose" and (first := _LIST_ITEM.search(text)) and first.group(1) != "1":
-        found.append(Defect("artifact", part, first.start(), f"a list starting at {first.group(1)}"))
+    if kind == "prose" and (m := _misnumbered(text)):
+        found.append(Defect("artifact", part, m[0], m[1]))
     if kind == "prose" and (m := _too_short(words, target_words)):
         found.append(Defect("too-short", part, 0, m))
     elif kind == "description" and words < 5:
@@ -229,6 +229,27 @@ def _unbalanced(text: str) -> tuple[int, str] | None:
         return plain.find('"'), "a double quote never closed"
     if plain.count("```") % 2:
         return plain.find("```"), "a code block never closed"
+    if plain.count("**") % 2:
+        return plain.find("**"), "bold never closed"
+    return None
+
+
+def _misnumbered(text: str) -> tuple[int, str] | None:
+    """Where a numbered list goes wrong, and how: a part's first list starting past 1 was cut from a longer one
+    ("2. **Choose High...**"); after that each item is one more than the last ("1. 2. 5." and "1. 1. 1." are
+    debris), and a list may start again at 1 after a line that is no item."""
+    last, gap = 0, True
+    for line in text.splitlines(keepends=True):
+        m = _LIST_ITEM.match(line)
+        if m:
+            n = int(m.group(1))
+            if last == 0 and n != 1:
+                return text.find(line), f"a list starting at {n}"
+            if n != last + 1 and not (n == 1 and gap):
+                return text.find(line), f"item {n} after item {last}"
+            last, gap = n, False
+        elif line.strip():
+            gap = True
     return None
 
 
