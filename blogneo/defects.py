@@ -151,13 +151,16 @@ def find_defects(text: str, kind: str = "prose", *, part: str = "", title: str =
             found.append(Defect("off-topic", part, 0, f"keeps {share:.0%} of the key words of {topic!r}"))
     if kind in ("title", "heading") and (m := _DOUBLED.search(text)):
         found.append(Defect("repetition", part, m.start(), m.group(0)))
-    if kind in ("prose", "description") and text.strip() and not ends_sentence(text):
+    bare = _CODE_BLOCK.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)  # a closed code block is a whole
+    code_last = len(bare.rstrip()) < len(text.rstrip())  # thing: blanked, offsets kept ("I run this:" then code)
+    if kind in ("prose", "description") and text.strip() and not (
+            ends_sentence(bare) or code_last and bare.rstrip().endswith(":")):
         found.append(Defect("unfinished", part, len(text.rstrip()), text.rstrip()[-30:]))
-    elif kind == "prose" and (m := _BROKEN_LINE.search(text)):  # a line within the part that stops mid-sentence
+    elif kind == "prose" and (m := _BROKEN_LINE.search(bare)):  # a line within the part that stops mid-sentence
         found.append(Defect("unfinished", part, m.start(), m.group(0).strip()[-30:]))
-    if kind == "prose" and (m := _unbalanced(text)):
+    if kind == "prose" and (m := _unbalanced(bare)):
         found.append(Defect("artifact", part, m[0], m[1], "unbalanced"))
-    if kind == "prose" and (m := _misnumbered(text)):
+    if kind == "prose" and (m := _misnumbered(bare)):
         found.append(Defect("artifact", part, m[0], m[1]))
     if kind == "prose" and (m := _too_short(words, target_words)):
         found.append(Defect("too-short", part, 0, m))
@@ -333,6 +336,8 @@ def _cut_off(text: str) -> str:
 # A line of prose, not a list's item, a heading or a line in emphasis, that ends on no sentence end, a colon or an
 # emoji, with more lines after it: "5/8th Edition  23 pages", "... because they just do not care" then a new line.
 _BROKEN_LINE = re.compile(r"^[ \t]*(?![-*+#>_|]|\d{1,2}[.)][ \t])[^\n]*[\w,;\-\u2013\u2014][ \t]*\n(?=[ \t]*\S)", re.M)
+# A fenced code block, closed: "```bash" on a line, the code, then "```" on a line.
+_CODE_BLOCK = re.compile(r"^[ \t]*```[^\n`]*\n(?:.*?\n)??[ \t]*```[ \t]*$", re.M | re.S)
 # A Markdown list's item; a part's first list starting past 1 was cut from a longer one ("2. **Choose High...**").
 _LIST_ITEM = re.compile(r"^[ \t]*(\d{1,2})\.[ \t]+\S", re.M)
 _LAST_QUESTION = re.compile(r"[-\u2013\u2014|:]\s*(?:how|what|why|when|where|who|which)\s*$", re.I)  # "... - How"
