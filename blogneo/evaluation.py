@@ -38,6 +38,11 @@ SETS = {"checker_eval": DATA, "new_writers": NEW_WRITERS}
 #: project; 4,336 items: replies, instructions and a blogger's prose, half of it near-misses), all of it trained on
 #: and never measured. Items close to one of either set's, by their words, were left out before it was kept.
 SIGNAL_TRAINING = DATA.parent / "signal_training"
+#: Written only to write rules from, by four more blind writers (2026-12-07, late): web boilerplate, bylines and
+#: template debris (half alone, half inside a blogger's prose), and near-miss negatives (dates, sharing, prompt-like
+#: words, lists, code and links in prose, asides). All of it is dev; none is measured. Items that shared most of
+#: their words with a test item of either set were left out before it was kept.
+RULES_DEV = DATA.parent / "rules_dev"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """The checker measured on text written for the purpose (tests/data/checker_eval), split before any rule was
 written: rules and the learned signal come from dev; test is the gate. See docs/quality.md for the figures."""
 
+import re
+
 import pytest
 
 from blogneo import evaluation, signal
@@ -12,10 +14,11 @@ pytestmark = pytest.mark.slow  # the embedded model reads the whole set, minutes
 # Measured on test when this gate was last set (2026-12-07: the learned signal trained on sentences, with the text
 # written to train it; quoted speech left out of the phrase rules): 1.6% of negatives flagged, recall 76.2% (on
 # 2026-12-02, 2.7% and 74.2%; 64.4% with the word n-gram signal before it). That evening, with writer_5-8 in the
-# signal's training text: 2.2% and 76.2%. Issue 28's goal is 80%: the gate holds the
-# floor under what was measured, so a change that makes the checker worse fails here.
+# signal's training text: 2.2% and 76.2%. Late that night, with the rules written from tests/data/rules_dev: 2.2% and
+# 77.8%. Issue 28's goal is 80%: the gate holds the floor under what was measured, so a change that makes the
+# checker worse fails here.
 MOST_NEGATIVES_FLAGGED = 0.03
-LEAST_RECALL = 0.74
+LEAST_RECALL = 0.76
 # The second set's test half (other writers, replies and instructions only): 1.0% of negatives flagged, recall 55.7%
 # (that evening 1.4% and 54.3%; 2026-12-02: 1.2% and 50.8%; the checker with the word n-gram signal: 1.6% and
 # 24.2%; its rules alone 16.1%).
@@ -33,6 +36,30 @@ def test_the_set_is_large_enough_and_split_by_a_fixed_hash():
     dev, test = load_items("dev"), load_items("test")
     assert len(dev) + len(test) == len(items) and 0.4 < len(dev) / len(items) < 0.6
     assert split_of("Sure, it rained all weekend, but the trail was empty.") == "test"  # the hash never changes
+
+
+def test_the_text_rules_are_written_from_holds_no_test_item_nor_its_kin():
+    # rules_dev is dev only: no item may be a test item, nor share most of its words with one (the writers were blind,
+    # but "Share this:" and "<|endoftext|>" are everyone's), or a rule written from it would be written from test
+    def words(text):
+        return frozenset(re.findall(r"[a-z0-9']+", text.lower()))
+
+    kept = load_items(folder=evaluation.RULES_DEV)
+    assert len(kept) >= 1100 and {i.split for i in kept} == {"dev", "test"}  # the hash does not apply: all of it is dev
+    tested = load_items("test") + load_items("test", evaluation.NEW_WRITERS)
+    assert not {i.text for i in kept} & {i.text for i in tested}
+    tested = [words(i.text) for i in tested]
+    for item in kept:
+        mine = words(item.text)
+        assert all(len(mine & other) < 0.6 * len(mine | other) for other in tested if mine | other), item.text
+
+
+def test_the_rules_alone_pass_the_near_misses_they_were_written_beside():
+    # a guard, not a measure: the rules were written from this text, so what they do on it flatters them
+    negatives = [i for i in load_items(folder=evaluation.RULES_DEV) if not i.positive]
+    blocked = [i.text for i in negatives if report([i], check=evaluation.without_signal)["false_alarms"]]
+    links = [t for t in blocked if "](http" in t]  # a link the model writes is invented: flagged by design
+    assert len(blocked) - len(links) <= 0.01 * len(negatives), blocked
 
 
 def test_on_the_test_split_the_checker_blocks_few_good_texts_and_catches_most_bad_ones(embedded):
