@@ -2,14 +2,14 @@
 piece of work, which no list of phrasings captures ("A punchier closer could slot in here if needed").
 
 It reads the embedded model's own hidden states: a sentence's states in three of its layers (the middle, three
-quarters up, the last), averaged over its tokens, weighed by a logistic regression. The regression is trained on
-dev text only (the evaluation set's dev split and the dev half of a second set by other writers: replies and
-instructions against a human blogger's prose) and shipped as a small file in the package (``signal.json``: the
-model's revision, the layers, each feature's mean and scale, the weights, the threshold), so it loads without a
-network. It runs with the model it was trained on, the embedded checkpoint (known by its revision), at any
-precision; with any other model (GPT-Neo, a base model that is not instruction-tuned, writes little meta-talk) the
-phrase rules judge meta-talk alone. The checker runs it on each sentence of a prose part or description: one
-forward pass a candidate, its sentences in one batch.
+quarters up, the last), averaged over its tokens and at its last token, weighed by a logistic regression. The
+regression is trained on dev text only (the evaluation set's dev split, the dev half of a second set by other
+writers, and text written only to train it: replies and instructions against a human blogger's prose) and shipped as
+a small file in the package (``signal.json``: the model's revision, the layers, each feature's mean and scale, the
+weights, the threshold), so it loads without a network. It runs with the model it was trained on, the embedded
+checkpoint (known by its revision), at any precision; with any other model (GPT-Neo, a base model that is not
+instruction-tuned, writes little meta-talk) the phrase rules judge meta-talk alone. The checker runs it on each
+sentence of a prose part or description: one forward pass a candidate, its sentences in one batch.
 
     python -m blogneo.evaluation --train-signal    # retrain from dev, write signal.json (a test checks it is so made)
 """
@@ -43,7 +43,9 @@ def layers_of(model) -> tuple[int, ...]:
 
 def features(texts: list[str], model, layers: tuple[int, ...] | None = None) -> torch.Tensor:
     """One row per text: its hidden states in ``layers`` (default ``layers_of(model)``), each averaged over its
-    tokens, side by side (float64, on the CPU)."""
+    tokens, then each at its last token (which, in a causal model, has read the whole sentence), side by side
+    (float64, on the CPU). The last token's states were added to the averages by cross-validation on dev, one
+    group of writers held out at a time (figures in docs/quality.md)."""
     import torch
 
     layers = layers or layers_of(model)
@@ -63,6 +65,8 @@ def features(texts: list[str], model, layers: tuple[int, ...] | None = None) -> 
         # by 0 (an fp16 inf there would make the sentence NaN)
         keep = mask.bool()[..., None]
         pooled = [torch.where(keep, states[i].float(), 0.0).sum(1) / keep.sum(1) for i in layers]
+        last = keep.sum(1)[:, 0] - 1
+        pooled += [states[i].float()[torch.arange(len(ids), device=last.device), last] for i in layers]
         rows.append(torch.cat(pooled, -1).cpu().double())
     return torch.cat(rows) if rows else torch.zeros(0, 0, dtype=torch.float64)
 

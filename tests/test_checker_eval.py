@@ -15,14 +15,14 @@ pytestmark = pytest.mark.slow  # the embedded model reads the whole set, minutes
 # written to train it; quoted speech left out of the phrase rules): 1.6% of negatives flagged, recall 76.2% (on
 # 2026-12-02, 2.7% and 74.2%; 64.4% with the word n-gram signal before it). That evening, with writer_5-8 in the
 # signal's training text: 2.2% and 76.2%. Late that night, with the rules written from tests/data/rules_dev: 2.2% and
-# 77.8%. Issue 28's goal is 80%: the gate holds the floor under what was measured, so a change that makes the
-# checker worse fails here.
+# 77.8%; then with the signal reading each sentence's last token too: 1.6% and 82.9%. The gate is issue 28's own:
+# at most 3% and at least 80%.
 MOST_NEGATIVES_FLAGGED = 0.03
-LEAST_RECALL = 0.76
-# The second set's test half (other writers, replies and instructions only): 1.0% of negatives flagged, recall 55.7%
-# (that evening 1.4% and 54.3%; 2026-12-02: 1.2% and 50.8%; the checker with the word n-gram signal: 1.6% and
-# 24.2%; its rules alone 16.1%).
-LEAST_RECALL_NEW_WRITERS = 0.53
+LEAST_RECALL = 0.80
+# The second set's test half (other writers, replies and instructions only): 1.6% of negatives flagged, recall 66.5%
+# with the last token read (before it 1.4% and 54.3%; 2026-12-02: 1.2% and 50.8%; the checker with the word n-gram
+# signal: 1.6% and 24.2%; its rules alone 15.8%). The gate holds the floor under what was measured.
+LEAST_RECALL_NEW_WRITERS = 0.64
 
 
 def test_the_set_is_large_enough_and_split_by_a_fixed_hash():
@@ -82,6 +82,18 @@ def test_the_learned_signal_reads_only_the_model_it_was_trained_on(embedded, tin
     assert not [d for d in find_defects(reply, model=tiny) if d.rule == "learned"]  # GPT-Neo: the rules alone
     assert not [d for d in find_defects(reply) if d.rule == "learned"]  # no model, no signal
     assert not signal.load().applies(tiny) and signal.load().applies(embedded)
+
+
+def test_the_signal_reads_each_sentence_averaged_and_at_its_last_token(embedded):
+    # the last token's states (added on dev, one writer held out at a time: docs/quality.md) have read the sentence
+    # whole; they differ where the averages of two sentences that share most tokens hardly do
+    rows = signal.features(["I grew basil on the sill.", "I grew basil on the sill?"], embedded)
+    layers, hidden = signal.layers_of(embedded), embedded.model.config.hidden_size
+    assert rows.shape == (2, 2 * len(layers) * hidden) and len(signal.load().weights) == rows.shape[1]
+    averaged, last = rows[:, : len(layers) * hidden], rows[:, len(layers) * hidden:]
+    assert (last[0] - last[1]).norm() > 2 * (averaged[0] - averaged[1]).norm()
+    folds = evaluation.writers()
+    assert len(folds) >= 10 and sum(map(len, folds)) == len(evaluation.training_items())
 
 
 def test_misses_are_shown_for_dev_only(capsys):
