@@ -232,30 +232,35 @@ def _unbalanced(text: str) -> tuple[int, str] | None:
         return plain.find('"'), "a double quote never closed"
     if plain.count("```") % 2:
         return plain.find("```"), "a code block never closed"
-    if plain.count("**") % 2:
-        return plain.find("**"), "bold never closed"
+    bold = _NOT_BOLD.sub(lambda m: " " * len(m.group(0)), plain)  # `2**10` and a "***" scene break are no bold
+    if bold.count("**") % 2:
+        return bold.find("**"), "bold never closed"
     return None
 
 
 def _misnumbered(text: str) -> tuple[int, str] | None:
     """Where a numbered list goes wrong, and how: a part's first list starting past 1 was cut from a longer one
-    ("2. **Choose High...**"); after that each item is one more than the last ("1. 2. 5." and "1. 1. 1." are
-    debris), and a list may start again at 1 after a line that is no item."""
-    last, gap = 0, True
-    for line in text.splitlines(keepends=True):
-        m = _LIST_ITEM.match(line)
-        if m:
-            n = int(m.group(1))
-            if last == 0 and n != 1:
-                return text.find(line), f"a list starting at {n}"
-            if n != last + 1 and not (n == 1 and gap):
-                return text.find(line), f"item {n} after item {last}"
-            last, gap = n, False
-        elif line.strip():
-            gap = True
+    ("2. **Choose High...**"); after that each item is one more than the last at its depth ("1. 2. 5." and
+    "1. 1. 1." are debris). A list nested deeper counts on its own, and a list may start again at 1 after a line
+    that is no item of it (a blank line included)."""
+    last: dict[int, int] = {}  # the last number at each indent
+    end = None  # where the item before ends
+    for m in _LIST_ITEM.finditer(text):
+        indent, n = m.start(1) - m.start(), int(m.group(1))
+        gap = end is not None and bool(_OTHER_LINE.search(text, end, m.start()))
+        last = {depth: k for depth, k in last.items() if depth <= indent}  # a shallower item closes deeper lists
+        if indent in last and n != last[indent] + 1 and not (n == 1 and gap):
+            return m.start(), f"item {n} after item {last[indent]}"
+        if indent not in last and n != 1:
+            return m.start(), f"a list starting at {n}"
+        last[indent], end = n, m.end()
     return None
 
 
+_OTHER_LINE = re.compile(r"\n[ \t]*(?:\n|(?!\d{1,2}\.[ \t])\S)")  # a blank line, or one that is no numbered item
+
+
+_NOT_BOLD = re.compile(r"`[^`\n]*`|^[ \t]*\*{3,}[ \t]*$", re.M)
 _LIST_MARKER = re.compile(r"(?:^|(?<=\s))(?:[a-z]|\d{1,2})\)(?=\s)", re.M)  # "a) soil" or "1) water": a list's marker
 
 

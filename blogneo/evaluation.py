@@ -163,8 +163,9 @@ def format_report(result: dict, split: str) -> str:
 
 # --- the learned signal, trained here on dev (blogneo.signal only scores) -----------------------------------
 
-#: L2 and the share of negatives the threshold flags were chosen on dev, by 5-fold cross-validation over the
-#: training items (``--cv``); every figure of that choice, and what test said after, is in docs/quality.md.
+#: L2 and the share of negatives the threshold flags were chosen on dev, by cross-validation over the training items
+#: (``--cv``; L2 0.01 with one writer held out at a time, when the last token's states were added; the threshold
+#: from 5 folds); every figure of those choices, and what test said after, is in docs/quality.md.
 SIGNAL_L2 = 0.01
 SIGNAL_NEGATIVES_FLAGGED = 0.005  # the threshold flags at most this share of the training negatives, under
 # cross-validation. The phrase rules flag some too, and the checker as a whole may flag at most 3% (the CI gate).
@@ -220,8 +221,9 @@ def cross_validated(model, folds: int = 5, l2: float | None = None, row: dict | 
                     by_writer: bool = False) -> list[tuple[float, int]]:
     """(score, label) for every training item, each scored (its likeliest sentence) by a signal trained on the
     other folds: how the settings and the threshold are chosen without looking at test. ``by_writer``: a fold is
-    one writer's text (``writers``), so each is scored by a signal that never read its writer, as test's are; folds
-    of the same writers' kin flatter (docs/quality.md)."""
+    one writer's text, or one set's dev half (``writers``), so each is scored by a signal that never read its
+    writers: stricter than test, whose halves come from writers the signal read the dev halves of, and than 5 folds
+    of the same writers' kin, which flatter (docs/quality.md)."""
     l2 = SIGNAL_L2 if l2 is None else l2
     groups = writers()
     items = [i for group in groups for i in group]

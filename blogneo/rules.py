@@ -91,10 +91,16 @@ _QUOTED = re.compile(r'"[^"\n]{1,300}"|(?<![\w\'])\'(?!(?:em|til|cause|cos|bout|
                      r'(?:[^\'\n.!?]|[.!?](?!\s)|\'(?=\w)){1,300}?(?<=[\w.,!?])\'(?!\w)')
 
 
+#: Code, in prose: a closed fenced block or an inline span. What a rule finds there is code ("{name}" in an f-string,
+#: a URL in a curl command), not the text speaking.
+_CODE = re.compile(r"^[ \t]*```[^\n`]*\n.*?^[ \t]*```[ \t]*$|`[^`\n]+`", re.M | re.S)
+
+
 def matches(text: str, part: str, topic: str = "") -> list[tuple[Rule, int, str]]:
     """(rule, start, excerpt) for every rule that reads ``part`` and matches ``text``, text normalized once.
 
-    In prose, a match of a ``SPOKEN_KINDS`` rule that starts inside quotes is someone quoted, and is left out.
+    In prose, a match of a ``SPOKEN_KINDS`` rule that starts inside quotes is someone quoted, and is left out; a
+    match of any rule that starts inside code is code, and is left out too.
 
     Example:
         >>> [r.id for r, _, _ in matches('My boss signed off with "Hope this helps!" every time.', "prose")]
@@ -102,9 +108,11 @@ def matches(text: str, part: str, topic: str = "") -> list[tuple[Rule, int, str]
     """
     normalized = normalize(text)
     quoted = [range(*m.span()) for m in _QUOTED.finditer(straight(text))] if part == "prose" else []
+    code = [range(*m.span()) for m in _CODE.finditer(text)] if part == "prose" else []
     return [(rule, start, excerpt) for rule in load()
             for start, excerpt in rule.find(text, part, topic, normalized)
-            if not (rule.kind in SPOKEN_KINDS and any(start in span for span in quoted))]
+            if not (rule.kind in SPOKEN_KINDS and any(start in span for span in quoted))
+            and not any(start in span for span in code)]
 
 
 def bans(part: str, topic: str = "") -> tuple[str, ...]:

@@ -87,13 +87,17 @@ def test_the_learned_signal_reads_only_the_model_it_was_trained_on(embedded, tin
 def test_the_signal_reads_each_sentence_averaged_and_at_its_last_token(embedded):
     # the last token's states (added on dev, one writer held out at a time: docs/quality.md) have read the sentence
     # whole; they differ where the averages of two sentences that share most tokens hardly do
-    rows = signal.features(["I grew basil on the sill.", "I grew basil on the sill?"], embedded)
+    short, longer = "I grew basil on the sill.", "I grew basil on the sill, then mint, then a lemon tree in a pot."
+    rows = signal.features([short, "I grew basil on the sill?", longer], embedded)
     layers, hidden = signal.layers_of(embedded), embedded.model.config.hidden_size
-    assert rows.shape == (2, 2 * len(layers) * hidden) and len(signal.load().weights) == rows.shape[1]
+    assert rows.shape == (3, 2 * len(layers) * hidden) and len(signal.load().weights) == rows.shape[1]
     averaged, last = rows[:, : len(layers) * hidden], rows[:, len(layers) * hidden:]
     assert (last[0] - last[1]).norm() > 2 * (averaged[0] - averaged[1]).norm()
-    folds = evaluation.writers()
-    assert len(folds) >= 10 and sum(map(len, folds)) == len(evaluation.training_items())
+    # read at its own last token, not at the padding a longer sentence in its batch puts after it
+    alone = signal.features([short], embedded)[0]
+    assert (rows[0] - alone).abs().max() < 1e-3 * alone.abs().max()
+    assert {i.text for group in evaluation.writers() for i in group} >= {i.text for i in load_items("dev")
+                                                                        if i.family in ("negative", "reply")}
 
 
 def test_misses_are_shown_for_dev_only(capsys):

@@ -544,3 +544,27 @@ def test_the_clean_start_of_a_part_is_its_whole_sentences_before_the_first_block
     assert before_defects(midway, find_defects(midway)) == ""  # no whole sentence before it
     short = "Paper is calm. It never pings."
     assert before_defects(short, find_defects(short, target_words=100)) == short  # too-short does not block
+
+
+def test_a_list_counts_up_at_each_depth_and_code_and_bold_are_read_as_markdown():
+    # From tests/data/rules_dev (dev text) and a review: numbers that repeat or jump are debris, and are found where
+    # they are, so the clean start before them is kept; a nested list, a list begun again after other text, a
+    # closed code block and inline code are whole things a blogger writes.
+    def where(text):
+        return [(d.where, d.excerpt) for d in find_defects(text) if d.kind == "artifact"]
+
+    assert where("1. Preheat the oven.\n1. Mix the dry ingredients.\n1. Fold in the eggs.") == \
+        [(21, "item 1 after item 1")]
+    assert where("1. Choose a domain.\n2. Pick a host.\n5. Install WordPress.") == [(36, "item 5 after item 2")]
+    twice = "1. Stir the sauce well.\n2. Let it rest.\nLater:\n1. Stir the sauce well.\n1. Stir the sauce well."
+    assert where(twice) == [(71, "item 1 after item 1")]
+    assert before_defects(twice, find_defects(twice)) == twice[:70]  # not cut at the first line that reads alike
+    for fine in ["My plan:\n1. Prep:\n   1. Wash the leeks.\n   2. Chop them.\n2. Cook them slowly.",
+                 "Mix first:\n1. Flour.\n2. Salt.\n\nThen the wet things, in a second bowl:\n\n1. Eggs.\n2. Milk.",
+                 "Part one is done.\n\n***\n\nPart two starts here, a week later.",
+                 "In Python, `2**10` is 1024, and `**kwargs` takes the rest.",
+                 "I run this every morning:\n```bash\ngit pull --rebase\n```\nIt keeps my branch current.",
+                 "To greet someone:\n```python\nprint(f\"Hello {name}\")\n```"]:
+        assert where(fine) == [] and "unfinished" not in [d.kind for d in find_defects(fine)], fine
+    assert where("** The secret to fluffy pancakes is not overmixing the batter.") == [(0, "bold never closed")]
+    assert where("In this post we'll look at how {topic} can help you save money.") == [(31, "{topic}")]
