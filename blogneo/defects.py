@@ -341,8 +341,8 @@ def _cut_off(text: str) -> str:
 # A line of prose, not a list's item, a heading or a line in emphasis, that ends on no sentence end, a colon or an
 # emoji, with more lines after it: "5/8th Edition  23 pages", "... because they just do not care" then a new line.
 _BROKEN_LINE = re.compile(r"^[ \t]*(?![-*+#>_|]|\d{1,2}[.)][ \t])[^\n]*[\w,;\-\u2013\u2014][ \t]*\n(?=[ \t]*\S)", re.M)
-# A fenced code block, closed: "```bash" on a line, the code, then "```" on a line.
-_CODE_BLOCK = re.compile(r"^[ \t]*```[^\n`]*\n(?:.*?\n)??[ \t]*```[ \t]*$", re.M | re.S)
+# A fenced code block, closed: the same pattern the phrase rules skip (rules.CODE_BLOCK).
+_CODE_BLOCK = re.compile(rules.CODE_BLOCK, re.M | re.S)
 # A Markdown list's item; a part's first list starting past 1 was cut from a longer one ("2. **Choose High...**").
 _LIST_ITEM = re.compile(r"^[ \t]*(\d{1,2})\.[ \t]+\S", re.M)
 _LAST_QUESTION = re.compile(r"[-\u2013\u2014|:]\s*(?:how|what|why|when|where|who|which)\s*$", re.I)  # "... - How"

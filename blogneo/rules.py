@@ -93,7 +93,8 @@ _QUOTED = re.compile(r'"[^"\n]{1,300}"|(?<![\w\'])\'(?!(?:em|til|cause|cos|bout|
 
 #: Code, in prose: a closed fenced block or an inline span. What a rule finds there is code ("{name}" in an f-string,
 #: a URL in a curl command), not the text speaking.
-_CODE = re.compile(r"^[ \t]*```[^\n`]*\n.*?^[ \t]*```[ \t]*$|`[^`\n]+`", re.M | re.S)
+CODE_BLOCK = r"^[ \t]*```[^\n`]*\n.*?^[ \t]*```[ \t]*$"  # closed and fenced: "```bash", the code, "```"
+_CODE = re.compile(CODE_BLOCK + r"|`[^`\n]+`", re.M | re.S)
 
 
 def matches(text: str, part: str, topic: str = "") -> list[tuple[Rule, int, str]]:
